@@ -1,0 +1,100 @@
+/* connect_tracepoint.bpf.c: the syscall-tracepoint backend, for kernels
+ * without kprobes.
+ *
+ * connect(2) is seen at syscall entry (destination, read from the caller's
+ * memory) and exit (result). The syscall does not say whether the socket is
+ * TCP or UDP, so socket(2) results are remembered per (process, fd), and a
+ * TCP socket entering SYN_SENT during the call settles it for sockets made
+ * before tracing began.
+ */
+#include "deptrace_event.h"
+#include "process_tree.bpf.h"
+#include "connect_common.bpf.h"
+
+#define DEPTRACE_SOCK_STREAM 1
+#define DEPTRACE_SOCK_DGRAM 2
+#define DEPTRACE_SOCK_TYPE_MASK 0xf
+#define DEPTRACE_TCP_SYN_SENT 2
+#define DEPTRACE_IPPROTO_TCP 6
+#define DEPTRACE_IPPROTO_UDP 17
+
+BPF_HASH(socket_calls, u64, u8, 1024);        /* thread -> proto asked for */
+BPF_TABLE("lru_hash", u64, u8, socket_protos, 65536); /* tgid << 32 | fd -> proto */
+
+static __always_inline u8 proto_of_socket(int type, int protocol)
+{
+	type &= DEPTRACE_SOCK_TYPE_MASK;
+	if (type == DEPTRACE_SOCK_STREAM &&
+	    (protocol == 0 || protocol == DEPTRACE_IPPROTO_TCP))
+		return DEPTRACE_PROTO_TCP;
+	if (type == DEPTRACE_SOCK_DGRAM &&
+	    (protocol == 0 || protocol == DEPTRACE_IPPROTO_UDP))
+		return DEPTRACE_PROTO_UDP;
+	return DEPTRACE_PROTO_UNKNOWN;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_socket)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u8 proto;
+
+	if (args->family != DEPTRACE_AF_INET && args->family != DEPTRACE_AF_INET6)
+		return 0;
+	if (!current_traced_proc())
+		return 0;
+	proto = proto_of_socket(args->type, args->protocol);
+	if (proto != DEPTRACE_PROTO_UNKNOWN)
+		socket_calls.update(&id, &proto);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_socket)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u8 *proto = socket_calls.lookup(&id);
+	u64 key;
+
+	if (!proto)
+		return 0;
+	if (args->ret >= 0) {
+		key = (id & 0xffffffff00000000ULL) | (u32)args->ret;
+		socket_protos.update(&key, proto);
+	}
+	socket_calls.delete(&id);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_connect)
+{
+	struct deptrace_proc *proc = current_traced_proc();
+	u64 key;
+	u8 *known;
+
+	if (!proc)
+		return 0;
+	key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)args->fd;
+	known = socket_protos.lookup(&key);
+	begin_connect(proc, args->uservaddr, 1,
+		      known ? *known : DEPTRACE_PROTO_UNKNOWN);
+	return 0;
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct deptrace_event *ev;
+
+	if (args->newstate != DEPTRACE_TCP_SYN_SENT ||
+	    args->protocol != DEPTRACE_IPPROTO_TCP)
+		return 0;
+	ev = inflight.lookup(&id);
+	if (ev)
+		ev->proto = DEPTRACE_PROTO_TCP;
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_connect)
+{
+	finish_connect(args, args->ret);
+	return 0;
+}

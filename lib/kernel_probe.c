@@ -1,0 +1,216 @@
+/* kernel_probe: see kernel_probe.h. */
+#define _GNU_SOURCE
+#include "kernel_probe.h"
+
+#include <bcc/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+const struct probe_spec shared_probes[] = {
+	{ "task", "task_newtask", NULL, true },
+	{ "sched", "sched_process_exit", NULL, false },
+	{ "syscalls", "sys_exit_connect", NULL, false },
+	{ 0 },
+};
+
+const struct probe_spec kprobe_probes[] = {
+	{ NULL, "tcp_v4_connect", "on_tcp_connect", false },
+	{ NULL, "tcp_v6_connect", "on_tcp_connect", false },
+	{ NULL, "inet_dgram_connect", "on_dgram_connect", false },
+	{ 0 },
+};
+
+const struct probe_spec tracepoint_probes[] = {
+	{ "syscalls", "sys_enter_socket", NULL, false },
+	{ "syscalls", "sys_exit_socket", NULL, false },
+	{ "syscalls", "sys_enter_connect", NULL, false },
+	{ "sock", "inet_sock_set_state", NULL, false },
+	{ 0 },
+};
+
+static bool tracing_ready(void)
+{
+	return access(TRACING_DIR "/events", R_OK) == 0;
+}
+
+int ensure_tracefs(char *notice, size_t len)
+{
+	*notice = '\0';
+	if (tracing_ready())
+		return 0;
+	if (mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) == 0) {
+		snprintf(notice, len, "mounted debugfs on /sys/kernel/debug");
+	} else if (errno != EBUSY) {
+		return -errno;
+	}
+	/* Kernels since 4.1 automount tracefs there; older ones need it done. */
+	if (!tracing_ready()) {
+		if (mount("tracefs", TRACING_DIR, "tracefs", 0, NULL))
+			return -errno;
+		snprintf(notice + strlen(notice), len - strlen(notice), "%smounted tracefs on %s",
+			 *notice ? " and " : "", TRACING_DIR);
+	}
+	return tracing_ready() ? 0 : -ENOENT;
+}
+
+static const char *first_missing_tracepoint(const struct probe_spec *probes)
+{
+	char path[256];
+
+	for (; probes->name; probes++) {
+		snprintf(path, sizeof(path), TRACING_DIR "/events/%s/%s/id",
+			 probes->category, probes->name);
+		if (access(path, R_OK))
+			return probes->name;
+	}
+	return NULL;
+}
+
+/* The first function of `probes` that /proc/kallsyms does not list. */
+static const char *first_missing_symbol(const struct probe_spec *probes)
+{
+	char line[512], sym[256];
+	unsigned found = 0, count = 0;
+	char type;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	while (probes[count].name)
+		count++;
+	if (!f)
+		return probes[0].name;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %c %255s", &type, sym) != 2 || (type != 't' && type != 'T'))
+			continue;
+		for (unsigned i = 0; i < count; i++)
+			if (!strcmp(sym, probes[i].name))
+				found |= 1u << i;
+	}
+	fclose(f);
+	for (unsigned i = 0; i < count; i++)
+		if (!(found & (1u << i)))
+			return probes[i].name;
+	return NULL;
+}
+
+void probe_kernel(struct kernel_features *features)
+{
+	struct utsname un;
+	int fd;
+
+	memset(features, 0, sizeof(*features));
+	uname(&un);
+	snprintf(features->release, sizeof(features->release), "%s", un.release);
+
+	fd = bcc_create_map(BPF_MAP_TYPE_ARRAY, "deptrace_probe", 4, 4, 1, 0);
+	if (fd < 0)
+		features->bpf_errno = errno ? errno : ENOSYS;
+	else
+		close(fd);
+
+	features->tracefs = tracing_ready();
+	features->kprobes = access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0 ||
+			    access(TRACING_DIR "/kprobe_events", R_OK) == 0;
+	features->missing_symbol = first_missing_symbol(kprobe_probes);
+	features->missing_tracepoint = first_missing_tracepoint(shared_probes);
+	features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
+}
+
+bool have_tracing_privileges(void)
+{
+	enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return (caps >> CAP_SYS_ADMIN_BIT & 1) ||
+	       ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
+}
+
+static bool kprobe_backend_fits(const struct kernel_features *f, char *why, size_t len)
+{
+	if (!f->kprobes)
+		snprintf(why, len, "kernel %s has no kprobes (CONFIG_KPROBES off)", f->release);
+	else if (f->missing_symbol)
+		snprintf(why, len, "kernel function %s is not probeable", f->missing_symbol);
+	else if (f->missing_tracepoint)
+		snprintf(why, len, "tracepoint %s is missing", f->missing_tracepoint);
+	else
+		return true;
+	return false;
+}
+
+static bool tracepoint_backend_fits(const struct kernel_features *f, char *why, size_t len)
+{
+	const char *missing = f->missing_tracepoint ? f->missing_tracepoint
+						    : f->missing_syscall_tracepoint;
+
+	if (!f->tracefs)
+		snprintf(why, len, "tracefs is not available at %s", TRACING_DIR);
+	else if (missing)
+		snprintf(why, len, "tracepoint %s is missing (CONFIG_FTRACE_SYSCALLS off?)", missing);
+	else
+		return true;
+	return false;
+}
+
+enum backend choose_backend(const struct kernel_features *features,
+			    enum backend requested, char *why, size_t len)
+{
+	char kprobe_why[128];
+
+	if (features->bpf_errno) {
+		snprintf(why, len, "kernel %s refuses BPF: %s", features->release,
+			 strerror(features->bpf_errno));
+		return BACKEND_AUTO;
+	}
+	switch (requested) {
+	case BACKEND_KPROBE:
+		return kprobe_backend_fits(features, why, len) ? BACKEND_KPROBE : BACKEND_AUTO;
+	case BACKEND_TRACEPOINT:
+		return tracepoint_backend_fits(features, why, len) ? BACKEND_TRACEPOINT
+								   : BACKEND_AUTO;
+	case BACKEND_AUTO:
+		break;
+	}
+	if (kprobe_backend_fits(features, kprobe_why, sizeof(kprobe_why)))
+		return BACKEND_KPROBE;
+	if (tracepoint_backend_fits(features, why, len))
+		return BACKEND_TRACEPOINT;
+	snprintf(why + strlen(why), len - strlen(why), "; and %s", kprobe_why);
+	return BACKEND_AUTO;
+}
+
+const char *backend_name(enum backend backend)
+{
+	switch (backend) {
+	case BACKEND_KPROBE: return "kprobe";
+	case BACKEND_TRACEPOINT: return "tracepoint";
+	case BACKEND_AUTO: break;
+	}
+	return "auto";
+}
+
+int parse_backend(const char *name, enum backend *backend)
+{
+	for (enum backend b = BACKEND_AUTO; b <= BACKEND_TRACEPOINT; b++) {
+		if (!strcmp(name, backend_name(b))) {
+			*backend = b;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,66 @@
+/* kernel_probe: what the running kernel offers, found by looking, and the
+ * backend that follows from it.
+ *
+ * Also owns the one piece of kernel environment deptrace sets up itself:
+ * libbcc 0.26 reads tracepoint formats and ids under /sys/kernel/debug/tracing,
+ * which a fresh machine may not have mounted.
+ */
+#ifndef DEPTRACE_KERNEL_PROBE_H
+#define DEPTRACE_KERNEL_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TRACING_DIR "/sys/kernel/debug/tracing"
+
+enum backend {
+	BACKEND_AUTO = 0,
+	BACKEND_KPROBE,
+	BACKEND_TRACEPOINT,
+};
+
+struct kernel_features {
+	char release[65];
+	int bpf_errno;               /* 0 when bpf(2) can create a map */
+	bool tracefs;                /* TRACING_DIR/events readable */
+	bool kprobes;                /* kprobe PMU or kprobe_events present */
+	const char *missing_symbol;  /* first kprobe target not in kallsyms */
+	const char *missing_tracepoint; /* first of shared_probes absent */
+	const char *missing_syscall_tracepoint; /* first of tracepoint_probes absent */
+};
+
+/* Mounts debugfs (and tracefs under it if the kernel does not automount
+ * it) when TRACING_DIR is missing. Fills `notice` with what it did, or ""
+ * if nothing was needed. 0 or -errno. */
+int ensure_tracefs(char *notice, size_t len);
+
+void probe_kernel(struct kernel_features *features);
+
+/* Whether this process may load and attach tracing programs: root, or
+ * CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON. */
+bool have_tracing_privileges(void);
+
+/* The backend to use for `requested` (AUTO picks kprobes when they work).
+ * BACKEND_AUTO back means none fits; `why` then says why. */
+enum backend choose_backend(const struct kernel_features *features,
+			    enum backend requested, char *why, size_t len);
+
+const char *backend_name(enum backend backend);
+int parse_backend(const char *name, enum backend *backend);
+
+/* One attachment point of the eBPF programs. Tracepoint programs are
+ * named by libbcc's TRACEPOINT_PROBE convention: tracepoint__CATEGORY__NAME. */
+struct probe_spec {
+	const char *category; /* tracepoint category, or NULL for a kprobe */
+	const char *name;     /* tracepoint or kernel function name */
+	const char *function; /* kprobes: the eBPF function to run */
+	bool children_only;   /* needed only to follow forked processes */
+};
+
+/* NULL-terminated (name == NULL) lists: what both backends share, and what
+ * each adds. The kernel must offer all of a backend's list to use it. */
+extern const struct probe_spec shared_probes[];
+extern const struct probe_spec kprobe_probes[];
+extern const struct probe_spec tracepoint_probes[];
+
+#endif

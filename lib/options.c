@@ -1,0 +1,221 @@
+/* options: see options.h. */
+#define _GNU_SOURCE
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { OPT_NO_CHILDREN = 256, OPT_CHECK };
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "output", required_argument, NULL, 'o' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "buffer-pages", required_argument, NULL, 'b' },
+	{ "backend", required_argument, NULL, 'B' },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+void print_usage(FILE *stream)
+{
+	fputs(
+"Usage: deptrace [OPTION]... -p PID[,PID]...\n"
+"       deptrace [OPTION]... -- COMMAND [ARG]...\n"
+"       deptrace --check\n"
+"\n"
+"Show every network connection a process tree attempts: one line per\n"
+"connect(2), TCP or UDP, IPv4 or IPv6, with its result. Traces the named\n"
+"processes, all their threads and every process they start, until they\n"
+"have all exited, Ctrl-C or SIGTERM. Needs root (or CAP_BPF, CAP_PERFMON\n"
+"and CAP_SYS_ADMIN).\n"
+"\n"
+"  -p, --pid PID[,PID]...  trace these running processes and their\n"
+"                          descendants; may be repeated\n"
+"      --no-children       trace only the named processes, not the processes\n"
+"                          they start\n"
+"  -o, --output FILE       write the lines to FILE instead of standard output\n"
+"  -d, --duration SECONDS  stop tracing after SECONDS (a command keeps running\n"
+"                          untraced and deptrace still waits for it)\n"
+"  -b, --buffer-pages N    perf buffer size per CPU, in pages; a power of two\n"
+"                          (default 256); raise it if events are lost\n"
+"  -B, --backend NAME      kprobe, tracepoint or auto (default): auto uses\n"
+"                          kprobes where the kernel has them\n"
+"      --check             report the kernel features found, the backend that\n"
+"                          would be used and the kernel headers, then exit\n"
+"  -h, --help              show this help and exit\n"
+"  -V, --version           show the version and exit\n"
+"\n"
+"With a COMMAND, deptrace starts it already traced, so its first connection\n"
+"is seen, passes signals sent to deptrace on to it, and exits with its\n"
+"status (128+N if a signal N killed it).\n"
+"\n"
+"Columns: TIME(s) since tracing began; PID of the process (not the thread);\n"
+"PPID, the traced process that started it; COMM; PROTO; DESTINATION; and\n"
+"RESULT, \"ok\" or the errno name connect(2) returned (EINPROGRESS for a\n"
+"non-blocking connect). Notices and errors go to standard error.\n"
+"\n"
+"Exit status:\n"
+"  0    tracing ended normally (with -p)\n"
+"  1    tracing failed after it had started\n"
+"  2    bad options\n"
+"  3    not enough privilege\n"
+"  4    a -p PID does not exist\n"
+"  5    the kernel cannot run deptrace (no BPF, no usable backend)\n"
+"  6    no kernel headers found (install linux-headers, run\n"
+"       scripts/setup-deps, or set BCC_KERNEL_SOURCE)\n"
+"  126  COMMAND cannot be executed;  127  COMMAND not found\n"
+"  otherwise, in run mode, COMMAND's own exit status\n"
+"\n"
+"Examples:\n"
+"  deptrace -p 4242                  trace PID 4242 and its descendants\n"
+"  deptrace -p 4242,4300 -o out.txt  two trees, lines written to out.txt\n"
+"  deptrace -- ./deploy.sh prod      run a deploy under tracing\n"
+"  deptrace -d 60 -p \"$(pgrep -o cron)\"  a minute of cron's connections\n",
+		stream);
+}
+
+static int parse_pid_list(const char *arg, struct options *opts, char *err,
+			  size_t errlen)
+{
+	char *copy = strdup(arg), *save = NULL;
+	int rc = EXIT_OK;
+
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_USAGE;
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long pid;
+
+		errno = 0;
+		pid = strtol(tok, &end, 10);
+		if (errno || *end || end == tok || pid <= 0 || pid > 0x3fffffff) {
+			snprintf(err, errlen, "invalid PID '%s' in -p: expected a positive number", tok);
+			rc = EXIT_USAGE;
+			break;
+		}
+		if (opts->npids == MAX_TARGET_PIDS) {
+			snprintf(err, errlen, "too many PIDs: at most %d", MAX_TARGET_PIDS);
+			rc = EXIT_USAGE;
+			break;
+		}
+		opts->pids[opts->npids++] = (pid_t)pid;
+	}
+	if (rc == EXIT_OK && opts->npids == 0) {
+		snprintf(err, errlen, "-p needs at least one PID");
+		rc = EXIT_USAGE;
+	}
+	free(copy);
+	return rc;
+}
+
+static int parse_duration(const char *arg, double *seconds)
+{
+	char *end;
+
+	errno = 0;
+	*seconds = strtod(arg, &end);
+	return errno || *end || end == arg || !isfinite(*seconds) || *seconds <= 0 ? -1 : 0;
+}
+
+static int parse_pages(const char *arg, unsigned *pages)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
+	    (n & (n - 1)))
+		return -1;
+	*pages = (unsigned)n;
+	return 0;
+}
+
+int parse_options(int argc, char **argv, struct options *opts, char *err,
+		  size_t errlen)
+{
+	int c, rc;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->follow_children = true;
+	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
+	opts->backend = BACKEND_AUTO;
+	optind = 1;
+	opterr = 0;
+	/* '+': options end at the command's name, as for strace and env */
+	while ((c = getopt_long(argc, argv, "+:p:o:d:b:B:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			rc = parse_pid_list(optarg, opts, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		case OPT_NO_CHILDREN:
+			opts->follow_children = false;
+			break;
+		case 'o':
+			opts->output_path = optarg;
+			break;
+		case 'd':
+			if (parse_duration(optarg, &opts->duration)) {
+				snprintf(err, errlen, "invalid duration '%s': expected seconds > 0", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			if (parse_pages(optarg, &opts->buffer_pages)) {
+				snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			if (parse_backend(optarg, &opts->backend)) {
+				snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_CHECK:
+			opts->check = true;
+			break;
+		case 'h':
+			opts->help = true;
+			return EXIT_OK;
+		case 'V':
+			opts->version = true;
+			return EXIT_OK;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			snprintf(err, errlen, "unknown option '%s'; see deptrace --help", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		opts->command = argv + optind;
+
+	if (opts->check && (opts->npids || opts->command)) {
+		snprintf(err, errlen, "--check takes no PID or command");
+		return EXIT_USAGE;
+	}
+	if (opts->check)
+		return EXIT_OK;
+	if (opts->npids && opts->command) {
+		snprintf(err, errlen, "give either -p PID or a command, not both");
+		return EXIT_USAGE;
+	}
+	if (!opts->npids && !opts->command) {
+		snprintf(err, errlen, "nothing to trace: give -p PID or -- COMMAND (see deptrace --help)");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}

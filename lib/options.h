@@ -1,0 +1,53 @@
+/* options: deptrace's command line, parsed and checked, with no effects.
+ *
+ * Kept out of tools/ so that the unit tests can feed it argument vectors.
+ */
+#ifndef DEPTRACE_OPTIONS_H
+#define DEPTRACE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "kernel_probe.h"
+
+#define MAX_TARGET_PIDS 64
+#define DEFAULT_BUFFER_PAGES 256
+
+/* Exit codes; documented in --help and the README. In run mode the
+ * command's own status is passed through instead once it has started. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,       /* tracing failed after it had started */
+	EXIT_USAGE = 2,         /* bad options */
+	EXIT_PERMISSION = 3,    /* not root, or missing capabilities */
+	EXIT_NO_PROCESS = 4,    /* a -p PID does not exist */
+	EXIT_KERNEL = 5,        /* no BPF, no usable backend, program refused */
+	EXIT_NO_HEADERS = 6,    /* no kernel headers to compile against */
+	EXIT_CANNOT_EXECUTE = 126,
+	EXIT_NOT_FOUND = 127,
+};
+
+struct options {
+	pid_t pids[MAX_TARGET_PIDS];
+	size_t npids;
+	char **command;          /* run mode: NULL-terminated argv */
+	bool follow_children;
+	const char *output_path; /* NULL: stdout */
+	double duration;         /* seconds; 0: until the end */
+	unsigned buffer_pages;   /* perf buffer pages per CPU */
+	enum backend backend;
+	bool check;
+	bool help;
+	bool version;
+};
+
+/* Fills `opts` from argv. On error returns EXIT_USAGE with a one-line
+ * message in `err`; otherwise EXIT_OK. */
+int parse_options(int argc, char **argv, struct options *opts, char *err,
+		  size_t errlen);
+
+void print_usage(FILE *stream);
+
+#endif

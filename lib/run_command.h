@@ -1,0 +1,32 @@
+/* run_command: starting the traced command, and reporting how it ended.
+ *
+ * The command is forked first and held before exec until tracing is
+ * attached and its PID is in the traced map, so that nothing it does is
+ * missed; an exec failure comes back through a close-on-exec pipe.
+ */
+#ifndef DEPTRACE_RUN_COMMAND_H
+#define DEPTRACE_RUN_COMMAND_H
+
+#include <sys/types.h>
+
+struct held_command {
+	pid_t pid;
+	int release_fd; /* write end: a byte lets the child exec; EOF kills it */
+	int error_fd;   /* read end: the exec errno, or EOF once exec succeeded */
+};
+
+/* Forks a child that waits, then executes argv[0] (searched in PATH).
+ * 0 or -errno. */
+int hold_command(char *const argv[], struct held_command *cmd);
+
+/* Lets the child exec. Returns 0 once it has, or the positive errno of the
+ * failed exec (the child is then reaped). */
+int release_command(struct held_command *cmd);
+
+/* Kills and reaps a held child that will not be released. */
+void abandon_command(struct held_command *cmd);
+
+/* The shell's convention: the exit status, or 128 + the killing signal. */
+int exit_code_of(int wait_status);
+
+#endif

@@ -1,0 +1,326 @@
+/* tracer: see tracer.h. */
+#define _GNU_SOURCE
+#include "tracer.h"
+
+#include <bcc/bcc_common.h>
+#include <bcc/libbpf.h>
+#include <bcc/perf_reader.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CPUS 1024
+#define MAX_PROGRAMS 16
+#define MAX_ATTACHMENTS 16
+
+extern const char bpf_text_connect_kprobe[];
+extern const char bpf_text_connect_tracepoint[];
+
+struct loaded_program {
+	char function[96];
+	int fd;
+};
+
+struct attachment {
+	int perf_fd;
+	char kprobe_event[96]; /* "" for tracepoints */
+};
+
+struct tracer {
+	struct tracer_config config;
+	void *module;
+	int traced_fd;
+	int stats_fd;
+	struct loaded_program programs[MAX_PROGRAMS];
+	size_t nprograms;
+	struct attachment attachments[MAX_ATTACHMENTS];
+	size_t nattachments;
+	struct perf_reader *readers[MAX_CPUS];
+	int nreaders;
+};
+
+static void tracepoint_function(const struct probe_spec *probe, char *buf, size_t len)
+{
+	if (probe->category)
+		snprintf(buf, len, "tracepoint__%s__%s", probe->category, probe->name);
+	else
+		snprintf(buf, len, "%s", probe->function);
+}
+
+/* Calls fn for every probe the configuration needs, in attach order. */
+static int for_each_probe(const struct tracer *t,
+			  int (*fn)(struct tracer *, const struct probe_spec *, char *, size_t),
+			  char *err, size_t errlen)
+{
+	const struct probe_spec *lists[] = {
+		shared_probes,
+		t->config.backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		for (const struct probe_spec *p = lists[i]; p->name; p++) {
+			int rc;
+
+			if (p->children_only && !t->config.follow_children)
+				continue;
+			rc = fn((struct tracer *)t, p, err, errlen);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int program_fd(const struct tracer *t, const char *function)
+{
+	for (size_t i = 0; i < t->nprograms; i++)
+		if (!strcmp(t->programs[i].function, function))
+			return t->programs[i].fd;
+	return -1;
+}
+
+static int load_program(struct tracer *t, const struct probe_spec *probe,
+			char *err, size_t errlen)
+{
+	struct loaded_program *prog;
+	char function[96];
+	void *start;
+	int fd;
+
+	tracepoint_function(probe, function, sizeof(function));
+	if (program_fd(t, function) >= 0)
+		return 0;
+	start = bpf_function_start(t->module, function);
+	if (!start) {
+		snprintf(err, errlen, "eBPF function %s missing from the compiled text", function);
+		return -ENOENT;
+	}
+	fd = bcc_func_load(t->module,
+			   probe->category ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_KPROBE,
+			   function, start, bpf_function_size(t->module, function),
+			   bpf_module_license(t->module), bpf_module_kern_version(t->module),
+			   0, NULL, 0, NULL, -1);
+	if (fd < 0) {
+		int e = errno ? errno : EINVAL;
+
+		snprintf(err, errlen, "the kernel refused eBPF program %s: %s", function,
+			 strerror(e));
+		return -e;
+	}
+	prog = &t->programs[t->nprograms++];
+	snprintf(prog->function, sizeof(prog->function), "%s", function);
+	prog->fd = fd;
+	return 0;
+}
+
+int tracer_load(const struct tracer_config *config, struct tracer **tracer,
+		char *err, size_t errlen)
+{
+	char follow[64], max_procs[64];
+	/* the kernel's own headers warn under libbcc's clang; ours do not */
+	const char *cflags[] = { follow, max_procs, "-Wno-ignored-attributes",
+				 "-Wno-duplicate-decl-specifier" };
+	struct tracer *t;
+	int rc;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	t->config = *config;
+	if (!t->config.max_procs)
+		t->config.max_procs = DEFAULT_MAX_PROCS;
+	if (config->kernel_tree)
+		setenv("BCC_KERNEL_SOURCE", config->kernel_tree, 1);
+	snprintf(follow, sizeof(follow), "-DDEPTRACE_FOLLOW_CHILDREN=%d", config->follow_children);
+	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
+
+	t->module = bpf_module_create_c_from_string(
+		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe
+						  : bpf_text_connect_tracepoint,
+		0, cflags, sizeof(cflags) / sizeof(cflags[0]), true, NULL);
+	if (!t->module) {
+		snprintf(err, errlen, "libbcc could not compile the %s programs (its errors are above)",
+			 backend_name(config->backend));
+		free(t);
+		return -EINVAL;
+	}
+	t->traced_fd = bpf_table_fd(t->module, "traced");
+	t->stats_fd = bpf_table_fd(t->module, "stats");
+	rc = for_each_probe(t, load_program, err, errlen);
+	if (rc) {
+		tracer_close(t);
+		return rc;
+	}
+	*tracer = t;
+	return 0;
+}
+
+int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
+{
+	__u32 key = (__u32)pid;
+	struct deptrace_proc proc = { .ppid = (__u32)ppid };
+
+	return bpf_update_elem(t->traced_fd, &key, &proc, BPF_ANY) ? -errno : 0;
+}
+
+static int attach_probe(struct tracer *t, const struct probe_spec *probe,
+			char *err, size_t errlen)
+{
+	struct attachment *a = &t->attachments[t->nattachments];
+	char function[96];
+	int fd;
+
+	tracepoint_function(probe, function, sizeof(function));
+	a->kprobe_event[0] = '\0';
+	if (probe->category) {
+		fd = bpf_attach_tracepoint(program_fd(t, function), probe->category, probe->name);
+	} else {
+		/* named per process: concurrent deptraces must not share events */
+		snprintf(a->kprobe_event, sizeof(a->kprobe_event), "deptrace_%d_%s",
+			 (int)getpid(), probe->name);
+		fd = bpf_attach_kprobe(program_fd(t, function), BPF_PROBE_ENTRY,
+				       a->kprobe_event, probe->name, 0, 0);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot attach to %s %s%s%s", probe->category ? "tracepoint" : "kprobe",
+			 probe->category ? probe->category : "", probe->category ? ":" : "", probe->name);
+		return -EINVAL;
+	}
+	a->perf_fd = fd;
+	t->nattachments++;
+	return 0;
+}
+
+static void deliver_event(void *cookie, void *data, int size)
+{
+	struct tracer *t = cookie;
+	struct deptrace_event ev;
+
+	if (size < (int)sizeof(ev))
+		return;
+	memcpy(&ev, data, sizeof(ev)); /* perf samples are only 4-byte aligned */
+	t->config.on_event(t->config.cookie, &ev);
+}
+
+static void deliver_lost(void *cookie, uint64_t lost)
+{
+	struct tracer *t = cookie;
+
+	t->config.on_lost(t->config.cookie, lost);
+}
+
+/* Online CPUs from a list like "0-3,5"; -1 on error. */
+static int online_cpus(int cpus[MAX_CPUS])
+{
+	char list[1024], *s = list, *end;
+	int n = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(list, sizeof(list), f)) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	while (*s && *s != '\n') {
+		long first = strtol(s, &end, 10), last = first;
+
+		if (end == s)
+			return -1;
+		if (*end == '-')
+			last = strtol(end + 1, &end, 10);
+		for (long cpu = first; cpu <= last && n < MAX_CPUS; cpu++)
+			cpus[n++] = (int)cpu;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
+{
+	int cpus[MAX_CPUS], ncpus = online_cpus(cpus);
+	int events_fd = bpf_table_fd(t->module, "events");
+
+	if (ncpus <= 0) {
+		snprintf(err, errlen, "cannot read /sys/devices/system/cpu/online");
+		return -EINVAL;
+	}
+	for (int i = 0; i < ncpus; i++) {
+		struct bcc_perf_buffer_opts opts = { .pid = -1, .cpu = cpus[i], .wakeup_events = 1 };
+		struct perf_reader *reader;
+		int fd;
+
+		reader = bpf_open_perf_buffer_opts(deliver_event, deliver_lost, t,
+						   (int)t->config.buffer_pages, &opts);
+		if (!reader) {
+			snprintf(err, errlen, "cannot open a perf buffer of %u pages on CPU %d",
+				 t->config.buffer_pages, cpus[i]);
+			return -ENOMEM;
+		}
+		t->readers[t->nreaders++] = reader;
+		fd = perf_reader_fd(reader);
+		if (bpf_update_elem(events_fd, &cpus[i], &fd, BPF_ANY)) {
+			snprintf(err, errlen, "cannot register the perf buffer of CPU %d: %s",
+				 cpus[i], strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int tracer_attach(struct tracer *t, char *err, size_t errlen)
+{
+	int rc = open_perf_buffers(t, err, errlen);
+
+	return rc ? rc : for_each_probe(t, attach_probe, err, errlen);
+}
+
+void tracer_poll(struct tracer *t, int timeout_ms)
+{
+	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+}
+
+bool tracer_has_processes(struct tracer *t)
+{
+	__u32 key;
+
+	return bpf_get_first_key(t->traced_fd, &key, sizeof(key)) == 0;
+}
+
+uint64_t tracer_stat(struct tracer *t, enum deptrace_stat slot)
+{
+	__u32 key = slot;
+	__u64 value = 0;
+
+	bpf_lookup_elem(t->stats_fd, &key, &value);
+	return value;
+}
+
+size_t tracer_program_count(const struct tracer *t)
+{
+	return t->nprograms;
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nattachments; i++) {
+		bpf_close_perf_event_fd(t->attachments[i].perf_fd);
+		/* only a kprobe_events fallback left something to remove */
+		if (t->attachments[i].kprobe_event[0])
+			bpf_detach_kprobe(t->attachments[i].kprobe_event);
+	}
+	for (int i = 0; i < t->nreaders; i++)
+		perf_reader_free(t->readers[i]);
+	for (size_t i = 0; i < t->nprograms; i++)
+		close(t->programs[i].fd);
+	bpf_module_destroy(t->module);
+	free(t);
+}

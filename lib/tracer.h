@@ -1,0 +1,55 @@
+/* tracer: the eBPF programs' life, through libbcc's C API.
+ *
+ * tracer_load() builds the text from bpf_text/ (embedded at build time)
+ * with the settings as -D flags, compiles it with libbcc's clang and loads
+ * every program through the verifier; tracer_attach() attaches them and
+ * opens the perf buffer on every CPU; tracer_close() undoes all of it.
+ * Loading without attaching is what the verifier test of a backend does.
+ */
+#ifndef DEPTRACE_TRACER_H
+#define DEPTRACE_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "deptrace_event.h"
+#include "kernel_probe.h"
+
+#define DEFAULT_MAX_PROCS 16384
+
+struct tracer_config {
+	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
+	bool follow_children;
+	unsigned buffer_pages;     /* per CPU, a power of two */
+	unsigned max_procs;        /* traced processes at once */
+	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
+	void (*on_event)(void *cookie, const struct deptrace_event *ev);
+	void (*on_lost)(void *cookie, uint64_t lost);
+	void *cookie;
+};
+
+struct tracer;
+
+/* 0, or -errno with a one-line reason in `err`. -EPERM: not privileged. */
+int tracer_load(const struct tracer_config *config, struct tracer **tracer,
+		char *err, size_t errlen);
+int tracer_add_process(struct tracer *tracer, pid_t pid, pid_t ppid);
+int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
+
+/* Delivers pending events to on_event; waits up to timeout_ms for one. */
+void tracer_poll(struct tracer *tracer, int timeout_ms);
+
+/* Whether any traced process is still alive. */
+bool tracer_has_processes(struct tracer *tracer);
+
+/* The count of the kernel-side stat `slot` (enum deptrace_stat). */
+uint64_t tracer_stat(struct tracer *tracer, enum deptrace_stat slot);
+
+size_t tracer_program_count(const struct tracer *tracer);
+
+/* Detaches and unloads everything; NULL is fine. */
+void tracer_close(struct tracer *tracer);
+
+#endif

@@ -1,0 +1,412 @@
+/* deptrace: show the network connections a process tree attempts.
+ *
+ * This file parses the command line and wires lib/ together: kernel
+ * probing, headers, the tracer, the process tree and the output. It holds
+ * no tracing logic of its own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kheaders.h"
+#include "kernel_probe.h"
+#include "options.h"
+#include "output.h"
+#include "proctree.h"
+#include "run_command.h"
+#include "tracer.h"
+
+#define POLL_INTERVAL_MS 200
+
+static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t command_pid;
+
+struct session {
+	struct output out;
+	uint64_t events;
+	uint64_t lost;
+};
+
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("deptrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A signal sent to deptrace by a process is passed on to the command; one
+ * from the terminal (Ctrl-C) has reached the command's process group
+ * already and is not sent twice. */
+static void on_stop_signal(int signo, siginfo_t *info, void *context)
+{
+	stop_requests++;
+	if (command_pid > 0 && info->si_code <= 0 && info->si_pid != command_pid)
+		kill(command_pid, signo);
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_stop_signal, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
+}
+
+static void on_event(void *cookie, const struct deptrace_event *ev)
+{
+	struct session *s = cookie;
+
+	s->events++;
+	output_event(&s->out, ev);
+}
+
+static void on_lost(void *cookie, uint64_t lost)
+{
+	struct session *s = cookie;
+
+	s->lost += lost;
+	warn("lost %llu events (%llu so far): raise --buffer-pages",
+	     (unsigned long long)lost, (unsigned long long)s->lost);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int check_targets_exist(const struct options *opts)
+{
+	for (size_t i = 0; i < opts->npids; i++) {
+		if (kill(opts->pids[i], 0) && errno == ESRCH) {
+			warn("no process with PID %d: check the PID (ps -p %d)", (int)opts->pids[i],
+			     (int)opts->pids[i]);
+			return EXIT_NO_PROCESS;
+		}
+	}
+	return EXIT_OK;
+}
+
+/* Finds kernel headers for libbcc, merging a split tree if needed. */
+static int choose_headers(const struct kernel_features *features,
+			  struct headers_choice *headers)
+{
+	struct headers_search search;
+	int rc;
+
+	default_headers_search(&search);
+	if (find_kernel_headers(features->release, &search, headers)) {
+		if (headers->source == HEADERS_ENV)
+			warn("BCC_KERNEL_SOURCE=%s holds no kernel headers (no include/linux/kconfig.h): fix or unset it",
+			     headers->tree);
+		else
+			warn("no kernel headers for %s: run scripts/setup-deps, install a linux-headers package, or set BCC_KERNEL_SOURCE",
+			     features->release);
+		return EXIT_NO_HEADERS;
+	}
+	rc = prepare_kernel_headers(headers, &search);
+	if (rc) {
+		warn("cannot merge kernel headers %s into %s: %s", headers->arch_dir,
+		     search.cache_dir, strerror(-rc));
+		return EXIT_NO_HEADERS;
+	}
+	return EXIT_OK;
+}
+
+/* Seeds the traced map with the -p targets and, unless excluded, the
+ * processes already below them. Runs after attaching, so that a fork
+ * between the /proc walk and the attach cannot be missed; repeated until a
+ * walk finds nothing new. */
+static int seed_targets(struct tracer *tracer, const struct options *opts)
+{
+	for (size_t i = 0; i < opts->npids; i++) {
+		pid_t ppid = 0;
+
+		read_ppid("/proc", opts->pids[i], &ppid);
+		if (tracer_add_process(tracer, opts->pids[i], ppid))
+			return -errno;
+	}
+	return 0;
+}
+
+static int seed_descendants(struct tracer *tracer, const struct options *opts)
+{
+	size_t seen = (size_t)-1;
+
+	for (int pass = 0; pass < 4; pass++) {
+		struct proc_link *links;
+		size_t count;
+		int rc = list_descendants("/proc", opts->pids, opts->npids, &links, &count);
+
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < count; i++)
+			tracer_add_process(tracer, links[i].pid, links[i].ppid);
+		free(links);
+		if (count == seen)
+			break;
+		seen = count;
+	}
+	return 0;
+}
+
+static int report_check(const struct options *opts)
+{
+	struct kernel_features features;
+	struct headers_choice headers;
+	char notice[256] = "", why[256] = "";
+	enum backend backend;
+	int tracefs_rc = ensure_tracefs(notice, sizeof(notice));
+	int headers_rc;
+
+	probe_kernel(&features);
+	backend = choose_backend(&features, opts->backend, why, sizeof(why));
+	printf("%-16s %s\n", "kernel", features.release);
+	printf("%-16s %s\n", "privileges", have_tracing_privileges() ? "sufficient" : "insufficient (run as root)");
+	printf("%-16s %s%s%s\n", "bpf", features.bpf_errno ? "refused: " : "yes",
+	       features.bpf_errno ? strerror(features.bpf_errno) : "", "");
+	printf("%-16s %s%s%s\n", "tracefs", tracefs_rc ? "unavailable: " : TRACING_DIR,
+	       tracefs_rc ? strerror(-tracefs_rc) : "", *notice ? " (deptrace " : "");
+	if (*notice)
+		printf("%-16s %s)\n", "", notice);
+	printf("%-16s %s\n", "kprobes", features.kprobes ? "yes" : "no (CONFIG_KPROBES off)");
+	printf("%-16s %s%s\n", "kprobe targets", features.missing_symbol ? "missing " : "all found",
+	       features.missing_symbol ? features.missing_symbol : "");
+	printf("%-16s %s%s\n", "tracepoints", features.missing_tracepoint ? "missing " : "all shared ones found",
+	       features.missing_tracepoint ? features.missing_tracepoint : "");
+	printf("%-16s %s%s\n", "syscall tps", features.missing_syscall_tracepoint ? "missing " : "all found",
+	       features.missing_syscall_tracepoint ? features.missing_syscall_tracepoint : "");
+	if (backend == BACKEND_AUTO)
+		printf("%-16s none: %s\n", "backend", why);
+	else
+		printf("%-16s %s%s\n", "backend", backend_name(backend),
+		       opts->backend == BACKEND_AUTO ? " (auto)" : " (forced)");
+
+	headers_rc = choose_headers(&features, &headers);
+	if (headers_rc == EXIT_OK && headers.source == HEADERS_NEAREST) {
+		printf("%-16s %s: %s\n", "kernel headers", headers_source_name(headers.source), headers.arch_dir);
+		if (headers.common_dir[0])
+			printf("%-16s merged with %s at %s\n", "", headers.common_dir, headers.tree);
+	} else if (headers_rc == EXIT_OK) {
+		printf("%-16s %s: %s\n", "kernel headers", headers_source_name(headers.source), headers.tree);
+	} else {
+		printf("%-16s none\n", "kernel headers");
+	}
+	if (!have_tracing_privileges())
+		return EXIT_PERMISSION;
+	if (backend == BACKEND_AUTO)
+		return EXIT_KERNEL;
+	return headers_rc;
+}
+
+struct run {
+	struct options opts;
+	struct session session;
+	struct tracer *tracer;
+	struct held_command command;
+	bool command_held;
+	int command_status;
+	bool command_reaped;
+};
+
+/* Everything up to the first traced instruction: returns an exit code. */
+static int start_tracing(struct run *r)
+{
+	struct tracer_config config = {
+		.follow_children = r->opts.follow_children,
+		.buffer_pages = r->opts.buffer_pages,
+		.on_event = on_event,
+		.on_lost = on_lost,
+		.cookie = &r->session,
+	};
+	struct kernel_features features;
+	struct headers_choice headers;
+	char notice[256], err[512];
+	int rc;
+
+	if (!have_tracing_privileges()) {
+		warn("tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN): run it with sudo");
+		return EXIT_PERMISSION;
+	}
+	rc = check_targets_exist(&r->opts);
+	if (rc)
+		return rc;
+	rc = ensure_tracefs(notice, sizeof(notice));
+	if (rc) {
+		warn("cannot mount tracefs at %s: %s", TRACING_DIR, strerror(-rc));
+		return EXIT_KERNEL;
+	}
+	if (*notice)
+		warn("%s: libbcc reads tracepoint formats there (left mounted)", notice);
+	probe_kernel(&features);
+	config.backend = choose_backend(&features, r->opts.backend, err, sizeof(err));
+	if (config.backend == BACKEND_AUTO) {
+		warn("cannot trace on this kernel: %s", err);
+		return EXIT_KERNEL;
+	}
+	rc = choose_headers(&features, &headers);
+	if (rc)
+		return rc;
+	if (headers.source == HEADERS_NEAREST)
+		warn("no headers for kernel %s; compiling against %s", features.release,
+		     headers.common_dir[0] ? headers.tree : headers.arch_dir);
+	config.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL;
+
+	rc = tracer_load(&config, &r->tracer, err, sizeof(err));
+	if (rc) {
+		warn("%s", err);
+		return rc == -EPERM ? EXIT_PERMISSION : EXIT_KERNEL;
+	}
+	if (r->opts.output_path) {
+		r->session.out.stream = fopen(r->opts.output_path, "w");
+		if (!r->session.out.stream) {
+			warn("cannot write %s: %s", r->opts.output_path, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	if (r->opts.command) {
+		rc = hold_command(r->opts.command, &r->command);
+		if (rc) {
+			warn("cannot start %s: %s", r->opts.command[0], strerror(-rc));
+			return EXIT_RUNTIME;
+		}
+		r->command_held = true;
+		command_pid = r->command.pid;
+		if (tracer_add_process(r->tracer, r->command.pid, getpid())) {
+			warn("cannot trace the command: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	} else if (seed_targets(r->tracer, &r->opts)) {
+		warn("cannot add the target processes: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	rc = tracer_attach(r->tracer, err, sizeof(err));
+	if (rc) {
+		warn("%s", err);
+		return EXIT_KERNEL;
+	}
+	r->session.out.start_ns = monotonic_ns();
+	if (!r->opts.command && r->opts.follow_children &&
+	    seed_descendants(r->tracer, &r->opts)) {
+		warn("cannot read /proc to find the targets' children");
+		return EXIT_RUNTIME;
+	}
+	output_header(&r->session.out);
+	if (r->opts.command) {
+		rc = release_command(&r->command);
+		r->command_held = false;
+		if (rc) {
+			command_pid = 0;
+			r->command_reaped = true;
+			warn("cannot run %s: %s", r->opts.command[0], strerror(rc));
+			return rc == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+		}
+	}
+	return EXIT_OK;
+}
+
+static bool reap_command(struct run *r, int options)
+{
+	pid_t pid;
+
+	if (!r->opts.command || r->command_reaped)
+		return r->command_reaped;
+	do
+		pid = waitpid(r->command.pid, &r->command_status, options);
+	while (pid < 0 && errno == EINTR);
+	if (pid == r->command.pid) {
+		r->command_reaped = true;
+		command_pid = 0;
+	}
+	return r->command_reaped;
+}
+
+/* Until every traced process has exited, the duration is over, or a stop
+ * signal came (in run mode: and the command has exited, or a second one). */
+static void trace_until_done(struct run *r)
+{
+	uint64_t deadline = r->opts.duration > 0
+		? monotonic_ns() + (uint64_t)(r->opts.duration * 1e9) : 0;
+
+	for (;;) {
+		tracer_poll(r->tracer, POLL_INTERVAL_MS);
+		if (fflush(r->session.out.stream) || ferror(r->session.out.stream)) {
+			warn("cannot write the output: %s", strerror(errno));
+			break;
+		}
+		reap_command(r, WNOHANG);
+		if (stop_requests > 1 || (stop_requests && (!r->opts.command || r->command_reaped)))
+			break;
+		if (!tracer_has_processes(r->tracer))
+			break;
+		if (deadline && monotonic_ns() >= deadline)
+			break;
+	}
+	tracer_poll(r->tracer, 0);
+	fflush(r->session.out.stream);
+}
+
+int main(int argc, char **argv)
+{
+	struct run r = { .session.out.stream = stdout };
+	char err[256];
+	int rc;
+
+	rc = parse_options(argc, argv, &r.opts, err, sizeof(err));
+	if (rc) {
+		warn("%s", err);
+		return rc;
+	}
+	if (r.opts.help) {
+		print_usage(stdout);
+		return EXIT_OK;
+	}
+	if (r.opts.version) {
+		printf("deptrace %s\n", DEPTRACE_VERSION);
+		return EXIT_OK;
+	}
+	if (r.opts.check)
+		return report_check(&r.opts);
+
+	install_signal_handlers();
+	rc = start_tracing(&r);
+	if (rc)
+		goto cleanup;
+	trace_until_done(&r);
+	warn("%llu connection%s traced, %llu events lost", (unsigned long long)r.session.events,
+	     r.session.events == 1 ? "" : "s", (unsigned long long)r.session.lost);
+	if (tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN) ||
+	    tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS))
+		warn("kernel tables were full: %llu processes and %llu connects not traced",
+		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN),
+		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS));
+	if (r.session.lost)
+		rc = EXIT_RUNTIME;
+
+cleanup:
+	tracer_close(r.tracer);
+	if (r.command_held)
+		abandon_command(&r.command);
+	else if (r.opts.command && !r.command_reaped && r.command.pid > 0 && reap_command(&r, 0))
+		rc = exit_code_of(r.command_status);
+	if (r.session.out.stream && r.session.out.stream != stdout)
+		fclose(r.session.out.stream);
+	return rc;
+}

@@ -1,10 +1,11 @@
 /* connect_common.bpf.h: turning one connect() into one event.
  *
- * A backend calls begin_connect() for a traced process where it can see the destination and
- * finish_connect() where it can see the result; between the two the attempt
- * waits in `inflight`, keyed by thread. Only the families deptrace reports
- * (IPv4, IPv6) get that far.
+ * A backend calls begin_connect() for a traced process where it can see
+ * the destination; the result is added at syscall exit. In between, the
+ * attempt waits in `inflight`, keyed by thread. Only the families deptrace
+ * reports (IPv4, IPv6) get that far.
  */
+
 /* Socket addresses and family numbers are ABI, but compiled in kernel
  * mode <linux/in.h> drags in the kernel's socket.h, which headers of a
  * nearby version do not always compile: the layouts are spelled out here. */
@@ -90,15 +91,17 @@ static __always_inline void begin_connect(struct deptrace_proc *proc,
 		count_stat(DEPTRACE_STAT_UNTRACKED_CONNECTS);
 }
 
-static __always_inline void finish_connect(void *ctx, long ret)
+/* Both backends take the result where connect(2) returns it. */
+TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	struct deptrace_event *ev = inflight.lookup(&id);
 
 	if (!ev)
-		return;
-	ev->result = ret;
+		return 0;
+	ev->result = args->ret;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	events.perf_submit(ctx, ev, sizeof(*ev));
+	events.perf_submit(args, ev, sizeof(*ev));
 	inflight.delete(&id);
+	return 0;
 }

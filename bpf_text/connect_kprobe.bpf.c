@@ -2,10 +2,13 @@
  *
  * The destination is read from the kernel's own copy of the address, in
  * tcp_v4_connect/tcp_v6_connect (TCP) and inet_dgram_connect (UDP). The
- * result is taken where the socket layer returns it to connect(): the
- * return of inet_stream_connect/inet_dgram_connect, not of tcp_v4_connect,
- * which returns 0 once the SYN is queued, long before a refusal arrives.
+ * result is the one connect(2) returns, taken at sys_exit_connect as in the
+ * tracepoint backend: tcp_v4_connect returns 0 once the SYN is queued, long
+ * before a refusal arrives, and a return probe on the socket layer would
+ * hold one of the kernel's few kretprobe instances for as long as every
+ * connect on the machine blocks, missing returns on a busy host.
  */
+#include <uapi/linux/ptrace.h> /* struct pt_regs */
 #include "deptrace_event.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
@@ -27,11 +30,5 @@ int on_dgram_connect(struct pt_regs *ctx)
 	if (proc)
 		begin_connect(proc, (const void *)PT_REGS_PARM2(ctx), 0,
 			      DEPTRACE_PROTO_UDP);
-	return 0;
-}
-
-int on_connect_return(struct pt_regs *ctx)
-{
-	finish_connect(ctx, PT_REGS_RC(ctx));
 	return 0;
 }

@@ -92,9 +92,3 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 		ev->proto = DEPTRACE_PROTO_TCP;
 	return 0;
 }
-
-TRACEPOINT_PROBE(syscalls, sys_exit_connect)
-{
-	finish_connect(args, args->ret);
-	return 0;
-}

@@ -289,8 +289,14 @@ int prepare_kernel_headers(struct headers_choice *choice,
 		err = merge_tree(choice->arch_dir, staging);
 		if (!err)
 			err = merge_tree(choice->common_dir, staging);
-		if (!err && rename(staging, merged) && !merged_tree_complete(merged))
+		/* an incomplete tree left by an interrupted run is replaced */
+		if (!merged_tree_complete(merged))
+			nftw(merged, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		if (!err && rename(staging, merged)) {
 			err = -errno;
+			if (merged_tree_complete(merged))
+				err = 0; /* a concurrent run finished first */
+		}
 		nftw(staging, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		if (err)
 			return err;

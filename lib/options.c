@@ -85,6 +85,7 @@ static int parse_pid_list(const char *arg, struct options *opts, char *err,
 			  size_t errlen)
 {
 	char *copy = strdup(arg), *save = NULL;
+	size_t before = opts->npids;
 	int rc = EXIT_OK;
 
 	if (!copy) {
@@ -109,7 +110,7 @@ static int parse_pid_list(const char *arg, struct options *opts, char *err,
 		}
 		opts->pids[opts->npids++] = (pid_t)pid;
 	}
-	if (rc == EXIT_OK && opts->npids == 0) {
+	if (rc == EXIT_OK && opts->npids == before) {
 		snprintf(err, errlen, "-p needs at least one PID");
 		rc = EXIT_USAGE;
 	}
@@ -149,7 +150,7 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 	opts->follow_children = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
-	optind = 1;
+	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
 	opterr = 0;
 	/* '+': options end at the command's name, as for strace and env */
 	while ((c = getopt_long(argc, argv, "+:p:o:d:b:B:hV", long_options, NULL)) != -1) {
@@ -196,7 +197,11 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			snprintf(err, errlen, "unknown option '%s'; see deptrace --help", argv[optind - 1]);
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'; see deptrace --help", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'; see deptrace --help",
+					 argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

@@ -5,11 +5,55 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int hold_command(char *const argv[], struct held_command *cmd)
+static int executable_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return errno == ENOENT || errno == ENOTDIR ? ENOENT : errno;
+	if (S_ISDIR(st.st_mode) || access(path, X_OK))
+		return EACCES;
+	return 0;
+}
+
+int resolve_command(const char *name, char *path, size_t len)
+{
+	const char *search = getenv("PATH");
+	int found = ENOENT;
+
+	if (!*name)
+		return ENOENT;
+	if (strchr(name, '/')) {
+		snprintf(path, len, "%s", name);
+		return executable_file(path);
+	}
+	if (!search)
+		search = "/usr/local/bin:/usr/bin:/bin";
+	/* the first executable match wins; a non-executable one is remembered
+	 * so that the error says "permission denied", as the shell does */
+	while (*search) {
+		size_t dirlen = strcspn(search, ":");
+		int rc;
+
+		snprintf(path, len, "%.*s%s%s", (int)dirlen, search, dirlen ? "/" : "", name);
+		rc = executable_file(path);
+		if (rc == 0)
+			return 0;
+		if (rc == EACCES)
+			found = EACCES;
+		search += dirlen + (search[dirlen] == ':');
+	}
+	return found;
+}
+
+int hold_command(const char *path, char *const argv[], struct held_command *cmd)
 {
 	int release[2], error[2];
 	char go;
@@ -45,7 +89,7 @@ int hold_command(char *const argv[], struct held_command *cmd)
 		signal(SIGPIPE, SIG_DFL);
 		if (read(release[0], &go, 1) != 1)
 			_exit(127); /* deptrace went away: never run untraced */
-		execvp(argv[0], argv);
+		execv(path, argv);
 		exec_errno = errno;
 		if (write(error[1], &exec_errno, sizeof(exec_errno)) < 0)
 			_exit(127);

@@ -7,6 +7,7 @@
 #ifndef DEPTRACE_RUN_COMMAND_H
 #define DEPTRACE_RUN_COMMAND_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct held_command {
@@ -15,9 +16,14 @@ struct held_command {
 	int error_fd;   /* read end: the exec errno, or EOF once exec succeeded */
 };
 
-/* Forks a child that waits, then executes argv[0] (searched in PATH).
- * 0 or -errno. */
-int hold_command(char *const argv[], struct held_command *cmd);
+/* Finds the program `name` names, as execvp(3) would: a name with a '/' is
+ * a path, others are looked up in $PATH. 0 with the path in `path`, or
+ * ENOENT / EACCES (found, but not executable). Done before any set-up, so
+ * that a typo fails at once. */
+int resolve_command(const char *name, char *path, size_t len);
+
+/* Forks a child that waits, then executes `path` with argv. 0 or -errno. */
+int hold_command(const char *path, char *const argv[], struct held_command *cmd);
 
 /* Lets the child exec. Returns 0 once it has, or the positive errno of the
  * failed exec (the child is then reaped). */

@@ -220,10 +220,13 @@ struct run {
 	struct options opts;
 	struct session session;
 	struct tracer *tracer;
+	char command_path[4096];
 	struct held_command command;
 	bool command_held;
 	int command_status;
 	bool command_reaped;
+	bool output_created; /* -o made a new file: removed if tracing never starts */
+	bool started;        /* tracing began (and a command was started) */
 };
 
 /* Everything up to the first traced instruction: returns an exit code. */
@@ -248,6 +251,22 @@ static int start_tracing(struct run *r)
 	rc = check_targets_exist(&r->opts);
 	if (rc)
 		return rc;
+	if (r->opts.command) {
+		rc = resolve_command(r->opts.command[0], r->command_path, sizeof(r->command_path));
+		if (rc) {
+			warn("cannot run %s: %s", r->opts.command[0], strerror(rc));
+			return rc == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+		}
+	}
+	if (r->opts.output_path) {
+		/* opened first, so that a typo fails before seconds of compiling */
+		r->output_created = access(r->opts.output_path, F_OK) != 0;
+		r->session.out.stream = fopen(r->opts.output_path, "w");
+		if (!r->session.out.stream) {
+			warn("cannot write %s: %s", r->opts.output_path, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
 	rc = ensure_tracefs(notice, sizeof(notice));
 	if (rc) {
 		warn("cannot mount tracefs at %s: %s", TRACING_DIR, strerror(-rc));
@@ -274,15 +293,8 @@ static int start_tracing(struct run *r)
 		warn("%s", err);
 		return rc == -EPERM ? EXIT_PERMISSION : EXIT_KERNEL;
 	}
-	if (r->opts.output_path) {
-		r->session.out.stream = fopen(r->opts.output_path, "w");
-		if (!r->session.out.stream) {
-			warn("cannot write %s: %s", r->opts.output_path, strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
 	if (r->opts.command) {
-		rc = hold_command(r->opts.command, &r->command);
+		rc = hold_command(r->command_path, r->opts.command, &r->command);
 		if (rc) {
 			warn("cannot start %s: %s", r->opts.command[0], strerror(-rc));
 			return EXIT_RUNTIME;
@@ -308,17 +320,18 @@ static int start_tracing(struct run *r)
 		warn("cannot read /proc to find the targets' children");
 		return EXIT_RUNTIME;
 	}
-	output_header(&r->session.out);
 	if (r->opts.command) {
 		rc = release_command(&r->command);
 		r->command_held = false;
 		if (rc) {
 			command_pid = 0;
-			r->command_reaped = true;
 			warn("cannot run %s: %s", r->opts.command[0], strerror(rc));
 			return rc == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
 		}
 	}
+	/* events are printed only from the poll loop: none can precede this */
+	output_header(&r->session.out);
+	r->started = true;
 	return EXIT_OK;
 }
 
@@ -404,9 +417,12 @@ cleanup:
 	tracer_close(r.tracer);
 	if (r.command_held)
 		abandon_command(&r.command);
-	else if (r.opts.command && !r.command_reaped && r.command.pid > 0 && reap_command(&r, 0))
+	if (r.started && r.opts.command && reap_command(&r, 0))
 		rc = exit_code_of(r.command_status);
-	if (r.session.out.stream && r.session.out.stream != stdout)
+	if (r.session.out.stream && r.session.out.stream != stdout) {
 		fclose(r.session.out.stream);
+		if (!r.started && r.output_created)
+			unlink(r.opts.output_path);
+	}
 	return rc;
 }

@@ -1,0 +1,111 @@
+/* Both backends' programs, compiled by libbcc and loaded through the
+ * kernel's verifier without being attached. On a kernel without kprobes
+ * this is the only thing that keeps the kprobe programs from rotting.
+ * Root only; exits 77 (skipped) otherwise. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kheaders.h"
+#include "kernel_probe.h"
+#include "tracer.h"
+
+static struct headers_choice headers;
+
+/* Every BPF program loaded on the machine, by anyone. */
+static int loaded_programs(void)
+{
+	union bpf_attr attr;
+	__u32 id = 0;
+	int n = 0;
+
+	for (;;) {
+		memset(&attr, 0, sizeof(attr));
+		attr.start_id = id;
+		if (syscall(__NR_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)))
+			return n;
+		id = attr.next_id;
+		n++;
+	}
+}
+
+static void ignore_event(void *cookie, const struct deptrace_event *ev) {}
+static void ignore_lost(void *cookie, uint64_t lost) {}
+
+static void load_and_unload(enum backend backend, bool follow_children,
+			    size_t expected_programs)
+{
+	struct tracer_config config = {
+		.backend = backend,
+		.follow_children = follow_children,
+		.buffer_pages = 8,
+		.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL,
+		.on_event = ignore_event,
+		.on_lost = ignore_lost,
+	};
+	struct tracer *tracer = NULL;
+	char err[512] = "";
+	int before = loaded_programs();
+	int rc = tracer_load(&config, &tracer, err, sizeof(err));
+
+	ck_assert_msg(rc == 0, "%s backend: %s", backend_name(backend), err);
+	ck_assert_uint_eq(tracer_program_count(tracer), expected_programs);
+	ck_assert_int_eq(loaded_programs(), before + (int)expected_programs);
+	tracer_close(tracer);
+	ck_assert_int_eq(loaded_programs(), before);
+}
+
+/* shared: task_newtask (children only), sched_process_exit, sys_exit_connect;
+ * kprobe adds on_tcp_connect, on_dgram_connect (one program, two or one
+ * attachment points); tracepoint adds socket enter/exit, connect enter and
+ * inet_sock_set_state. */
+START_TEST(test_kprobe_programs_load)
+{
+	load_and_unload(BACKEND_KPROBE, true, 5);
+	load_and_unload(BACKEND_KPROBE, false, 4);
+}
+END_TEST
+
+START_TEST(test_tracepoint_programs_load)
+{
+	load_and_unload(BACKEND_TRACEPOINT, true, 7);
+	load_and_unload(BACKEND_TRACEPOINT, false, 6);
+}
+END_TEST
+
+int main(void)
+{
+	struct headers_search search;
+	struct kernel_features features;
+	Suite *suite = suite_create("verifier_load");
+	TCase *tc = tcase_create("backends");
+	SRunner *runner;
+	int failed;
+
+	if (geteuid() != 0) {
+		puts("SKIP: loading BPF programs needs root");
+		return 77;
+	}
+	probe_kernel(&features);
+	default_headers_search(&search);
+	if (find_kernel_headers(features.release, &search, &headers) ||
+	    prepare_kernel_headers(&headers, &search)) {
+		puts("no kernel headers: run scripts/setup-deps");
+		return 1;
+	}
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_kprobe_programs_load);
+	tcase_add_test(tc, test_tracepoint_programs_load);
+	suite_add_tcase(suite, tc);
+	runner = srunner_create(suite);
+	srunner_set_fork_status(runner, CK_NOFORK);
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

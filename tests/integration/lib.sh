@@ -1,0 +1,118 @@
+# lib.sh: shared by the integration tests, which run the built deptrace as
+# root against real programs on loopback and check the lines it prints.
+# Sourced; ctest passes DEPTRACE and DT_CONNECT (the test client) in the
+# environment. Each test runs in its own scratch directory.
+set -euo pipefail
+
+: "${DEPTRACE:?set DEPTRACE to the deptrace binary}"
+: "${DT_CONNECT:?set DT_CONNECT to the dt-connect test client}"
+
+if [[ $EUID != 0 ]]; then
+	echo "SKIP: integration tests load BPF programs and need root"
+	exit 77
+fi
+
+SCRATCH=$(mktemp -d /tmp/deptrace-test.XXXXXX)
+BPF_PROGS_BEFORE=$(bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true)
+DEPTRACE_BG=
+CHECKS=0
+trap on_exit EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$SCRATCH"/*.out "$SCRATCH"/*.err; do
+		[[ -s $f ]] && { echo "--- $f" >&2; cat "$f" >&2; }
+	done
+	exit 1
+}
+
+pass() {
+	CHECKS=$((CHECKS + 1))
+	echo "ok: $*"
+}
+
+on_exit() {
+	local rc=$?
+	set +e
+	jobs -p | xargs -r kill -KILL 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$SCRATCH"
+	if [[ $rc == 0 ]]; then
+		local after
+		after=$(bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true)
+		if [[ $after != "$BPF_PROGS_BEFORE" ]]; then
+			echo "FAIL: $BPF_PROGS_BEFORE BPF programs loaded before the test, $after after" >&2
+			exit 1
+		fi
+		[[ $CHECKS -gt 0 ]] || { echo "FAIL: the test checked nothing" >&2; exit 1; }
+		echo "PASS: $CHECKS checks"
+	fi
+	exit "$rc"
+}
+
+# Waits up to $2 seconds (default 30) for file $1 to hold a line matching $3.
+wait_for_line() {
+	local file=$1 pattern=$3 deadline=$((SECONDS + ${2:-30}))
+	until grep -qE -- "$pattern" "$file" 2>/dev/null; do
+		((SECONDS < deadline)) || fail "timed out waiting for /$pattern/ in $file"
+		sleep 0.05
+	done
+}
+
+# Starts deptrace in the background with the given arguments, output to
+# $SCRATCH/trace.out, and returns once tracing is attached (the column
+# header is printed only then).
+start_deptrace() {
+	rm -f "$SCRATCH/trace.out" # an earlier run's header must not count
+	"$DEPTRACE" -o "$SCRATCH/trace.out" "$@" 2>"$SCRATCH/trace.err" &
+	DEPTRACE_BG=$!
+	wait_for_line "$SCRATCH/trace.out" 60 '^TIME\(s\) '
+}
+
+# Waits for the background deptrace to exit; its status goes in DEPTRACE_RC.
+wait_deptrace() {
+	DEPTRACE_RC=0
+	wait "$DEPTRACE_BG" || DEPTRACE_RC=$?
+	DEPTRACE_BG=
+}
+
+# Runs deptrace in the foreground: "run_deptrace ARGS..." with the trace in
+# $SCRATCH/trace.out, what a traced command prints in $SCRATCH/client.out
+# and deptrace's status in DEPTRACE_RC.
+run_deptrace() {
+	DEPTRACE_RC=0
+	"$DEPTRACE" -o "$SCRATCH/trace.out" "$@" >"$SCRATCH/client.out" 2>"$SCRATCH/trace.err" ||
+		DEPTRACE_RC=$?
+}
+
+# The number of trace lines with these columns: PID COMM PROTO DEST RESULT
+# (a "-" skips a column).
+count_lines() {
+	awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" '
+		NR > 1 && (pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
+		(proto == "-" || $5 == proto) && (dest == "-" || $6 == dest) &&
+		(result == "-" || $7 == result) { n++ }
+		END { print n + 0 }' "$SCRATCH/trace.out"
+}
+
+# For every connection the test client printed in file $1 (what it really
+# did), deptrace must have printed one line with the same PID, COMM,
+# protocol, destination and result: as many such lines as the client made
+# such connections (threads of one process make identical lines).
+expect_client_lines() {
+	local file=$1 pid comm proto dest result made n seen=0
+	while read -r made pid comm proto dest result; do
+		n=$(count_lines "$pid" "$comm" "$proto" "$dest" "$result")
+		[[ $n == "$made" ]] ||
+			fail "expected $made line(s) '$pid $comm $proto $dest $result', found $n"
+		seen=$((seen + made))
+	done < <(sed -n 's/^pid=\([0-9]*\) tid=[0-9]* comm=\([^ ]*\) proto=\([^ ]*\) dest=\([^ ]*\) result=\([^ ]*\)$/\1 \2 \3 \4 \5/p' "$file" |
+		sort | uniq -c)
+	[[ $seen -gt 0 ]] || fail "the client printed no connection in $file"
+	pass "$seen connection(s) from $file each traced exactly once"
+}
+
+# Trace lines, header excluded.
+trace_line_count() {
+	tail -n +2 "$SCRATCH/trace.out" | grep -c . || true
+}

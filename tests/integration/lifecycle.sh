@@ -1,0 +1,44 @@
+#!/bin/bash
+# How tracing ends and what deptrace exits with: the command's status and
+# signals pass through, -p ends when the targets exit, SIGTERM and
+# --duration end it cleanly.
+source "$(dirname "$0")/lib.sh"
+
+run_deptrace -- sh -c 'exit 7'
+[[ $DEPTRACE_RC == 7 ]] || fail "command exit 7 came back as $DEPTRACE_RC"
+pass "run mode passes the exit status through"
+
+run_deptrace -- sh -c 'kill -TERM $$'
+[[ $DEPTRACE_RC == 143 ]] || fail "command killed by SIGTERM came back as $DEPTRACE_RC"
+pass "run mode reports death by signal N as 128+N"
+
+start_deptrace -- sleep 30
+kill -TERM "$DEPTRACE_BG"
+wait_deptrace
+[[ $DEPTRACE_RC == 143 ]] || fail "SIGTERM to deptrace: exit $DEPTRACE_RC, expected the command's 143"
+pass "SIGTERM sent to deptrace reaches the command"
+
+sleep 2 &
+target=$!
+start_deptrace -p "$target"
+wait_deptrace
+[[ $DEPTRACE_RC == 0 ]] || fail "-p: exit $DEPTRACE_RC after the target exited"
+grep -q 'connections traced, 0 events lost' "$SCRATCH/trace.err" || fail "no final summary line"
+pass "-p ends by itself when the target exits"
+
+sleep 60 &
+target=$!
+SECONDS=0
+start_deptrace -d 1 -p "$target"
+wait_deptrace
+[[ $DEPTRACE_RC == 0 && $SECONDS -lt 30 ]] || fail "--duration 1: exit $DEPTRACE_RC after ${SECONDS}s"
+kill -0 "$target" || fail "--duration hurt the traced process"
+pass "--duration ends tracing and leaves the target running"
+
+start_deptrace -p "$target"
+kill -INT "$DEPTRACE_BG"
+wait_deptrace
+[[ $DEPTRACE_RC == 0 ]] || fail "SIGINT with -p: exit $DEPTRACE_RC"
+kill -0 "$target" || fail "SIGINT to deptrace -p reached the target"
+kill "$target"
+pass "SIGINT ends -p tracing and leaves the target alone"

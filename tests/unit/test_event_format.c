@@ -1,0 +1,351 @@
+/* Unit tests for lib/event_format.h and lib/output.h. */
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "event_format.h"
+#include "output.h"
+
+#define FULL_V6 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+
+static struct deptrace_event make_event(int family, const char *addr, unsigned port)
+{
+	struct deptrace_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.family = (__u16)family;
+	ev.dport = (__u16)port;
+	ck_assert_msg(inet_pton(family, addr, ev.daddr) == 1, "bad test address %s", addr);
+	return ev;
+}
+
+/* format_destination into a buffer of DESTINATION_LEN pre-filled with junk. */
+static void assert_destination(const struct deptrace_event *ev, const char *want)
+{
+	char buf[DESTINATION_LEN];
+
+	memset(buf, 'X', sizeof(buf));
+	format_destination(ev, buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+}
+
+START_TEST(test_ipv4)
+{
+	struct deptrace_event ev = make_event(AF_INET, "192.0.2.10", 443);
+
+	assert_destination(&ev, "192.0.2.10:443");
+	/* only the first 4 bytes of daddr belong to an IPv4 address */
+	memset(ev.daddr + 4, 0xee, sizeof(ev.daddr) - 4);
+	assert_destination(&ev, "192.0.2.10:443");
+}
+END_TEST
+
+START_TEST(test_ipv6)
+{
+	struct deptrace_event ev = make_event(AF_INET6, "2001:db8::53", 53);
+
+	assert_destination(&ev, "[2001:db8::53]:53");
+	ev = make_event(AF_INET6, "::1", 8080);
+	assert_destination(&ev, "[::1]:8080");
+}
+END_TEST
+
+START_TEST(test_ipv4_mapped_ipv6)
+{
+	struct deptrace_event ev = make_event(AF_INET6, "::ffff:192.0.2.11", 22);
+
+	assert_destination(&ev, "192.0.2.11:22");
+	/* the same last 4 bytes without the ::ffff: prefix are IPv6 */
+	ev = make_event(AF_INET6, "::fffe:c000:20b", 22);
+	assert_destination(&ev, "[::fffe:c000:20b]:22");
+}
+END_TEST
+
+START_TEST(test_port_bounds)
+{
+	struct deptrace_event ev = make_event(AF_INET, "198.51.100.1", 0);
+
+	assert_destination(&ev, "198.51.100.1:0");
+	ev.dport = 65535;
+	assert_destination(&ev, "198.51.100.1:65535");
+	ev = make_event(AF_INET6, "2001:db8::1", 0);
+	assert_destination(&ev, "[2001:db8::1]:0");
+}
+END_TEST
+
+START_TEST(test_longest_destination_fits)
+{
+	struct deptrace_event ev = make_event(AF_INET6, FULL_V6, 65535);
+	const char *want = "[" FULL_V6 "]:65535";
+
+	ck_assert_uint_eq(strlen(want), DESTINATION_LEN - 1);
+	assert_destination(&ev, want);
+	/* the longest IPv4 form is well inside too */
+	ev = make_event(AF_INET, "255.255.255.255", 65535);
+	assert_destination(&ev, "255.255.255.255:65535");
+}
+END_TEST
+
+START_TEST(test_small_buffer_truncates_safely)
+{
+	struct {
+		char buf[8];
+		char guard[8];
+	} mem;
+	struct deptrace_event ev = make_event(AF_INET6, "2001:db8::53", 53);
+
+	memset(&mem, 'G', sizeof(mem));
+	format_destination(&ev, mem.buf, sizeof(mem.buf));
+	ck_assert_str_eq(mem.buf, "[2001:d");
+	for (size_t i = 0; i < sizeof(mem.guard); i++)
+		ck_assert_int_eq(mem.guard[i], 'G');
+}
+END_TEST
+
+static void assert_result(int result, const char *want)
+{
+	char buf[32];
+
+	memset(buf, 'X', sizeof(buf));
+	format_result(result, buf, sizeof(buf));
+	ck_assert_str_eq(buf, want);
+}
+
+START_TEST(test_results)
+{
+	assert_result(0, "ok");
+	assert_result(-ECONNREFUSED, "ECONNREFUSED");
+	assert_result(-EINPROGRESS, "EINPROGRESS");
+	assert_result(-ENETUNREACH, "ENETUNREACH");
+	assert_result(-ETIMEDOUT, "ETIMEDOUT");
+	assert_result(-EACCES, "EACCES");
+	assert_result(-4000, "errno 4000");
+}
+END_TEST
+
+START_TEST(test_proto_names)
+{
+	ck_assert_str_eq(proto_name(DEPTRACE_PROTO_TCP), "TCP");
+	ck_assert_str_eq(proto_name(DEPTRACE_PROTO_UDP), "UDP");
+	ck_assert_str_eq(proto_name(DEPTRACE_PROTO_UNKNOWN), "?");
+	ck_assert_str_eq(proto_name(99), "?");
+}
+END_TEST
+
+/* output: a memory stream and what was written to it. */
+struct captured {
+	FILE *stream;
+	char *text;
+	size_t len;
+};
+
+static void capture_open(struct captured *cap, struct output *out, uint64_t start_ns)
+{
+	cap->text = NULL;
+	cap->len = 0;
+	cap->stream = open_memstream(&cap->text, &cap->len);
+	ck_assert_ptr_nonnull(cap->stream);
+	out->stream = cap->stream;
+	out->start_ns = start_ns;
+}
+
+static void capture_close(struct captured *cap)
+{
+	ck_assert_int_eq(fclose(cap->stream), 0);
+}
+
+/* Splits the captured text into lines (in place); returns how many. */
+static size_t split_lines(char *text, char **lines, size_t max)
+{
+	size_t n = 0;
+	char *nl;
+
+	while (*text && n < max) {
+		nl = strchr(text, '\n');
+		ck_assert_msg(nl != NULL, "unterminated line '%s'", text);
+		*nl = '\0';
+		lines[n++] = text;
+		text = nl + 1;
+	}
+	ck_assert_msg(*text == '\0', "more lines than expected");
+	return n;
+}
+
+/* Offset of `word` in `line`, where it must stand exactly once as a whole
+ * space-delimited column. */
+static long column_of(const char *line, const char *word)
+{
+	size_t len = strlen(word);
+	long found = -1;
+
+	for (const char *at = strstr(line, word); at; at = strstr(at + 1, word)) {
+		if ((at != line && at[-1] != ' ') || (at[len] != ' ' && at[len] != '\0'))
+			continue;
+		ck_assert_msg(found < 0, "'%s' twice in '%s'", word, line);
+		found = at - line;
+	}
+	ck_assert_msg(found >= 0, "no column '%s' in '%s'", word, line);
+	return found;
+}
+
+static const char *const header_columns[] = {
+	"TIME(s)", "PID", "PPID", "COMM", "PROTO", "DESTINATION", "RESULT",
+};
+
+START_TEST(test_header)
+{
+	struct captured cap;
+	struct output out;
+	char *lines[4];
+	long prev = -1;
+
+	capture_open(&cap, &out, 0);
+	output_header(&out);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 1);
+	ck_assert_msg(strncmp(lines[0], "TIME(s) ", 8) == 0, "header '%s'", lines[0]);
+	for (size_t i = 0; i < sizeof(header_columns) / sizeof(header_columns[0]); i++) {
+		long col = column_of(lines[0], header_columns[i]);
+
+		ck_assert_msg(col > prev, "%s out of order in '%s'", header_columns[i],
+			      lines[0]);
+		prev = col;
+	}
+	/* the last column ends the line */
+	ck_assert_str_eq(lines[0] + prev, "RESULT");
+	free(cap.text);
+}
+END_TEST
+
+START_TEST(test_event_line)
+{
+	const uint64_t start = 5000000000000ULL;
+	struct deptrace_event ev = make_event(AF_INET, "192.0.2.10", 443);
+	struct captured cap;
+	struct output out;
+	char *lines[4];
+	const char *values[] = { "1.500", "4242", "4200", "curl", "TCP",
+				 "192.0.2.10:443", "ECONNREFUSED" };
+
+	ev.ts_ns = start + 1500000000ULL;
+	ev.pid = 4242;
+	ev.tid = 4243;
+	ev.ppid = 4200;
+	ev.result = -ECONNREFUSED;
+	ev.proto = DEPTRACE_PROTO_TCP;
+	snprintf(ev.comm, sizeof(ev.comm), "curl");
+
+	capture_open(&cap, &out, start);
+	output_header(&out);
+	output_event(&out, &ev);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
+	ck_assert_msg(strncmp(lines[1], "1.500 ", 6) == 0, "line '%s'", lines[1]);
+	ck_assert_ptr_null(strstr(lines[1], "4243")); /* the thread is not shown */
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		ck_assert_msg(column_of(lines[0], header_columns[i]) ==
+				      column_of(lines[1], values[i]),
+			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
+			      lines[0], lines[1]);
+	ck_assert_str_eq(lines[1] + column_of(lines[1], "ECONNREFUSED"), "ECONNREFUSED");
+	free(cap.text);
+}
+END_TEST
+
+/* The widest values keep every column in place. */
+START_TEST(test_wide_values_stay_aligned)
+{
+	const uint64_t start = 1000;
+	struct deptrace_event ev = make_event(AF_INET6, FULL_V6, 65535);
+	struct captured cap;
+	struct output out;
+	char *lines[4];
+	const char *values[] = { "86399.999", "4194304", "4194303", "abcdefghijklmno",
+				 "UDP", "[" FULL_V6 "]:65535", "EINPROGRESS" };
+
+	ev.ts_ns = start + 86399999000000ULL;
+	ev.pid = 4194304;
+	ev.ppid = 4194303;
+	ev.result = -EINPROGRESS;
+	ev.proto = DEPTRACE_PROTO_UDP;
+	/* a full comm with no NUL: only DEPTRACE_COMM_LEN - 1 characters show */
+	memcpy(ev.comm, "abcdefghijklmnop", DEPTRACE_COMM_LEN);
+
+	capture_open(&cap, &out, start);
+	output_header(&out);
+	output_event(&out, &ev);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
+	ck_assert_ptr_null(strstr(lines[1], "abcdefghijklmnop"));
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		ck_assert_msg(column_of(lines[0], header_columns[i]) ==
+				      column_of(lines[1], values[i]),
+			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
+			      lines[0], lines[1]);
+	free(cap.text);
+}
+END_TEST
+
+START_TEST(test_time_is_relative_to_start)
+{
+	const uint64_t start = 7000000000ULL;
+	struct deptrace_event ev = make_event(AF_INET, "127.0.0.1", 80);
+	struct captured cap;
+	struct output out;
+	char *lines[4];
+
+	ev.pid = ev.ppid = 1;
+	snprintf(ev.comm, sizeof(ev.comm), "x");
+
+	capture_open(&cap, &out, start);
+	ev.ts_ns = start;
+	output_event(&out, &ev);
+	ev.ts_ns = start + 123456789ULL;
+	output_event(&out, &ev);
+	ev.ts_ns = start + 61000000000ULL;
+	ev.result = -4000;
+	output_event(&out, &ev);
+	ev.ts_ns = start - 5; /* an event stamped just before the start */
+	ev.result = 0;
+	output_event(&out, &ev);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 4);
+	ck_assert_msg(strncmp(lines[0], "0.000 ", 6) == 0, "'%s'", lines[0]);
+	ck_assert_msg(strncmp(lines[1], "0.123 ", 6) == 0, "'%s'", lines[1]);
+	ck_assert_msg(strncmp(lines[2], "61.000 ", 7) == 0, "'%s'", lines[2]);
+	ck_assert_ptr_nonnull(strstr(lines[2], " errno 4000"));
+	ck_assert_msg(strncmp(lines[3], "0.000 ", 6) == 0, "'%s'", lines[3]);
+	ck_assert_ptr_nonnull(strstr(lines[3], " ok"));
+	free(cap.text);
+}
+END_TEST
+
+static Suite *event_format_suite(void)
+{
+	Suite *s = suite_create("event_format");
+	TCase *format = tcase_create("format");
+	TCase *output = tcase_create("output");
+
+	tcase_add_test(format, test_ipv4);
+	tcase_add_test(format, test_ipv6);
+	tcase_add_test(format, test_ipv4_mapped_ipv6);
+	tcase_add_test(format, test_port_bounds);
+	tcase_add_test(format, test_longest_destination_fits);
+	tcase_add_test(format, test_small_buffer_truncates_safely);
+	tcase_add_test(format, test_results);
+	tcase_add_test(format, test_proto_names);
+	suite_add_tcase(s, format);
+
+	tcase_add_test(output, test_header);
+	tcase_add_test(output, test_event_line);
+	tcase_add_test(output, test_wide_values_stay_aligned);
+	tcase_add_test(output, test_time_is_relative_to_start);
+	suite_add_tcase(s, output);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(event_format_suite());
+}

@@ -1,0 +1,335 @@
+/* Unit tests for parse_options() (lib/options.h). */
+#include "testutil.h"
+
+#include "options.h"
+
+#define MAX_ARGS 16
+
+static char *argv_store[MAX_ARGS + 1];
+static struct options opts;
+static char err[256];
+
+/* Parses "deptrace" followed by `args` (NULL-terminated) into opts/err. */
+static int parse_args(const char *const *args)
+{
+	int argc = 0;
+
+	argv_store[argc++] = "deptrace";
+	for (; *args; args++) {
+		ck_assert_int_lt(argc, MAX_ARGS);
+		argv_store[argc++] = (char *)*args;
+	}
+	argv_store[argc] = NULL;
+	/* poison, so that fields parse_options leaves alone are noticed */
+	memset(&opts, 0xa5, sizeof(opts));
+	err[0] = '\0';
+	return parse_options(argc, argv_store, &opts, err, sizeof(err));
+}
+
+#define PARSE(...) parse_args((const char *const[]){ __VA_ARGS__, NULL })
+
+/* The defaults, for fields a test does not set. */
+static void assert_defaults_except_pids_command(void)
+{
+	ck_assert(opts.follow_children);
+	ck_assert_ptr_null(opts.output_path);
+	ck_assert(opts.duration == 0.0);
+	ck_assert_uint_eq(opts.buffer_pages, DEFAULT_BUFFER_PAGES);
+	ck_assert_int_eq(opts.backend, BACKEND_AUTO);
+	ck_assert(!opts.check);
+	ck_assert(!opts.help);
+	ck_assert(!opts.version);
+}
+
+START_TEST(test_pid_lists_accumulate)
+{
+	ck_assert_int_eq(PARSE("-p", "1,2", "-p", "3"), EXIT_OK);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(opts.npids, 3);
+	ck_assert_int_eq(opts.pids[0], 1);
+	ck_assert_int_eq(opts.pids[1], 2);
+	ck_assert_int_eq(opts.pids[2], 3);
+	ck_assert_ptr_null(opts.command);
+	assert_defaults_except_pids_command();
+}
+END_TEST
+
+START_TEST(test_long_pid_forms)
+{
+	ck_assert_int_eq(PARSE("--pid=42", "--pid", "4194304"), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, 2);
+	ck_assert_int_eq(opts.pids[0], 42);
+	ck_assert_int_eq(opts.pids[1], 4194304);
+}
+END_TEST
+
+START_TEST(test_too_many_pids)
+{
+	char list[MAX_TARGET_PIDS * 4 + 8] = "";
+
+	/* exactly the maximum is fine */
+	for (int i = 1; i <= MAX_TARGET_PIDS; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d",
+			 i > 1 ? "," : "", i);
+	ck_assert_int_eq(PARSE("-p", list), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, MAX_TARGET_PIDS);
+	ck_assert_int_eq(opts.pids[MAX_TARGET_PIDS - 1], MAX_TARGET_PIDS);
+	/* one more is not */
+	ck_assert_int_eq(PARSE("-p", list, "-p", "99"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "too many PIDs"));
+}
+END_TEST
+
+START_TEST(test_no_children)
+{
+	ck_assert_int_eq(PARSE("--no-children", "-p", "7"), EXIT_OK);
+	ck_assert(!opts.follow_children);
+	ck_assert_uint_eq(opts.npids, 1);
+	ck_assert_int_eq(opts.pids[0], 7);
+}
+END_TEST
+
+START_TEST(test_output_file)
+{
+	ck_assert_int_eq(PARSE("-o", "/tmp/out.txt", "-p", "7"), EXIT_OK);
+	ck_assert_str_eq(opts.output_path, "/tmp/out.txt");
+	ck_assert_int_eq(PARSE("--output=other.txt", "-p", "7"), EXIT_OK);
+	ck_assert_str_eq(opts.output_path, "other.txt");
+}
+END_TEST
+
+START_TEST(test_duration)
+{
+	ck_assert_int_eq(PARSE("-d", "2.5", "-p", "7"), EXIT_OK);
+	ck_assert(opts.duration == 2.5);
+	ck_assert_int_eq(PARSE("--duration", "60", "-p", "7"), EXIT_OK);
+	ck_assert(opts.duration == 60.0);
+}
+END_TEST
+
+START_TEST(test_buffer_pages)
+{
+	ck_assert_int_eq(PARSE("-b", "64", "-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.buffer_pages, 64);
+	/* the bounds of the allowed range */
+	ck_assert_int_eq(PARSE("-b", "1", "-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.buffer_pages, 1);
+	ck_assert_int_eq(PARSE("--buffer-pages=65536", "-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.buffer_pages, 65536);
+}
+END_TEST
+
+START_TEST(test_backends)
+{
+	ck_assert_int_eq(PARSE("-B", "tracepoint", "-p", "7"), EXIT_OK);
+	ck_assert_int_eq(opts.backend, BACKEND_TRACEPOINT);
+	ck_assert_int_eq(PARSE("-B", "kprobe", "-p", "7"), EXIT_OK);
+	ck_assert_int_eq(opts.backend, BACKEND_KPROBE);
+	ck_assert_int_eq(PARSE("--backend=auto", "-p", "7"), EXIT_OK);
+	ck_assert_int_eq(opts.backend, BACKEND_AUTO);
+	/* the last one given counts */
+	ck_assert_int_eq(PARSE("-B", "kprobe", "-B", "tracepoint", "-p", "7"), EXIT_OK);
+	ck_assert_int_eq(opts.backend, BACKEND_TRACEPOINT);
+}
+END_TEST
+
+START_TEST(test_check_alone)
+{
+	ck_assert_int_eq(PARSE("--check"), EXIT_OK);
+	ck_assert(opts.check);
+	ck_assert_uint_eq(opts.npids, 0);
+	ck_assert_ptr_null(opts.command);
+	/* other settings may come with it */
+	ck_assert_int_eq(PARSE("--check", "-B", "tracepoint"), EXIT_OK);
+	ck_assert(opts.check);
+	ck_assert_int_eq(opts.backend, BACKEND_TRACEPOINT);
+}
+END_TEST
+
+START_TEST(test_command_after_dashdash)
+{
+	ck_assert_int_eq(PARSE("--no-children", "--", "cmd", "-p", "arg"), EXIT_OK);
+	ck_assert_str_eq(err, "");
+	ck_assert_ptr_eq(opts.command, &argv_store[3]);
+	ck_assert_str_eq(opts.command[0], "cmd");
+	ck_assert_str_eq(opts.command[1], "-p");
+	ck_assert_str_eq(opts.command[2], "arg");
+	ck_assert_ptr_null(opts.command[3]);
+	ck_assert_uint_eq(opts.npids, 0);
+	ck_assert(!opts.follow_children);
+}
+END_TEST
+
+START_TEST(test_command_without_dashdash)
+{
+	ck_assert_int_eq(PARSE("sleep", "1"), EXIT_OK);
+	ck_assert_ptr_eq(opts.command, &argv_store[1]);
+	ck_assert_str_eq(opts.command[0], "sleep");
+	ck_assert_str_eq(opts.command[1], "1");
+	ck_assert_ptr_null(opts.command[2]);
+	assert_defaults_except_pids_command();
+}
+END_TEST
+
+START_TEST(test_options_after_command_belong_to_it)
+{
+	ck_assert_int_eq(PARSE("-o", "f", "sleep", "-p", "1", "--frob"), EXIT_OK);
+	ck_assert_str_eq(opts.output_path, "f");
+	ck_assert_uint_eq(opts.npids, 0);
+	ck_assert_str_eq(opts.command[0], "sleep");
+	ck_assert_str_eq(opts.command[1], "-p");
+	ck_assert_str_eq(opts.command[2], "1");
+	ck_assert_str_eq(opts.command[3], "--frob");
+	ck_assert_ptr_null(opts.command[4]);
+}
+END_TEST
+
+START_TEST(test_help_and_version)
+{
+	/* neither needs anything to trace */
+	ck_assert_int_eq(PARSE("-h"), EXIT_OK);
+	ck_assert(opts.help);
+	ck_assert(!opts.version);
+	ck_assert_int_eq(PARSE("--help"), EXIT_OK);
+	ck_assert(opts.help);
+	ck_assert_int_eq(PARSE("-V"), EXIT_OK);
+	ck_assert(opts.version);
+	ck_assert(!opts.help);
+	ck_assert_int_eq(PARSE("--version"), EXIT_OK);
+	ck_assert(opts.version);
+}
+END_TEST
+
+/* parse_options resets getopt itself: successive calls in one process
+ * must not see anything of the previous one. */
+START_TEST(test_repeated_calls_are_independent)
+{
+	ck_assert_int_eq(PARSE("-b", "64", "-p", "5", "--no-children"), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, 1);
+	ck_assert_int_eq(PARSE("-b", "3"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "'3'"));
+	ck_assert_int_eq(PARSE("-p", "7,8"), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, 2);
+	ck_assert_int_eq(opts.pids[0], 7);
+	ck_assert_int_eq(opts.pids[1], 8);
+	assert_defaults_except_pids_command();
+	ck_assert_int_eq(PARSE("--frob"), EXIT_USAGE);
+	ck_assert_int_eq(PARSE("sleep", "1"), EXIT_OK);
+	ck_assert_str_eq(opts.command[0], "sleep");
+	ck_assert_uint_eq(opts.npids, 0);
+	ck_assert_int_eq(PARSE("-p", "9"), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, 1);
+	ck_assert_int_eq(opts.pids[0], 9);
+	ck_assert_ptr_null(opts.command);
+}
+END_TEST
+
+/* Invalid command lines: each gives EXIT_USAGE and a message naming what
+ * was wrong. */
+struct bad_case {
+	const char *args[8];
+	const char *needle; /* must appear in err */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ { "-p", "0" }, "'0'" },
+	{ { "-p", "abc" }, "'abc'" },
+	{ { "-p", "" }, "-p needs at least one PID" },
+	{ { "-p", "-5" }, "'-5'" },
+	{ { "-p", "1,x2" }, "'x2'" },
+	{ { "-p", "12abc" }, "'12abc'" },
+	{ { "-p", "99999999999999999999" }, "'99999999999999999999'" },
+	{ { "-b", "3", "-p", "1" }, "'3'" },
+	{ { "-b", "0", "-p", "1" }, "'0'" },
+	{ { "-b", "131072", "-p", "1" }, "'131072'" },
+	{ { "-b", "-64", "-p", "1" }, "'-64'" },
+	{ { "-b", "64k", "-p", "1" }, "'64k'" },
+	{ { "-d", "0", "-p", "1" }, "'0'" },
+	{ { "-d", "-1", "-p", "1" }, "'-1'" },
+	{ { "-d", "abc", "-p", "1" }, "'abc'" },
+	{ { "-d", "inf", "-p", "1" }, "'inf'" },
+	{ { "-d", "nan", "-p", "1" }, "'nan'" },
+	{ { "-d", "5s", "-p", "1" }, "'5s'" },
+	{ { "-B", "bogus", "-p", "1" }, "'bogus'" },
+	{ { "--frob", "-p", "1" }, "'--frob'" },
+	{ { "-x", "-p", "1" }, "'-x'" },
+	{ { "-p" }, "'-p'" },
+	{ { "--pid" }, "'--pid'" },
+	{ { "-p", "1", "-o" }, "'-o'" },
+	{ { "-p", "1", "--", "sleep", "1" }, "not both" },
+	{ { "-p", "1", "sleep", "1" }, "not both" },
+	{ { "--no-children" }, "nothing to trace" },
+	{ { "--check", "-p", "1" }, "--check" },
+	{ { "--check", "--", "true" }, "--check" },
+};
+
+START_TEST(test_invalid)
+{
+	const struct bad_case *bc = &bad_cases[_i];
+	int rc;
+
+	rc = parse_args(bc->args);
+	ck_assert_msg(rc == EXIT_USAGE, "case %d (%s ...): rc %d, err '%s'", _i,
+		      bc->args[0], rc, err);
+	ck_assert_msg(strstr(err, bc->needle) != NULL,
+		      "case %d (%s ...): err '%s' lacks \"%s\"", _i, bc->args[0], err,
+		      bc->needle);
+}
+END_TEST
+
+START_TEST(test_nothing_at_all)
+{
+	ck_assert_int_eq(parse_args((const char *const[]){ NULL }), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "nothing to trace"));
+}
+END_TEST
+
+START_TEST(test_err_is_bounded)
+{
+	char small[8];
+
+	memset(small, 'X', sizeof(small));
+	argv_store[0] = "deptrace";
+	argv_store[1] = "-B";
+	argv_store[2] = "bogus";
+	argv_store[3] = NULL;
+	ck_assert_int_eq(parse_options(3, argv_store, &opts, small, sizeof(small)),
+			 EXIT_USAGE);
+	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+	Suite *s = suite_create("options");
+	TCase *valid = tcase_create("valid");
+	TCase *invalid = tcase_create("invalid");
+
+	tcase_add_test(valid, test_pid_lists_accumulate);
+	tcase_add_test(valid, test_long_pid_forms);
+	tcase_add_test(valid, test_too_many_pids);
+	tcase_add_test(valid, test_no_children);
+	tcase_add_test(valid, test_output_file);
+	tcase_add_test(valid, test_duration);
+	tcase_add_test(valid, test_buffer_pages);
+	tcase_add_test(valid, test_backends);
+	tcase_add_test(valid, test_check_alone);
+	tcase_add_test(valid, test_command_after_dashdash);
+	tcase_add_test(valid, test_command_without_dashdash);
+	tcase_add_test(valid, test_options_after_command_belong_to_it);
+	tcase_add_test(valid, test_help_and_version);
+	tcase_add_test(valid, test_repeated_calls_are_independent);
+	suite_add_tcase(s, valid);
+
+	tcase_add_loop_test(invalid, test_invalid, 0,
+			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(invalid, test_nothing_at_all);
+	tcase_add_test(invalid, test_err_is_bounded);
+	suite_add_tcase(s, invalid);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(options_suite());
+}

@@ -1,0 +1,272 @@
+/* Unit tests for lib/proctree.h: a fake proc root in a scratch directory,
+ * and one look at the real /proc. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "proctree.h"
+
+static char *case_dir; /* made by the runner process, removed even on failure */
+static char *root;     /* this test's fake /proc */
+
+static void case_setup(void)
+{
+	case_dir = make_scratch_dir(NULL, "proctree");
+}
+
+static void case_teardown(void)
+{
+	remove_scratch_dir(case_dir);
+	case_dir = NULL;
+}
+
+/* One process: ROOT/PID/stat as the kernel writes it. */
+static void fake_process(int pid, const char *comm, int ppid)
+{
+	char rel[64], stat[512];
+
+	snprintf(rel, sizeof(rel), "%d/stat", pid);
+	snprintf(stat, sizeof(stat),
+		 "%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+		 "12345 1000000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 "
+		 "0 0 0 0 0 0\n",
+		 pid, comm, ppid, pid, pid);
+	write_file(root, rel, stat);
+}
+
+/* 1 -> 10 -> 11 -> 12, 1 -> 20, and 30 -> 31 apart from them, with comms
+ * that trip naive parsers, and entries that are not processes. */
+static void setup(void)
+{
+	root = make_scratch_dir(case_dir, "proc");
+	fake_process(1, "init", 0);
+	fake_process(10, "comm with ) paren", 1);
+	fake_process(11, "sh", 10);
+	fake_process(12, "x) S 3", 11); /* the first ')' would give PPID 3 */
+	fake_process(20, "cron", 1);
+	fake_process(30, "(sd-pam)", 0);
+	fake_process(31, ") (", 30);
+	fake_process(3, "kthreadd", 0);
+	write_file(root, "self/stat", "10 (self) S 11 0 0\n");
+	write_file(root, "sys/kernel/pid_max", "4194304\n");
+	write_file(root, "version", "Linux version 6.18.44\n");
+	write_file(root, "40/status", "Name:\tgone\n"); /* exited: no stat */
+	write_file(root, "41/stat", "41 no parentheses S 10\n");
+}
+
+static void teardown(void)
+{
+	remove_scratch_dir(root);
+	root = NULL;
+}
+
+START_TEST(test_read_ppid)
+{
+	pid_t ppid = -1;
+
+	ck_assert_int_eq(read_ppid(root, 11, &ppid), 0);
+	ck_assert_int_eq(ppid, 10);
+	ck_assert_int_eq(read_ppid(root, 1, &ppid), 0);
+	ck_assert_int_eq(ppid, 0);
+}
+END_TEST
+
+START_TEST(test_read_ppid_tricky_comm)
+{
+	pid_t ppid = -1;
+
+	ck_assert_int_eq(read_ppid(root, 10, &ppid), 0);
+	ck_assert_int_eq(ppid, 1);
+	ck_assert_int_eq(read_ppid(root, 12, &ppid), 0);
+	ck_assert_int_eq(ppid, 11);
+	ck_assert_int_eq(read_ppid(root, 31, &ppid), 0);
+	ck_assert_int_eq(ppid, 30);
+}
+END_TEST
+
+START_TEST(test_read_ppid_errors)
+{
+	pid_t ppid = 777;
+
+	ck_assert_int_eq(read_ppid(root, 99, &ppid), -ENOENT);
+	ck_assert_int_eq(read_ppid(root, 40, &ppid), -ENOENT);
+	ck_assert_int_eq(read_ppid(root, 41, &ppid), -EINVAL);
+	ck_assert_int_eq(ppid, 777); /* untouched on failure */
+}
+END_TEST
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct proc_link *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* list_descendants, sorted by PID for comparison. */
+static size_t descendants(const pid_t *roots, size_t nroots, struct proc_link **links)
+{
+	size_t count = 12345;
+
+	*links = NULL;
+	ck_assert_int_eq(list_descendants(root, roots, nroots, links, &count), 0);
+	ck_assert_uint_ne(count, 12345);
+	if (count)
+		qsort(*links, count, sizeof(**links), by_pid);
+	return count;
+}
+
+START_TEST(test_descendants_of_one)
+{
+	const pid_t roots[] = { 10 };
+	struct proc_link *links;
+
+	ck_assert_uint_eq(descendants(roots, 1, &links), 2);
+	ck_assert_int_eq(links[0].pid, 11);
+	ck_assert_int_eq(links[0].ppid, 10);
+	ck_assert_int_eq(links[1].pid, 12);
+	ck_assert_int_eq(links[1].ppid, 11);
+	free(links);
+}
+END_TEST
+
+START_TEST(test_descendants_of_two)
+{
+	const pid_t roots[] = { 10, 30 };
+	struct proc_link *links;
+
+	ck_assert_uint_eq(descendants(roots, 2, &links), 3);
+	ck_assert_int_eq(links[0].pid, 11);
+	ck_assert_int_eq(links[0].ppid, 10);
+	ck_assert_int_eq(links[1].pid, 12);
+	ck_assert_int_eq(links[1].ppid, 11);
+	ck_assert_int_eq(links[2].pid, 31);
+	ck_assert_int_eq(links[2].ppid, 30);
+	free(links);
+}
+END_TEST
+
+/* A root below another root is part of the tree but not listed. */
+START_TEST(test_descendants_of_nested_roots)
+{
+	const pid_t roots[] = { 1, 11 };
+	struct proc_link *links;
+
+	ck_assert_uint_eq(descendants(roots, 2, &links), 3);
+	ck_assert_int_eq(links[0].pid, 10);
+	ck_assert_int_eq(links[0].ppid, 1);
+	ck_assert_int_eq(links[1].pid, 12);
+	ck_assert_int_eq(links[1].ppid, 11);
+	ck_assert_int_eq(links[2].pid, 20);
+	ck_assert_int_eq(links[2].ppid, 1);
+	free(links);
+}
+END_TEST
+
+/* A chain whose entries are made out of order, so that in any listing
+ * order some child comes before its parent. */
+START_TEST(test_descendants_deep_chain)
+{
+	const int order[] = { 53, 51, 55, 52, 54 };
+	const pid_t roots[] = { 50 };
+	struct proc_link *links;
+
+	fake_process(50, "chain", 1);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		fake_process(order[i], "chain", order[i] - 1);
+	ck_assert_uint_eq(descendants(roots, 1, &links), 5);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(links[i].pid, 51 + i);
+		ck_assert_int_eq(links[i].ppid, 50 + i);
+	}
+	free(links);
+}
+END_TEST
+
+START_TEST(test_descendants_none)
+{
+	const pid_t leaf[] = { 12 }, absent[] = { 99 };
+	struct proc_link *links;
+
+	ck_assert_uint_eq(descendants(leaf, 1, &links), 0);
+	free(links);
+	ck_assert_uint_eq(descendants(absent, 1, &links), 0);
+	free(links);
+}
+END_TEST
+
+START_TEST(test_descendants_missing_root_dir)
+{
+	char missing[PATH_MAX];
+	const pid_t roots[] = { 1 };
+	struct proc_link *links = NULL;
+	size_t count = 0;
+
+	pathf(missing, "%s/nonexistent", root);
+	ck_assert_int_eq(list_descendants(missing, roots, 1, &links, &count), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_real_proc)
+{
+	const pid_t self = getpid();
+	struct proc_link *links = NULL;
+	size_t count = 0, seen = 0;
+	pid_t child, ppid = 0;
+	int status;
+
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		/* not the handlers Check's runner left: they signal the test */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		alarm(10); /* gone soon even if the test fails before killing it */
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read_ppid("/proc", child, &ppid), 0);
+	ck_assert_int_eq(ppid, self);
+	ck_assert_int_eq(list_descendants("/proc", &self, 1, &links, &count), 0);
+	for (size_t i = 0; i < count; i++) {
+		ck_assert_int_ne(links[i].pid, self);
+		if (links[i].pid == child) {
+			ck_assert_int_eq(links[i].ppid, self);
+			seen++;
+		}
+	}
+	free(links);
+	ck_assert_int_eq(kill(child, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_uint_eq(seen, 1);
+}
+END_TEST
+
+static Suite *proctree_suite(void)
+{
+	Suite *s = suite_create("proctree");
+	TCase *fake = tcase_create("fake_proc");
+	TCase *real = tcase_create("real_proc");
+
+	tcase_add_unchecked_fixture(fake, case_setup, case_teardown);
+	tcase_add_checked_fixture(fake, setup, teardown);
+	tcase_add_test(fake, test_read_ppid);
+	tcase_add_test(fake, test_read_ppid_tricky_comm);
+	tcase_add_test(fake, test_read_ppid_errors);
+	tcase_add_test(fake, test_descendants_of_one);
+	tcase_add_test(fake, test_descendants_of_two);
+	tcase_add_test(fake, test_descendants_of_nested_roots);
+	tcase_add_test(fake, test_descendants_deep_chain);
+	tcase_add_test(fake, test_descendants_none);
+	tcase_add_test(fake, test_descendants_missing_root_dir);
+	suite_add_tcase(s, fake);
+
+	tcase_add_test(real, test_real_proc);
+	suite_add_tcase(s, real);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(proctree_suite());
+}

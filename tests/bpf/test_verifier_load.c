@@ -82,6 +82,7 @@ int main(void)
 {
 	struct headers_search search;
 	struct kernel_features features;
+	char notice[256];
 	Suite *suite = suite_create("verifier_load");
 	TCase *tc = tcase_create("backends");
 	SRunner *runner;
@@ -90,6 +91,10 @@ int main(void)
 	if (geteuid() != 0) {
 		puts("SKIP: loading BPF programs needs root");
 		return 77;
+	}
+	if (ensure_tracefs(notice, sizeof(notice))) { /* libbcc reads formats there */
+		puts("cannot mount tracefs");
+		return 1;
 	}
 	probe_kernel(&features);
 	default_headers_search(&search);

@@ -45,8 +45,9 @@ void print_usage(FILE *stream)
 "                          untraced and deptrace still waits for it)\n"
 "  -b, --buffer-pages N    perf buffer size per CPU, in pages; a power of two\n"
 "                          (default 256); raise it if events are lost\n"
-"  -B, --backend NAME      kprobe, tracepoint or auto (default): auto uses\n"
-"                          kprobes where the kernel has them\n"
+"  -B, --backend NAME      kprobe, tracepoint or auto (default: auto, or\n"
+"                          $DEPTRACE_BACKEND): auto uses kprobes where the\n"
+"                          kernel has them\n"
 "      --check             report the kernel features found, the backend that\n"
 "                          would be used and the kernel headers, then exit\n"
 "  -h, --help              show this help and exit\n"
@@ -144,12 +145,18 @@ static int parse_pages(const char *arg, unsigned *pages)
 int parse_options(int argc, char **argv, struct options *opts, char *err,
 		  size_t errlen)
 {
+	const char *env_backend;
 	int c, rc;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->follow_children = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
+	env_backend = getenv("DEPTRACE_BACKEND");
+	if (env_backend && *env_backend && parse_backend(env_backend, &opts->backend)) {
+		snprintf(err, errlen, "unknown backend '%s' in DEPTRACE_BACKEND: expected kprobe, tracepoint or auto", env_backend);
+		return EXIT_USAGE;
+	}
 	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
 	opterr = 0;
 	/* '+': options end at the command's name, as for strace and env */

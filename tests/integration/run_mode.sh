@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 trace_client() {
 	local what=$1
 	shift
-	run_deptrace ${BACKEND:+--backend "$BACKEND"} -- "$DT_CONNECT" "$@"
+	run_deptrace -- "$DT_CONNECT" "$@"
 	[[ $DEPTRACE_RC == 0 ]] || fail "$what: deptrace exited $DEPTRACE_RC"
 	expect_client_lines "$SCRATCH/client.out"
 	[[ $(trace_line_count) == $(grep -c '^pid=' "$SCRATCH/client.out") ]] ||

@@ -133,6 +133,20 @@ START_TEST(test_backends)
 }
 END_TEST
 
+START_TEST(test_backend_from_environment)
+{
+	setenv("DEPTRACE_BACKEND", "tracepoint", 1);
+	ck_assert_int_eq(PARSE("-p", "1"), EXIT_OK);
+	ck_assert_int_eq(opts.backend, BACKEND_TRACEPOINT);
+	ck_assert_int_eq(PARSE("-B", "kprobe", "-p", "1"), EXIT_OK); /* the option wins */
+	ck_assert_int_eq(opts.backend, BACKEND_KPROBE);
+	setenv("DEPTRACE_BACKEND", "ebpf", 1);
+	ck_assert_int_eq(PARSE("-p", "1"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "'ebpf' in DEPTRACE_BACKEND"));
+	unsetenv("DEPTRACE_BACKEND");
+}
+END_TEST
+
 START_TEST(test_check_alone)
 {
 	ck_assert_int_eq(PARSE("--check"), EXIT_OK);

@@ -327,6 +327,7 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_duration);
 	tcase_add_test(valid, test_buffer_pages);
 	tcase_add_test(valid, test_backends);
+	tcase_add_test(valid, test_backend_from_environment);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
 	tcase_add_test(valid, test_command_without_dashdash);

@@ -1,9 +1,9 @@
 /* connect_common.bpf.h: turning one connect() into one event.
  *
- * A backend calls begin_connect() for a traced process where it can see
- * the destination; the result is added at syscall exit. In between, the
- * attempt waits in `inflight`, keyed by thread. Only the families deptrace
- * reports (IPv4, IPv6) get that far.
+ * At syscall entry a backend opens an in-flight record for a traced thread
+ * (begin_connect) and fills in the destination, from the caller's memory or
+ * from the kernel's copy; at syscall exit the result completes it. Records
+ * left without an IPv4/IPv6 destination (AF_UNIX and the like) are dropped.
  */
 
 /* Socket addresses and family numbers are ABI, but compiled in kernel
@@ -11,6 +11,7 @@
  * nearby version do not always compile: the layouts are spelled out here. */
 #define DEPTRACE_AF_INET 2
 #define DEPTRACE_AF_INET6 10
+#define DEPTRACE_DNS_PORT 53
 
 struct ipv4_sockaddr {      /* struct sockaddr_in */
 	u16 family;
@@ -25,7 +26,15 @@ struct ipv6_sockaddr {      /* struct sockaddr_in6 up to sin6_addr */
 	u8 addr[16];
 };
 
-BPF_HASH(inflight, u64, struct deptrace_event, 10240);
+BPF_HASH(inflight, u64, struct deptrace_connect_event, 10240);
+
+/* Sockets of traced processes connected to port 53 (tgid << 32 | fd). */
+BPF_TABLE("lru_hash", u64, u8, dns_sockets, 16384);
+
+static __always_inline u64 fd_key(int fd)
+{
+	return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)fd;
+}
 
 static __always_inline int read_from(void *dst, u32 size, const void *src,
 				     int from_user)
@@ -36,7 +45,7 @@ static __always_inline int read_from(void *dst, u32 size, const void *src,
 }
 
 /* Fills family, port and address from a sockaddr; non-zero to skip it. */
-static __always_inline int read_destination(struct deptrace_event *ev,
+static __always_inline int read_destination(struct deptrace_connect_event *ev,
 					    const void *uaddr, int from_user)
 {
 	u16 family = 0;
@@ -65,43 +74,43 @@ static __always_inline int read_destination(struct deptrace_event *ev,
 	return 0;
 }
 
-/* The filter every probe applies first: unrelated processes stop here. */
-static __always_inline struct deptrace_proc *current_traced_proc(void)
-{
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-	return traced.lookup(&tgid);
-}
-
-static __always_inline void begin_connect(struct deptrace_proc *proc,
-					  const void *uaddr, int from_user,
-					  u8 proto)
+static __always_inline struct deptrace_connect_event *
+begin_connect(struct deptrace_proc *proc, int fd)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_event ev = {};
+	struct deptrace_connect_event ev = {};
 
-	if (read_destination(&ev, uaddr, from_user))
-		return;
-	ev.ts_ns = bpf_ktime_get_ns();
-	ev.pid = id >> 32;
-	ev.tid = (u32)id;
-	ev.ppid = proc->ppid;
-	ev.proto = proto;
-	if (inflight.update(&id, &ev))
+	fill_header(&ev.h, DEPTRACE_EVENT_CONNECT, proc->ppid);
+	ev.fd = fd;
+	if (inflight.update(&id, &ev)) {
 		count_stat(DEPTRACE_STAT_UNTRACKED_CONNECTS);
+		return NULL;
+	}
+	return inflight.lookup(&id);
 }
 
 /* Both backends take the result where connect(2) returns it. */
 TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_event *ev = inflight.lookup(&id);
+	struct deptrace_connect_event *ev = inflight.lookup(&id);
+	u64 key;
+	u8 yes = 1;
 
 	if (!ev)
 		return 0;
-	ev->result = args->ret;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	events.perf_submit(args, ev, sizeof(*ev));
+	if (ev->family) {
+		ev->result = args->ret;
+		events.perf_submit(args, ev, sizeof(*ev));
+		/* a resolver's socket: its datagrams are DNS (dns_capture.bpf.h);
+		 * a reused descriptor connected elsewhere is not */
+		key = fd_key(ev->fd);
+		if (ev->result == 0 && ev->dport == DEPTRACE_DNS_PORT &&
+		    ev->proto != DEPTRACE_PROTO_TCP)
+			dns_sockets.update(&key, &yes);
+		else
+			dns_sockets.delete(&key);
+	}
 	inflight.delete(&id);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "deptrace_event.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
+#include "dns_capture.bpf.h"
 
 #define DEPTRACE_SOCK_STREAM 1
 #define DEPTRACE_SOCK_DGRAM 2
@@ -19,7 +20,7 @@
 #define DEPTRACE_IPPROTO_UDP 17
 
 BPF_HASH(socket_calls, u64, u8, 1024);        /* thread -> proto asked for */
-BPF_TABLE("lru_hash", u64, u8, socket_protos, 65536); /* tgid << 32 | fd -> proto */
+BPF_TABLE("lru_hash", u64, u8, socket_protos, 65536); /* fd_key -> proto */
 
 static __always_inline u8 proto_of_socket(int type, int protocol)
 {
@@ -57,7 +58,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_socket)
 	if (!proto)
 		return 0;
 	if (args->ret >= 0) {
-		key = (id & 0xffffffff00000000ULL) | (u32)args->ret;
+		key = fd_key(args->ret);
 		socket_protos.update(&key, proto);
 	}
 	socket_calls.delete(&id);
@@ -67,22 +68,28 @@ TRACEPOINT_PROBE(syscalls, sys_exit_socket)
 TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 {
 	struct deptrace_proc *proc = current_traced_proc();
+	struct deptrace_connect_event *ev;
 	u64 key;
 	u8 *known;
 
 	if (!proc)
 		return 0;
-	key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)args->fd;
+	ev = begin_connect(proc, args->fd);
+	if (!ev)
+		return 0;
+	if (read_destination(ev, args->uservaddr, 1))
+		return 0; /* not IPv4/IPv6: dropped at exit */
+	key = fd_key(args->fd);
 	known = socket_protos.lookup(&key);
-	begin_connect(proc, args->uservaddr, 1,
-		      known ? *known : DEPTRACE_PROTO_UNKNOWN);
+	if (known)
+		ev->proto = *known;
 	return 0;
 }
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_event *ev;
+	struct deptrace_connect_event *ev;
 
 	if (args->newstate != DEPTRACE_TCP_SYN_SENT ||
 	    args->protocol != DEPTRACE_IPPROTO_TCP)

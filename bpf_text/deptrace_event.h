@@ -3,6 +3,7 @@
  * Shared verbatim by both sides: the build inlines this file into the eBPF
  * text compiled at run time, and lib/ includes it directly. Only fixed-width
  * UAPI types, so that the layout is the same for clang's BPF target and gcc.
+ * Every record starts with a struct deptrace_header naming its type.
  */
 #ifndef DEPTRACE_EVENT_H
 #define DEPTRACE_EVENT_H
@@ -10,6 +11,17 @@
 #include <linux/types.h>
 
 #define DEPTRACE_COMM_LEN 16
+#define DEPTRACE_DNS_CAPTURE 1024  /* a power of two; one less is kept */
+#define DEPTRACE_EXEC_ARGS 8       /* argv entries kept at exec */
+#define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */
+#define DEPTRACE_EXEC_PATH_LEN 128
+
+enum deptrace_event_type {
+	DEPTRACE_EVENT_CONNECT = 1, /* struct deptrace_connect_event */
+	DEPTRACE_EVENT_DNS = 2,     /* struct deptrace_dns_event */
+	DEPTRACE_EVENT_EXEC = 3,    /* struct deptrace_exec_event */
+	DEPTRACE_EVENT_FORK = 4,    /* struct deptrace_header alone */
+};
 
 enum deptrace_proto {
 	DEPTRACE_PROTO_UNKNOWN = 0, /* socket made before tracing began */
@@ -17,19 +29,48 @@ enum deptrace_proto {
 	DEPTRACE_PROTO_UDP = 2,
 };
 
-/* One connect() attempt by a traced process, sent when the call returns. */
-struct deptrace_event {
-	__u64 ts_ns;   /* CLOCK_MONOTONIC when the attempt started */
+struct deptrace_header {
+	__u64 ts_ns;   /* CLOCK_MONOTONIC */
 	__u32 pid;     /* process (tgid), not thread */
 	__u32 tid;
 	__u32 ppid;    /* the traced process that started it */
+	__u16 type;    /* enum deptrace_event_type */
+	__u16 pad;
+	char comm[DEPTRACE_COMM_LEN];
+};
+
+/* One connect() attempt, sent when the call returns; ts_ns is its start. */
+struct deptrace_connect_event {
+	struct deptrace_header h;
 	__s32 result;  /* what connect() returned: 0 or -errno */
+	__s32 fd;
 	__u16 family;  /* AF_INET or AF_INET6, as the caller passed it */
 	__u16 dport;   /* host byte order */
 	__u8 proto;    /* enum deptrace_proto */
 	__u8 pad[3];
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
-	char comm[DEPTRACE_COMM_LEN];
+};
+
+enum deptrace_dns_direction {
+	DEPTRACE_DNS_SENT = 0,
+	DEPTRACE_DNS_RECEIVED = 1,
+};
+
+/* A UDP datagram to or from port 53; only `len` bytes of payload are sent. */
+struct deptrace_dns_event {
+	struct deptrace_header h;
+	__u32 len;        /* bytes of payload captured */
+	__u32 full_len;   /* bytes the datagram had */
+	__u8 direction;   /* enum deptrace_dns_direction */
+	__u8 pad[7];
+	__u8 payload[DEPTRACE_DNS_CAPTURE];
+};
+
+/* A traced process replaced its program; h.comm is the new name. */
+struct deptrace_exec_event {
+	struct deptrace_header h;
+	char path[DEPTRACE_EXEC_PATH_LEN];
+	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
 };
 
 /* Value of the traced-process map, keyed by tgid. */

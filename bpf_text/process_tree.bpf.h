@@ -1,4 +1,5 @@
-/* process_tree.bpf.h: which processes are traced, kept in the kernel.
+/* process_tree.bpf.h: which processes are traced, kept in the kernel, and
+ * what user space needs to know about them (forks and execs).
  *
  * User space seeds `traced` with the target processes (and, unless children
  * are excluded, their existing descendants); every process they fork after
@@ -23,6 +24,27 @@ static __always_inline void count_stat(u32 slot)
 		__sync_fetch_and_add(counter, 1);
 }
 
+/* The filter every probe applies first: unrelated processes stop here. */
+static __always_inline struct deptrace_proc *current_traced_proc(void)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return traced.lookup(&tgid);
+}
+
+static __always_inline void fill_header(struct deptrace_header *h, u16 type,
+					u32 ppid)
+{
+	u64 id = bpf_get_current_pid_tgid();
+
+	h->ts_ns = bpf_ktime_get_ns();
+	h->pid = id >> 32;
+	h->tid = (u32)id;
+	h->ppid = ppid;
+	h->type = type;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
 #if DEPTRACE_FOLLOW_CHILDREN
 /* Runs in the parent, inside fork/clone, before the child is scheduled:
  * the child cannot connect before it is in the map. */
@@ -31,13 +53,20 @@ TRACEPOINT_PROBE(task, task_newtask)
 	u32 parent = bpf_get_current_pid_tgid() >> 32;
 	u32 child = args->pid;
 	struct deptrace_proc proc = { .ppid = parent };
+	struct deptrace_header fork = {};
 
 	if (args->clone_flags & CLONE_THREAD)
 		return 0; /* a thread shares its process's tgid, already traced */
 	if (!traced.lookup(&parent))
 		return 0;
-	if (traced.update(&child, &proc))
+	if (traced.update(&child, &proc)) {
 		count_stat(DEPTRACE_STAT_UNTRACKED_CHILDREN);
+		return 0;
+	}
+	fill_header(&fork, DEPTRACE_EVENT_FORK, parent);
+	fork.pid = child;
+	fork.tid = child;
+	events.perf_submit(args, &fork, sizeof(fork));
 	return 0;
 }
 #endif
@@ -51,5 +80,58 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
 
 	if ((u32)id == tgid)
 		traced.delete(&tgid);
+	return 0;
+}
+
+/* argv is read at execve entry, while the old image still holds it, and
+ * sent once the exec has succeeded, with the path the kernel resolved. */
+BPF_TABLE("lru_hash", u32, struct deptrace_exec_event, exec_args, 256); /* failed execs age out */
+BPF_PERCPU_ARRAY(exec_scratch, struct deptrace_exec_event, 1);
+
+static __always_inline void remember_argv(const char *const *argv)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u32 zero = 0;
+	struct deptrace_exec_event *ev = exec_scratch.lookup(&zero);
+	const char *arg;
+
+	if (!ev || !current_traced_proc())
+		return;
+	__builtin_memset(ev->argv, 0, sizeof(ev->argv));
+#pragma unroll
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++) {
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+			break;
+		bpf_probe_read_user_str(ev->argv[i], DEPTRACE_EXEC_ARG_LEN, arg);
+	}
+	exec_args.update(&tid, ev);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_execve)
+{
+	remember_argv(args->argv);
+	return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_execveat)
+{
+	remember_argv(args->argv);
+	return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exec)
+{
+	u32 caller = args->old_pid; /* the thread that called execve */
+	struct deptrace_exec_event *ev = exec_args.lookup(&caller);
+	struct deptrace_proc *proc = current_traced_proc();
+
+	if (!ev)
+		return 0;
+	if (proc) {
+		fill_header(&ev->h, DEPTRACE_EVENT_EXEC, proc->ppid);
+		TP_DATA_LOC_READ_STR(ev->path, filename, sizeof(ev->path));
+		events.perf_submit(args, ev, sizeof(*ev));
+	}
+	exec_args.delete(&caller);
 	return 0;
 }

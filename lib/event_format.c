@@ -3,26 +3,50 @@
 #include "event_format.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
-static const unsigned char v4_mapped_prefix[12] = {
+static const uint8_t v4_mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 };
 
-void format_destination(const struct deptrace_event *ev, char *buf, size_t len)
+void event_address(const struct deptrace_connect_event *ev, uint8_t addr[16])
 {
-	char addr[INET6_ADDRSTRLEN];
-
-	if (ev->family == AF_INET6 && memcmp(ev->daddr, v4_mapped_prefix, 12)) {
-		inet_ntop(AF_INET6, ev->daddr, addr, sizeof(addr));
-		snprintf(buf, len, "[%s]:%u", addr, ev->dport);
+	if (ev->family == AF_INET6) {
+		memcpy(addr, ev->daddr, 16);
 		return;
 	}
-	inet_ntop(AF_INET, ev->family == AF_INET6 ? ev->daddr + 12 : ev->daddr,
-		  addr, sizeof(addr));
-	snprintf(buf, len, "%s:%u", addr, ev->dport);
+	memcpy(addr, v4_mapped_prefix, 12);
+	memcpy(addr + 12, ev->daddr, 4);
+}
+
+void format_address(const uint8_t addr[16], char *buf, size_t len)
+{
+	if (!memcmp(addr, v4_mapped_prefix, 12))
+		inet_ntop(AF_INET, addr + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, addr, buf, len);
+}
+
+void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	format_address(addr, text, sizeof(text));
+	if (!memcmp(addr, v4_mapped_prefix, 12))
+		snprintf(buf, len, "%s:%u", text, port);
+	else
+		snprintf(buf, len, "[%s]:%u", text, port);
+}
+
+void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len)
+{
+	uint8_t addr[16];
+
+	event_address(ev, addr);
+	format_endpoint(addr, ev->dport, buf, len);
 }
 
 void format_result(int result, char *buf, size_t len)
@@ -37,7 +61,12 @@ void format_result(int result, char *buf, size_t len)
 	if (name)
 		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "errno %d", -result);
+		snprintf(buf, len, "ERRNO%d", -result); /* one word: a column */
+}
+
+bool connect_failed(int result)
+{
+	return result != 0 && result != -EINPROGRESS;
 }
 
 const char *proto_name(unsigned proto)

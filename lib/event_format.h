@@ -1,24 +1,41 @@
-/* event_format: turning the fields of a deptrace_event into text.
+/* event_format: turning the fields of events into text.
  *
  * Pure functions, shared by every output format, so that the same event
  * reads the same wherever it is printed and whichever backend produced it.
+ * Addresses travel as 16 bytes, IPv4 as IPv4-mapped IPv6, and an
+ * IPv4-mapped address is always shown as the IPv4 address it stands for.
  */
 #ifndef DEPTRACE_EVENT_FORMAT_H
 #define DEPTRACE_EVENT_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "deptrace_event.h"
 
-/* "[2001:db8::1]:443" + NUL; an IPv4 destination is shorter. */
+/* "[ffff:...:ffff]:65535" + NUL */
 #define DESTINATION_LEN 48
+#define ADDRESS_LEN 46
 
-/* "192.0.2.10:443" or "[2001:db8::53]:53"; an IPv4-mapped IPv6 address
- * is shown as the IPv4 address it stands for. */
-void format_destination(const struct deptrace_event *ev, char *buf, size_t len);
+/* The destination address as 16 bytes, IPv4 as IPv4-mapped. */
+void event_address(const struct deptrace_connect_event *ev, uint8_t addr[16]);
+
+/* "192.0.2.10" or "2001:db8::53". */
+void format_address(const uint8_t addr[16], char *buf, size_t len);
+
+/* "192.0.2.10:443" or "[2001:db8::53]:53". */
+void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t len);
+
+/* format_endpoint of a connect event's destination. */
+void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len);
 
 /* "ok" for 0, otherwise the errno name ("ECONNREFUSED") of -result. */
 void format_result(int result, char *buf, size_t len);
+
+/* Whether a connect result means the destination was not reached;
+ * EINPROGRESS (a non-blocking connect under way) is not a failure. */
+bool connect_failed(int result);
 
 const char *proto_name(unsigned proto);
 

@@ -12,9 +12,29 @@
 #include <unistd.h>
 
 const struct probe_spec shared_probes[] = {
+	/* the process tree */
 	{ "task", "task_newtask", NULL, true },
 	{ "sched", "sched_process_exit", NULL, false },
+	{ "syscalls", "sys_enter_execve", NULL, false },
+	{ "syscalls", "sys_enter_execveat", NULL, false },
+	{ "sched", "sched_process_exec", NULL, false },
+	/* connect(2) */
+	{ "syscalls", "sys_enter_connect", NULL, false },
 	{ "syscalls", "sys_exit_connect", NULL, false },
+	/* DNS datagrams */
+	{ "syscalls", "sys_enter_sendto", NULL, false },
+	{ "syscalls", "sys_enter_write", NULL, false },
+	{ "syscalls", "sys_enter_sendmsg", NULL, false },
+	{ "syscalls", "sys_enter_sendmmsg", NULL, false },
+	{ "syscalls", "sys_enter_read", NULL, false },
+	{ "syscalls", "sys_exit_read", NULL, false },
+	{ "syscalls", "sys_enter_recvfrom", NULL, false },
+	{ "syscalls", "sys_exit_recvfrom", NULL, false },
+	{ "syscalls", "sys_enter_recvmsg", NULL, false },
+	{ "syscalls", "sys_exit_recvmsg", NULL, false },
+	{ "syscalls", "sys_enter_recvmmsg", NULL, false },
+	{ "syscalls", "sys_exit_recvmmsg", NULL, false },
+	{ "syscalls", "sys_enter_close", NULL, false },
 	{ 0 },
 };
 
@@ -28,7 +48,6 @@ const struct probe_spec kprobe_probes[] = {
 const struct probe_spec tracepoint_probes[] = {
 	{ "syscalls", "sys_enter_socket", NULL, false },
 	{ "syscalls", "sys_exit_socket", NULL, false },
-	{ "syscalls", "sys_enter_connect", NULL, false },
 	{ "sock", "inet_sock_set_state", NULL, false },
 	{ 0 },
 };

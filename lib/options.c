@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_NO_CHILDREN = 256, OPT_CHECK };
+enum { OPT_NO_CHILDREN = 256, OPT_CHECK, OPT_SUMMARY, OPT_GRAPH };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -17,6 +17,9 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "buffer-pages", required_argument, NULL, 'b' },
 	{ "backend", required_argument, NULL, 'B' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "graph", required_argument, NULL, OPT_GRAPH },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -31,9 +34,11 @@ void print_usage(FILE *stream)
 "       deptrace --check\n"
 "\n"
 "Show every network connection a process tree attempts: one line per\n"
-"connect(2), TCP or UDP, IPv4 or IPv6, with its result. Traces the named\n"
-"processes, all their threads and every process they start, until they\n"
-"have all exited, Ctrl-C or SIGTERM. Needs root (or CAP_BPF, CAP_PERFMON\n"
+"connect(2), TCP or UDP, IPv4 or IPv6, with its result and the name the\n"
+"process resolved to reach it, and one line per DNS lookup. Traces the\n"
+"named processes, all their threads and every process they start, until\n"
+"they have all exited, Ctrl-C or SIGTERM; a command's run ends with the\n"
+"map of everything it depended on. Needs root (or CAP_BPF, CAP_PERFMON\n"
 "and CAP_SYS_ADMIN).\n"
 "\n"
 "  -p, --pid PID[,PID]...  trace these running processes and their\n"
@@ -41,6 +46,10 @@ void print_usage(FILE *stream)
 "      --no-children       trace only the named processes, not the processes\n"
 "                          they start\n"
 "  -o, --output FILE       write the lines to FILE instead of standard output\n"
+"  -j, --json              JSON Lines: an object per event, then a summary\n"
+"      --summary           print the dependency map at the end (always done\n"
+"                          when running a command)\n"
+"      --graph FILE        write the dependency map as a Graphviz graph\n"
 "  -d, --duration SECONDS  stop tracing after SECONDS (a command keeps running\n"
 "                          untraced and deptrace still waits for it)\n"
 "  -b, --buffer-pages N    perf buffer size per CPU, in pages; a power of two\n"
@@ -58,9 +67,12 @@ void print_usage(FILE *stream)
 "status (128+N if a signal N killed it).\n"
 "\n"
 "Columns: TIME(s) since tracing began; PID of the process (not the thread);\n"
-"PPID, the traced process that started it; COMM; PROTO; DESTINATION; and\n"
-"RESULT, \"ok\" or the errno name connect(2) returned (EINPROGRESS for a\n"
-"non-blocking connect). Notices and errors go to standard error.\n"
+"PPID, the traced process that started it; COMM; PROTO (TCP, UDP, or DNS\n"
+"for a lookup); RESULT, \"ok\" or the errno name connect(2) returned\n"
+"(EINPROGRESS for a non-blocking connect), or the lookup's DNS status\n"
+"(NOERROR, NXDOMAIN, ..., NOANSWER); DESTINATION, address:port and the\n"
+"name, or the name looked up and its answers. Notices and errors go to\n"
+"standard error.\n"
 "\n"
 "Exit status:\n"
 "  0    tracing ended normally (with -p)\n"
@@ -78,6 +90,8 @@ void print_usage(FILE *stream)
 "  deptrace -p 4242                  trace PID 4242 and its descendants\n"
 "  deptrace -p 4242,4300 -o out.txt  two trees, lines written to out.txt\n"
 "  deptrace -- ./deploy.sh prod      run a deploy under tracing\n"
+"  deptrace --graph deps.dot -- ./deploy.sh && dot -Tsvg deps.dot > deps.svg\n"
+"  deptrace --json -p 4242 > events.jsonl\n"
 "  deptrace -d 60 -p \"$(pgrep -o cron)\"  a minute of cron's connections\n",
 		stream);
 }
@@ -160,7 +174,7 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
 	opterr = 0;
 	/* '+': options end at the command's name, as for strace and env */
-	while ((c = getopt_long(argc, argv, "+:p:o:d:b:B:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:jd:b:B:hV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			rc = parse_pid_list(optarg, opts, err, errlen);
@@ -190,6 +204,15 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 				snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'j':
+			opts->json = true;
+			break;
+		case OPT_SUMMARY:
+			opts->summary = true;
+			break;
+		case OPT_GRAPH:
+			opts->graph_path = optarg;
 			break;
 		case OPT_CHECK:
 			opts->check = true;
@@ -225,6 +248,8 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 		snprintf(err, errlen, "give either -p PID or a command, not both");
 		return EXIT_USAGE;
 	}
+	if (opts->command)
+		opts->summary = true;
 	if (!opts->npids && !opts->command) {
 		snprintf(err, errlen, "nothing to trace: give -p PID or -- COMMAND (see deptrace --help)");
 		return EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
 {
@@ -100,4 +101,122 @@ out:
 	free(tree);
 	free(found);
 	return err;
+}
+
+#define PROC_TABLE_BUCKETS 1024
+#define MAX_CHAIN 16
+
+struct proc_node {
+	struct proc_info info;
+	struct proc_node *next;
+};
+
+struct proc_table {
+	struct proc_node *buckets[PROC_TABLE_BUCKETS];
+};
+
+struct proc_table *proc_table_new(void)
+{
+	return calloc(1, sizeof(struct proc_table));
+}
+
+void proc_table_free(struct proc_table *table)
+{
+	if (!table)
+		return;
+	for (size_t i = 0; i < PROC_TABLE_BUCKETS; i++) {
+		for (struct proc_node *n = table->buckets[i], *next; n; n = next) {
+			next = n->next;
+			free(n);
+		}
+	}
+	free(table);
+}
+
+const struct proc_info *proc_table_find(const struct proc_table *table, pid_t pid)
+{
+	for (struct proc_node *n = table->buckets[(unsigned)pid % PROC_TABLE_BUCKETS]; n; n = n->next)
+		if (n->info.pid == pid)
+			return &n->info;
+	return NULL;
+}
+
+struct proc_info *proc_table_get(struct proc_table *table, pid_t pid)
+{
+	struct proc_node **head = &table->buckets[(unsigned)pid % PROC_TABLE_BUCKETS];
+	struct proc_node *n;
+
+	for (n = *head; n; n = n->next)
+		if (n->info.pid == pid)
+			return &n->info;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->info.pid = pid;
+	n->next = *head;
+	*head = n;
+	return &n->info;
+}
+
+static ssize_t read_small_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+int proc_info_load(const char *proc_root, struct proc_info *info)
+{
+	char path[64 + 256], exe[PROC_EXE_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)info->pid);
+	n = read_small_file(path, info->comm, sizeof(info->comm));
+	if (n < 0)
+		return (int)n;
+	info->comm[strcspn(info->comm, "\n")] = '\0';
+
+	snprintf(path, sizeof(path), "%s/%d/exe", proc_root, (int)info->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(info->exe, sizeof(info->exe), "%s", exe);
+	}
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)info->pid);
+	n = read_small_file(path, info->args, sizeof(info->args));
+	/* argv is NUL-separated; trailing NULs end it */
+	while (n > 0 && info->args[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (info->args[i] == '\0')
+			info->args[i] = ' ';
+	return 0;
+}
+
+void proc_chain(const struct proc_table *table, pid_t pid, char *buf, size_t len)
+{
+	const struct proc_info *chain[MAX_CHAIN];
+	const struct proc_info *p = proc_table_find(table, pid);
+	size_t depth = 0, used = 0;
+
+	*buf = '\0';
+	while (p && depth < MAX_CHAIN) {
+		chain[depth++] = p;
+		if (p->root)
+			break;
+		p = proc_table_find(table, p->ppid);
+	}
+	for (size_t i = depth; i-- > 0 && used < len;) {
+		int n = snprintf(buf + used, len - used, "%s%s",
+				 i + 1 < depth ? " > " : "", chain[i]->comm);
+
+		used += n > 0 ? (size_t)n : 0;
+	}
 }

@@ -1,14 +1,23 @@
-/* proctree: the process tree as /proc shows it.
+/* proctree: the traced process tree, as /proc shows it at start and as
+ * fork and exec records grow it afterwards.
  *
- * Used once, at start, to find the processes that already descend from the
- * targets; later forks are followed in the kernel. `proc_root` is "/proc"
- * except in tests, which build fake trees.
+ * /proc is walked once, at start, to find the processes that already
+ * descend from the targets; later forks are followed in the kernel. The
+ * process table remembers, for every traced process, its parent, name,
+ * executable and a bounded argv, so that a connection can be attributed to
+ * a program and its chain of parents even after the process is gone.
+ * `proc_root` is "/proc" except in tests, which build fake trees.
  */
 #ifndef DEPTRACE_PROCTREE_H
 #define DEPTRACE_PROCTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#define PROC_COMM_LEN 16
+#define PROC_EXE_LEN 128
+#define PROC_ARGS_LEN 256
 
 struct proc_link {
 	pid_t pid;
@@ -23,5 +32,33 @@ int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
  * The caller frees *links. 0 or -errno. */
 int list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
 		     struct proc_link **links, size_t *count);
+
+struct proc_info {
+	pid_t pid;
+	pid_t ppid;
+	bool root;                 /* a target, where parent chains stop */
+	char comm[PROC_COMM_LEN];
+	char exe[PROC_EXE_LEN];    /* "" if unknown */
+	char args[PROC_ARGS_LEN];  /* argv joined by spaces, "" if unknown */
+};
+
+struct proc_table;
+
+struct proc_table *proc_table_new(void);
+void proc_table_free(struct proc_table *table);
+
+/* The entry for `pid`, created empty (pid set) if new; NULL if out of
+ * memory. A PID reused after its process exited gets the same entry: fork
+ * and exec records overwrite what matters. */
+struct proc_info *proc_table_get(struct proc_table *table, pid_t pid);
+const struct proc_info *proc_table_find(const struct proc_table *table, pid_t pid);
+
+/* Fills comm, exe and args of `info` from PROC_ROOT/PID. 0 or -errno. */
+int proc_info_load(const char *proc_root, struct proc_info *info);
+
+/* "deploy.sh > migrate > curl": names from the traced root down to `pid`
+ * (at most 16 deep); just the process's own name when its parents are
+ * unknown. */
+void proc_chain(const struct proc_table *table, pid_t pid, char *buf, size_t len);
 
 #endif

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #define MAX_CPUS 1024
-#define MAX_PROGRAMS 16
-#define MAX_ATTACHMENTS 16
+#define MAX_PROGRAMS 32
+#define MAX_ATTACHMENTS 32
 
 extern const char bpf_text_connect_kprobe[];
 extern const char bpf_text_connect_tracepoint[];
@@ -40,6 +40,9 @@ struct tracer {
 	size_t nattachments;
 	struct perf_reader *readers[MAX_CPUS];
 	int nreaders;
+	union deptrace_record *batch; /* one poll's records, to be sorted */
+	size_t nbatch, batch_cap;
+	uint64_t malformed;
 };
 
 static void tracepoint_function(const struct probe_spec *probe, char *buf, size_t len)
@@ -196,15 +199,32 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 	return 0;
 }
 
-static void deliver_event(void *cookie, void *data, int size)
+static void collect_record(void *cookie, void *data, int size)
 {
 	struct tracer *t = cookie;
-	struct deptrace_event ev;
 
-	if (size < (int)sizeof(ev))
-		return;
-	memcpy(&ev, data, sizeof(ev)); /* perf samples are only 4-byte aligned */
-	t->config.on_event(t->config.cookie, &ev);
+	if (t->nbatch == t->batch_cap) {
+		size_t cap = t->batch_cap ? t->batch_cap * 2 : 64;
+		union deptrace_record *grown = realloc(t->batch, cap * sizeof(*grown));
+
+		if (!grown) {
+			t->malformed++;
+			return;
+		}
+		t->batch = grown;
+		t->batch_cap = cap;
+	}
+	if (decode_record(data, (size_t)size, &t->batch[t->nbatch]))
+		t->malformed++;
+	else
+		t->nbatch++;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const union deptrace_record *x = a, *y = b;
+
+	return (x->h.ts_ns > y->h.ts_ns) - (x->h.ts_ns < y->h.ts_ns);
 }
 
 static void deliver_lost(void *cookie, uint64_t lost)
@@ -256,7 +276,7 @@ static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
 		struct perf_reader *reader;
 		int fd;
 
-		reader = bpf_open_perf_buffer_opts(deliver_event, deliver_lost, t,
+		reader = bpf_open_perf_buffer_opts(collect_record, deliver_lost, t,
 						   (int)t->config.buffer_pages, &opts);
 		if (!reader) {
 			snprintf(err, errlen, "cannot open a perf buffer of %u pages on CPU %d",
@@ -284,6 +304,15 @@ int tracer_attach(struct tracer *t, char *err, size_t errlen)
 void tracer_poll(struct tracer *t, int timeout_ms)
 {
 	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
+	for (size_t i = 0; i < t->nbatch; i++)
+		t->config.on_record(t->config.cookie, &t->batch[i]);
+	t->nbatch = 0;
+}
+
+uint64_t tracer_malformed(const struct tracer *t)
+{
+	return t->malformed;
 }
 
 bool tracer_has_processes(struct tracer *t)
@@ -322,5 +351,6 @@ void tracer_close(struct tracer *t)
 	for (size_t i = 0; i < t->nprograms; i++)
 		close(t->programs[i].fd);
 	bpf_module_destroy(t->module);
+	free(t->batch);
 	free(t);
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "deptrace_event.h"
+#include "decode.h"
 #include "kernel_probe.h"
 
 #define DEFAULT_MAX_PROCS 16384
@@ -25,7 +25,7 @@ struct tracer_config {
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
-	void (*on_event)(void *cookie, const struct deptrace_event *ev);
+	void (*on_record)(void *cookie, const union deptrace_record *rec);
 	void (*on_lost)(void *cookie, uint64_t lost);
 	void *cookie;
 };
@@ -38,7 +38,10 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 int tracer_add_process(struct tracer *tracer, pid_t pid, pid_t ppid);
 int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 
-/* Delivers pending events to on_event; waits up to timeout_ms for one. */
+/* Delivers pending records to on_record, in the order they happened
+ * (each CPU has its own buffer: a DNS answer read on one CPU and the
+ * connect it leads to on another arrive in either order); waits up to
+ * timeout_ms for the first. */
 void tracer_poll(struct tracer *tracer, int timeout_ms);
 
 /* Whether any traced process is still alive. */
@@ -48,6 +51,9 @@ bool tracer_has_processes(struct tracer *tracer);
 uint64_t tracer_stat(struct tracer *tracer, enum deptrace_stat slot);
 
 size_t tracer_program_count(const struct tracer *tracer);
+
+/* Samples dropped because they did not decode (never expected). */
+uint64_t tracer_malformed(const struct tracer *tracer);
 
 /* Detaches and unloads everything; NULL is fine. */
 void tracer_close(struct tracer *tracer);

@@ -21,6 +21,7 @@
 #include "output.h"
 #include "proctree.h"
 #include "run_command.h"
+#include "session.h"
 #include "tracer.h"
 
 #define POLL_INTERVAL_MS 200
@@ -28,10 +29,20 @@
 static volatile sig_atomic_t stop_requests;
 static volatile sig_atomic_t command_pid;
 
-struct session {
+struct run {
+	struct options opts;
 	struct output out;
-	uint64_t events;
-	uint64_t lost;
+	struct session *session;
+	FILE *graph;
+	struct tracer *tracer;
+	char command_path[4096];
+	struct held_command command;
+	bool command_held;
+	int command_status;
+	bool command_reaped;
+	bool output_created; /* -o made a new file: removed if tracing never starts */
+	bool graph_created;
+	bool started;        /* tracing began (and a command was started) */
 };
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -67,21 +78,16 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
 }
 
-static void on_event(void *cookie, const struct deptrace_event *ev)
+static void on_record(void *cookie, const union deptrace_record *rec)
 {
-	struct session *s = cookie;
-
-	s->events++;
-	output_event(&s->out, ev);
+	session_record(cookie, rec);
 }
 
 static void on_lost(void *cookie, uint64_t lost)
 {
-	struct session *s = cookie;
-
-	s->lost += lost;
-	warn("lost %llu events (%llu so far): raise --buffer-pages",
-	     (unsigned long long)lost, (unsigned long long)s->lost);
+	session_lost(cookie, lost);
+	warn("lost %llu events (%llu so far): raise --buffer-pages", (unsigned long long)lost,
+	     (unsigned long long)session_totals(cookie)->lost);
 }
 
 static uint64_t monotonic_ns(void)
@@ -134,31 +140,34 @@ static int choose_headers(const struct kernel_features *features,
  * processes already below them. Runs after attaching, so that a fork
  * between the /proc walk and the attach cannot be missed; repeated until a
  * walk finds nothing new. */
-static int seed_targets(struct tracer *tracer, const struct options *opts)
+static int seed_targets(struct run *r)
 {
-	for (size_t i = 0; i < opts->npids; i++) {
+	for (size_t i = 0; i < r->opts.npids; i++) {
 		pid_t ppid = 0;
 
-		read_ppid("/proc", opts->pids[i], &ppid);
-		if (tracer_add_process(tracer, opts->pids[i], ppid))
+		read_ppid("/proc", r->opts.pids[i], &ppid);
+		if (tracer_add_process(r->tracer, r->opts.pids[i], ppid))
 			return -errno;
+		session_add_process(r->session, r->opts.pids[i], ppid, true);
 	}
 	return 0;
 }
 
-static int seed_descendants(struct tracer *tracer, const struct options *opts)
+static int seed_descendants(struct run *r)
 {
 	size_t seen = (size_t)-1;
 
 	for (int pass = 0; pass < 4; pass++) {
 		struct proc_link *links;
 		size_t count;
-		int rc = list_descendants("/proc", opts->pids, opts->npids, &links, &count);
+		int rc = list_descendants("/proc", r->opts.pids, r->opts.npids, &links, &count);
 
 		if (rc)
 			return rc;
-		for (size_t i = 0; i < count; i++)
-			tracer_add_process(tracer, links[i].pid, links[i].ppid);
+		for (size_t i = 0; i < count; i++) {
+			tracer_add_process(r->tracer, links[i].pid, links[i].ppid);
+			session_add_process(r->session, links[i].pid, links[i].ppid, false);
+		}
 		free(links);
 		if (count == seen)
 			break;
@@ -216,18 +225,50 @@ static int report_check(const struct options *opts)
 	return headers_rc;
 }
 
-struct run {
-	struct options opts;
-	struct session session;
-	struct tracer *tracer;
-	char command_path[4096];
-	struct held_command command;
-	bool command_held;
-	int command_status;
-	bool command_reaped;
-	bool output_created; /* -o made a new file: removed if tracing never starts */
-	bool started;        /* tracing began (and a command was started) */
-};
+
+static FILE *open_output_file(const char *path, bool *created)
+{
+	FILE *f;
+
+	*created = access(path, F_OK) != 0;
+	f = fopen(path, "w");
+	if (!f)
+		warn("cannot write %s: %s", path, strerror(errno));
+	return f;
+}
+
+/* Opened before anything slow, so that a typo fails at once. */
+static int open_outputs(struct run *r)
+{
+	r->out.format = r->opts.json ? OUTPUT_JSON : OUTPUT_TEXT;
+	if (r->opts.output_path) {
+		r->out.stream = open_output_file(r->opts.output_path, &r->output_created);
+		if (!r->out.stream)
+			return EXIT_USAGE;
+	}
+	if (r->opts.graph_path) {
+		r->graph = open_output_file(r->opts.graph_path, &r->graph_created);
+		if (!r->graph)
+			return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Files made by a run that never started are removed again. */
+static void close_output(FILE *f, const char *path, bool created, bool started)
+{
+	if (!f || f == stdout)
+		return;
+	fclose(f);
+	if (!started && created)
+		unlink(path);
+}
+
+static void close_outputs(struct run *r)
+{
+	close_output(r->out.stream, r->opts.output_path, r->output_created, r->started);
+	close_output(r->graph, r->opts.graph_path, r->graph_created, r->started);
+}
 
 /* Everything up to the first traced instruction: returns an exit code. */
 static int start_tracing(struct run *r)
@@ -235,9 +276,8 @@ static int start_tracing(struct run *r)
 	struct tracer_config config = {
 		.follow_children = r->opts.follow_children,
 		.buffer_pages = r->opts.buffer_pages,
-		.on_event = on_event,
+		.on_record = on_record,
 		.on_lost = on_lost,
-		.cookie = &r->session,
 	};
 	struct kernel_features features;
 	struct headers_choice headers;
@@ -258,15 +298,9 @@ static int start_tracing(struct run *r)
 			return rc == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
 		}
 	}
-	if (r->opts.output_path) {
-		/* opened first, so that a typo fails before seconds of compiling */
-		r->output_created = access(r->opts.output_path, F_OK) != 0;
-		r->session.out.stream = fopen(r->opts.output_path, "w");
-		if (!r->session.out.stream) {
-			warn("cannot write %s: %s", r->opts.output_path, strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
+	rc = open_outputs(r);
+	if (rc)
+		return rc;
 	rc = ensure_tracefs(notice, sizeof(notice));
 	if (rc) {
 		warn("cannot mount tracefs at %s: %s", TRACING_DIR, strerror(-rc));
@@ -288,6 +322,20 @@ static int start_tracing(struct run *r)
 		     headers.common_dir[0] ? headers.tree : headers.arch_dir);
 	config.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL;
 
+	struct session_config session_config = {
+		.out = &r->out,
+		.summary = r->opts.summary,
+		.graph = r->graph,
+		.proc_root = "/proc",
+		.hosts_path = "/etc/hosts",
+	};
+
+	r->session = session_new(&session_config);
+	if (!r->session) {
+		warn("out of memory");
+		return EXIT_RUNTIME;
+	}
+	config.cookie = r->session;
 	rc = tracer_load(&config, &r->tracer, err, sizeof(err));
 	if (rc) {
 		warn("%s", err);
@@ -305,7 +353,8 @@ static int start_tracing(struct run *r)
 			warn("cannot trace the command: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
-	} else if (seed_targets(r->tracer, &r->opts)) {
+		session_add_process(r->session, r->command.pid, getpid(), true);
+	} else if (seed_targets(r)) {
 		warn("cannot add the target processes: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -314,9 +363,8 @@ static int start_tracing(struct run *r)
 		warn("%s", err);
 		return EXIT_KERNEL;
 	}
-	r->session.out.start_ns = monotonic_ns();
-	if (!r->opts.command && r->opts.follow_children &&
-	    seed_descendants(r->tracer, &r->opts)) {
+	r->out.start_ns = monotonic_ns();
+	if (!r->opts.command && r->opts.follow_children && seed_descendants(r)) {
 		warn("cannot read /proc to find the targets' children");
 		return EXIT_RUNTIME;
 	}
@@ -330,7 +378,7 @@ static int start_tracing(struct run *r)
 		}
 	}
 	/* events are printed only from the poll loop: none can precede this */
-	output_header(&r->session.out);
+	output_header(&r->out);
 	r->started = true;
 	return EXIT_OK;
 }
@@ -360,7 +408,8 @@ static void trace_until_done(struct run *r)
 
 	for (;;) {
 		tracer_poll(r->tracer, POLL_INTERVAL_MS);
-		if (fflush(r->session.out.stream) || ferror(r->session.out.stream)) {
+		session_expire_lookups(r->session, monotonic_ns());
+		if (fflush(r->out.stream) || ferror(r->out.stream)) {
 			warn("cannot write the output: %s", strerror(errno));
 			break;
 		}
@@ -373,12 +422,14 @@ static void trace_until_done(struct run *r)
 			break;
 	}
 	tracer_poll(r->tracer, 0);
-	fflush(r->session.out.stream);
+	session_finish(r->session);
+	fflush(r->out.stream);
 }
 
 int main(int argc, char **argv)
 {
-	struct run r = { .session.out.stream = stdout };
+	struct run r = { .out.stream = stdout };
+	const struct run_totals *totals;
 	char err[256];
 	int rc;
 
@@ -403,14 +454,17 @@ int main(int argc, char **argv)
 	if (rc)
 		goto cleanup;
 	trace_until_done(&r);
-	warn("%llu connection%s traced, %llu events lost", (unsigned long long)r.session.events,
-	     r.session.events == 1 ? "" : "s", (unsigned long long)r.session.lost);
+	totals = session_totals(r.session);
+	warn("%llu connection%s and %llu lookup%s traced, %llu events lost",
+	     (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
+	     (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
+	     (unsigned long long)totals->lost);
 	if (tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN) ||
 	    tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS))
 		warn("kernel tables were full: %llu processes and %llu connects not traced",
 		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN),
 		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS));
-	if (r.session.lost)
+	if (totals->lost)
 		rc = EXIT_RUNTIME;
 
 cleanup:
@@ -419,10 +473,7 @@ cleanup:
 		abandon_command(&r.command);
 	if (r.started && r.opts.command && reap_command(&r, 0))
 		rc = exit_code_of(r.command_status);
-	if (r.session.out.stream && r.session.out.stream != stdout) {
-		fclose(r.session.out.stream);
-		if (!r.started && r.output_created)
-			unlink(r.opts.output_path);
-	}
+	close_outputs(&r);
+	session_free(r.session);
 	return rc;
 }

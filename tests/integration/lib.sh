@@ -85,14 +85,20 @@ run_deptrace() {
 		DEPTRACE_RC=$?
 }
 
-# The number of trace lines with these columns: PID COMM PROTO DEST RESULT
-# (a "-" skips a column).
+# Event lines only: the header and the dependency map are not events.
+event_lines() {
+	awk 'NR > 1 && $1 ~ /^[0-9]+\.[0-9]+$/' "$SCRATCH/trace.out"
+}
+
+# The number of event lines with these columns: PID COMM PROTO DEST RESULT
+# (a "-" skips a column). DESTINATION is address:port, maybe followed by
+# "(name)".
 count_lines() {
-	awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" '
-		NR > 1 && (pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
-		(proto == "-" || $5 == proto) && (dest == "-" || $6 == dest) &&
-		(result == "-" || $7 == result) { n++ }
-		END { print n + 0 }' "$SCRATCH/trace.out"
+	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" '
+		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
+		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
+		(dest == "-" || $7 == dest) { n++ }
+		END { print n + 0 }'
 }
 
 # For every connection the test client printed in file $1 (what it really
@@ -112,7 +118,7 @@ expect_client_lines() {
 	pass "$seen connection(s) from $file each traced exactly once"
 }
 
-# Trace lines, header excluded.
+# Connection lines (TCP, UDP), header, lookups and map excluded.
 trace_line_count() {
-	tail -n +2 "$SCRATCH/trace.out" | grep -c . || true
+	event_lines | awk '$5 != "DNS"' | grep -c . || true
 }

@@ -23,12 +23,12 @@ trace_client "UDP connect" -u 127.0.0.1 53
 trace_client "UDP connect, IPv6" -u ::1 53
 trace_client "non-blocking connect" -n -l 127.0.0.1 0
 trace_client "four threads" -t 4 -l 127.0.0.1 0
-[[ $(awk 'NR > 1 { print $2 }' "$SCRATCH/trace.out" | sort -u | wc -l) == 1 ]] ||
+[[ $(event_lines | awk '{ print $2 }' | sort -u | wc -l) == 1 ]] ||
 	fail "the threads' lines carry more than one PID"
 pass "threads are reported under their process's PID"
 
 trace_client "fork and exec" -f -l 127.0.0.1 0
 child=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' "$SCRATCH/client.out")
-parent=$(awk 'NR == 2 { print $3 }' "$SCRATCH/trace.out")
+parent=$(event_lines | awk 'NR == 1 { print $3 }')
 [[ -n $child && $parent != "$child" ]] || fail "fork: PPID $parent for child $child"
 pass "the forked child's PPID is its parent ($parent)"

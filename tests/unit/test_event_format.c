@@ -9,9 +9,9 @@
 
 #define FULL_V6 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 
-static struct deptrace_event make_event(int family, const char *addr, unsigned port)
+static struct deptrace_connect_event make_event(int family, const char *addr, unsigned port)
 {
-	struct deptrace_event ev;
+	struct deptrace_connect_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.family = (__u16)family;
@@ -21,7 +21,7 @@ static struct deptrace_event make_event(int family, const char *addr, unsigned p
 }
 
 /* format_destination into a buffer of DESTINATION_LEN pre-filled with junk. */
-static void assert_destination(const struct deptrace_event *ev, const char *want)
+static void assert_destination(const struct deptrace_connect_event *ev, const char *want)
 {
 	char buf[DESTINATION_LEN];
 
@@ -32,7 +32,7 @@ static void assert_destination(const struct deptrace_event *ev, const char *want
 
 START_TEST(test_ipv4)
 {
-	struct deptrace_event ev = make_event(AF_INET, "192.0.2.10", 443);
+	struct deptrace_connect_event ev = make_event(AF_INET, "192.0.2.10", 443);
 
 	assert_destination(&ev, "192.0.2.10:443");
 	/* only the first 4 bytes of daddr belong to an IPv4 address */
@@ -43,7 +43,7 @@ END_TEST
 
 START_TEST(test_ipv6)
 {
-	struct deptrace_event ev = make_event(AF_INET6, "2001:db8::53", 53);
+	struct deptrace_connect_event ev = make_event(AF_INET6, "2001:db8::53", 53);
 
 	assert_destination(&ev, "[2001:db8::53]:53");
 	ev = make_event(AF_INET6, "::1", 8080);
@@ -53,7 +53,7 @@ END_TEST
 
 START_TEST(test_ipv4_mapped_ipv6)
 {
-	struct deptrace_event ev = make_event(AF_INET6, "::ffff:192.0.2.11", 22);
+	struct deptrace_connect_event ev = make_event(AF_INET6, "::ffff:192.0.2.11", 22);
 
 	assert_destination(&ev, "192.0.2.11:22");
 	/* the same last 4 bytes without the ::ffff: prefix are IPv6 */
@@ -64,7 +64,7 @@ END_TEST
 
 START_TEST(test_port_bounds)
 {
-	struct deptrace_event ev = make_event(AF_INET, "198.51.100.1", 0);
+	struct deptrace_connect_event ev = make_event(AF_INET, "198.51.100.1", 0);
 
 	assert_destination(&ev, "198.51.100.1:0");
 	ev.dport = 65535;
@@ -76,7 +76,7 @@ END_TEST
 
 START_TEST(test_longest_destination_fits)
 {
-	struct deptrace_event ev = make_event(AF_INET6, FULL_V6, 65535);
+	struct deptrace_connect_event ev = make_event(AF_INET6, FULL_V6, 65535);
 	const char *want = "[" FULL_V6 "]:65535";
 
 	ck_assert_uint_eq(strlen(want), DESTINATION_LEN - 1);
@@ -93,7 +93,7 @@ START_TEST(test_small_buffer_truncates_safely)
 		char buf[8];
 		char guard[8];
 	} mem;
-	struct deptrace_event ev = make_event(AF_INET6, "2001:db8::53", 53);
+	struct deptrace_connect_event ev = make_event(AF_INET6, "2001:db8::53", 53);
 
 	memset(&mem, 'G', sizeof(mem));
 	format_destination(&ev, mem.buf, sizeof(mem.buf));
@@ -120,7 +120,7 @@ START_TEST(test_results)
 	assert_result(-ENETUNREACH, "ENETUNREACH");
 	assert_result(-ETIMEDOUT, "ETIMEDOUT");
 	assert_result(-EACCES, "EACCES");
-	assert_result(-4000, "errno 4000");
+	assert_result(-4000, "ERRNO4000");
 }
 END_TEST
 
@@ -147,6 +147,7 @@ static void capture_open(struct captured *cap, struct output *out, uint64_t star
 	cap->stream = open_memstream(&cap->text, &cap->len);
 	ck_assert_ptr_nonnull(cap->stream);
 	out->stream = cap->stream;
+	out->format = OUTPUT_TEXT;
 	out->start_ns = start_ns;
 }
 
@@ -189,8 +190,16 @@ static long column_of(const char *line, const char *word)
 	return found;
 }
 
+/* A connection line with nothing known beyond the event itself. */
+static void emit(struct output *out, const struct deptrace_connect_event *ev)
+{
+	struct connection_view view = { .who = { .h = &ev->h }, .ev = ev };
+
+	output_connection(out, &view);
+}
+
 static const char *const header_columns[] = {
-	"TIME(s)", "PID", "PPID", "COMM", "PROTO", "DESTINATION", "RESULT",
+	"TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT", "DESTINATION",
 };
 
 START_TEST(test_header)
@@ -213,7 +222,7 @@ START_TEST(test_header)
 		prev = col;
 	}
 	/* the last column ends the line */
-	ck_assert_str_eq(lines[0] + prev, "RESULT");
+	ck_assert_str_eq(lines[0] + prev, "DESTINATION");
 	free(cap.text);
 }
 END_TEST
@@ -221,24 +230,24 @@ END_TEST
 START_TEST(test_event_line)
 {
 	const uint64_t start = 5000000000000ULL;
-	struct deptrace_event ev = make_event(AF_INET, "192.0.2.10", 443);
+	struct deptrace_connect_event ev = make_event(AF_INET, "192.0.2.10", 443);
 	struct captured cap;
 	struct output out;
 	char *lines[4];
 	const char *values[] = { "1.500", "4242", "4200", "curl", "TCP",
-				 "192.0.2.10:443", "ECONNREFUSED" };
+				 "ECONNREFUSED", "192.0.2.10:443" };
 
-	ev.ts_ns = start + 1500000000ULL;
-	ev.pid = 4242;
-	ev.tid = 4243;
-	ev.ppid = 4200;
+	ev.h.ts_ns = start + 1500000000ULL;
+	ev.h.pid = 4242;
+	ev.h.tid = 4243;
+	ev.h.ppid = 4200;
 	ev.result = -ECONNREFUSED;
 	ev.proto = DEPTRACE_PROTO_TCP;
-	snprintf(ev.comm, sizeof(ev.comm), "curl");
+	snprintf(ev.h.comm, sizeof(ev.h.comm), "curl");
 
 	capture_open(&cap, &out, start);
 	output_header(&out);
-	output_event(&out, &ev);
+	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
 	ck_assert_msg(strncmp(lines[1], "1.500 ", 6) == 0, "line '%s'", lines[1]);
@@ -248,7 +257,7 @@ START_TEST(test_event_line)
 				      column_of(lines[1], values[i]),
 			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
 			      lines[0], lines[1]);
-	ck_assert_str_eq(lines[1] + column_of(lines[1], "ECONNREFUSED"), "ECONNREFUSED");
+	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443");
 	free(cap.text);
 }
 END_TEST
@@ -257,24 +266,24 @@ END_TEST
 START_TEST(test_wide_values_stay_aligned)
 {
 	const uint64_t start = 1000;
-	struct deptrace_event ev = make_event(AF_INET6, FULL_V6, 65535);
+	struct deptrace_connect_event ev = make_event(AF_INET6, FULL_V6, 65535);
 	struct captured cap;
 	struct output out;
 	char *lines[4];
 	const char *values[] = { "86399.999", "4194304", "4194303", "abcdefghijklmno",
-				 "UDP", "[" FULL_V6 "]:65535", "EINPROGRESS" };
+				 "UDP", "EINPROGRESS", "[" FULL_V6 "]:65535" };
 
-	ev.ts_ns = start + 86399999000000ULL;
-	ev.pid = 4194304;
-	ev.ppid = 4194303;
+	ev.h.ts_ns = start + 86399999000000ULL;
+	ev.h.pid = 4194304;
+	ev.h.ppid = 4194303;
 	ev.result = -EINPROGRESS;
 	ev.proto = DEPTRACE_PROTO_UDP;
 	/* a full comm with no NUL: only DEPTRACE_COMM_LEN - 1 characters show */
-	memcpy(ev.comm, "abcdefghijklmnop", DEPTRACE_COMM_LEN);
+	memcpy(ev.h.comm, "abcdefghijklmnop", DEPTRACE_COMM_LEN);
 
 	capture_open(&cap, &out, start);
 	output_header(&out);
-	output_event(&out, &ev);
+	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
 	ck_assert_ptr_null(strstr(lines[1], "abcdefghijklmnop"));
@@ -290,33 +299,87 @@ END_TEST
 START_TEST(test_time_is_relative_to_start)
 {
 	const uint64_t start = 7000000000ULL;
-	struct deptrace_event ev = make_event(AF_INET, "127.0.0.1", 80);
+	struct deptrace_connect_event ev = make_event(AF_INET, "127.0.0.1", 80);
 	struct captured cap;
 	struct output out;
 	char *lines[4];
 
-	ev.pid = ev.ppid = 1;
-	snprintf(ev.comm, sizeof(ev.comm), "x");
+	ev.h.pid = ev.h.ppid = 1;
+	snprintf(ev.h.comm, sizeof(ev.h.comm), "x");
 
 	capture_open(&cap, &out, start);
-	ev.ts_ns = start;
-	output_event(&out, &ev);
-	ev.ts_ns = start + 123456789ULL;
-	output_event(&out, &ev);
-	ev.ts_ns = start + 61000000000ULL;
+	ev.h.ts_ns = start;
+	emit(&out, &ev);
+	ev.h.ts_ns = start + 123456789ULL;
+	emit(&out, &ev);
+	ev.h.ts_ns = start + 61000000000ULL;
 	ev.result = -4000;
-	output_event(&out, &ev);
-	ev.ts_ns = start - 5; /* an event stamped just before the start */
+	emit(&out, &ev);
+	ev.h.ts_ns = start - 5; /* an event stamped just before the start */
 	ev.result = 0;
-	output_event(&out, &ev);
+	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 4);
 	ck_assert_msg(strncmp(lines[0], "0.000 ", 6) == 0, "'%s'", lines[0]);
 	ck_assert_msg(strncmp(lines[1], "0.123 ", 6) == 0, "'%s'", lines[1]);
 	ck_assert_msg(strncmp(lines[2], "61.000 ", 7) == 0, "'%s'", lines[2]);
-	ck_assert_ptr_nonnull(strstr(lines[2], " errno 4000"));
+	ck_assert_ptr_nonnull(strstr(lines[2], " ERRNO4000"));
 	ck_assert_msg(strncmp(lines[3], "0.000 ", 6) == 0, "'%s'", lines[3]);
 	ck_assert_ptr_nonnull(strstr(lines[3], " ok"));
+	free(cap.text);
+}
+END_TEST
+
+/* The same event as JSON: one object, names and strings escaped. */
+START_TEST(test_json_connection)
+{
+	struct deptrace_connect_event ev = make_event(AF_INET6, "::ffff:192.0.2.11", 22);
+	struct connection_view view = { .who = { .h = &ev.h, .chain = "deploy.sh > git" },
+					.ev = &ev, .name = "forge.example.com" };
+	struct captured cap;
+	struct output out;
+
+	ev.h.ts_ns = 2500000;
+	ev.h.pid = 7;
+	ev.h.ppid = 6;
+	ev.result = -ECONNREFUSED;
+	ev.proto = DEPTRACE_PROTO_TCP;
+	snprintf(ev.h.comm, sizeof(ev.h.comm), "a\"b\\c\n");
+	capture_open(&cap, &out, 0);
+	out.format = OUTPUT_JSON;
+	output_header(&out); /* nothing in JSON */
+	output_connection(&out, &view);
+	capture_close(&cap);
+	ck_assert_str_eq(cap.text,
+			 "{\"type\":\"connect\",\"time\":0.002500,\"pid\":7,\"ppid\":6,"
+			 "\"comm\":\"a\\\"b\\\\c\\u000a\",\"chain\":\"deploy.sh > git\","
+			 "\"proto\":\"TCP\",\"address\":\"192.0.2.11\",\"port\":22,"
+			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true}\n");
+	free(cap.text);
+}
+END_TEST
+
+START_TEST(test_lookup_line)
+{
+	struct deptrace_header h = { .ts_ns = 1000000000, .pid = 9, .ppid = 8, .comm = "curl" };
+	uint8_t addrs[2][16] = { { 0 } };
+	struct lookup_view view = { .who = { .h = &h }, .qname = "forge.example.com",
+				    .qtype = "A", .status = "NOERROR", .addrs = addrs, .naddrs = 2 };
+	struct captured cap;
+	struct output out;
+	char *lines[4];
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10", addrs[0]), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", addrs[1]), 1);
+	capture_open(&cap, &out, 0);
+	output_header(&out);
+	output_lookup(&out, &view);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
+	ck_assert_int_eq(column_of(lines[0], "PROTO"), column_of(lines[1], "DNS"));
+	ck_assert_int_eq(column_of(lines[0], "RESULT"), column_of(lines[1], "NOERROR"));
+	ck_assert_str_eq(lines[1] + column_of(lines[0], "DESTINATION"),
+			 "forge.example.com A -> 192.0.2.10, 2001:db8::10");
 	free(cap.text);
 }
 END_TEST
@@ -328,6 +391,8 @@ static Suite *event_format_suite(void)
 	TCase *output = tcase_create("output");
 
 	tcase_add_test(format, test_ipv4);
+	tcase_add_test(format, test_json_connection);
+	tcase_add_test(format, test_lookup_line);
 	tcase_add_test(format, test_ipv6);
 	tcase_add_test(format, test_ipv4_mapped_ipv6);
 	tcase_add_test(format, test_port_bounds);

@@ -1,0 +1,40 @@
+/* decode: see decode.h. */
+#include "decode.h"
+
+#include <errno.h>
+#include <string.h>
+
+static size_t record_size(unsigned type)
+{
+	switch (type) {
+	case DEPTRACE_EVENT_CONNECT: return sizeof(struct deptrace_connect_event);
+	case DEPTRACE_EVENT_DNS: return sizeof(struct deptrace_dns_event);
+	case DEPTRACE_EVENT_EXEC: return sizeof(struct deptrace_exec_event);
+	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
+	}
+	return 0;
+}
+
+int decode_record(const void *data, size_t size, union deptrace_record *rec)
+{
+	struct deptrace_header h;
+	size_t need;
+
+	if (size < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, data, sizeof(h));
+	need = record_size(h.type);
+	if (!need || size < need)
+		return -EINVAL;
+	memcpy(rec, data, need);
+	if (h.type == DEPTRACE_EVENT_DNS && rec->dns.len > DEPTRACE_DNS_CAPTURE)
+		return -EINVAL;
+	/* the kernel's strings are NUL-terminated unless truncated: make sure */
+	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';
+	if (h.type == DEPTRACE_EVENT_EXEC) {
+		rec->exec.path[DEPTRACE_EXEC_PATH_LEN - 1] = '\0';
+		for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++)
+			rec->exec.argv[i][DEPTRACE_EXEC_ARG_LEN - 1] = '\0';
+	}
+	return 0;
+}

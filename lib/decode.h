@@ -1,0 +1,24 @@
+/* decode: raw perf samples into typed records.
+ *
+ * The kernel hands over bytes; this checks that their size fits the type
+ * their header names before anything reads them as that type, and copies
+ * them out of the perf ring (whose samples are only 4-byte aligned).
+ */
+#ifndef DEPTRACE_DECODE_H
+#define DEPTRACE_DECODE_H
+
+#include <stddef.h>
+
+#include "deptrace_event.h"
+
+union deptrace_record {
+	struct deptrace_header h;
+	struct deptrace_connect_event connect;
+	struct deptrace_dns_event dns;
+	struct deptrace_exec_event exec;
+};
+
+/* 0, or -EINVAL for a sample too short for its type or of no known type. */
+int decode_record(const void *data, size_t size, union deptrace_record *rec);
+
+#endif

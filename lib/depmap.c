@@ -1,0 +1,128 @@
+/* depmap: see depmap.h. */
+#include "depmap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool same_destination(const struct dependency *d, const struct dep_observation *o)
+{
+	if (d->kind != o->kind)
+		return false;
+	if (o->kind == DEP_LOOKUP)
+		return !strcmp(d->name, o->name);
+	return d->proto == o->proto && d->port == o->port && !memcmp(d->addr, o->addr, 16);
+}
+
+static struct dependency *find_or_add(struct depmap *map, const struct dep_observation *o)
+{
+	struct dependency *d;
+
+	for (size_t i = 0; i < map->count; i++)
+		if (same_destination(&map->deps[i], o))
+			return &map->deps[i];
+	if (map->count == map->cap) {
+		size_t cap = map->cap ? map->cap * 2 : 16;
+		struct dependency *grown = realloc(map->deps, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		map->deps = grown;
+		map->cap = cap;
+	}
+	d = &map->deps[map->count++];
+	memset(d, 0, sizeof(*d));
+	d->kind = o->kind;
+	if (o->kind == DEP_CONNECTION)
+		memcpy(d->addr, o->addr, 16);
+	d->port = o->port;
+	d->proto = o->proto;
+	d->first_ns = o->ts_ns;
+	return d;
+}
+
+static void count_result(struct dependency *d, const char *result)
+{
+	for (size_t i = 0; i < d->nresults; i++) {
+		if (!strcmp(d->results[i].text, result)) {
+			d->results[i].count++;
+			return;
+		}
+	}
+	if (d->nresults == DEP_MAX_RESULTS) {
+		d->other_results++;
+		return;
+	}
+	snprintf(d->results[d->nresults].text, DEP_RESULT_LEN, "%s", result);
+	d->results[d->nresults++].count = 1;
+}
+
+static void count_program(struct dependency *d, const struct dep_observation *o)
+{
+	struct dep_program *p;
+
+	for (size_t i = 0; i < d->nprograms; i++) {
+		p = &d->programs[i];
+		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
+		    !strcmp(p->chain, o->chain)) {
+			p->count++;
+			return;
+		}
+	}
+	if (d->nprograms == DEP_MAX_PROGRAMS) {
+		d->other_programs++;
+		return;
+	}
+	p = &d->programs[d->nprograms++];
+	snprintf(p->comm, sizeof(p->comm), "%s", o->proc->comm);
+	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
+	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
+	p->count = 1;
+}
+
+int depmap_add(struct depmap *map, const struct dep_observation *obs)
+{
+	struct dependency *d = find_or_add(map, obs);
+
+	if (!d)
+		return -ENOMEM;
+	/* the first name seen sticks: later unnamed attempts keep it */
+	if (!d->name[0] && obs->name)
+		snprintf(d->name, sizeof(d->name), "%s", obs->name);
+	d->count++;
+	d->last_ns = obs->ts_ns;
+	d->failed |= obs->failed;
+	count_result(d, obs->result);
+	count_program(d, obs);
+	return 0;
+}
+
+static int by_destination(const void *a, const void *b)
+{
+	const struct dependency *x = a, *y = b;
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind == DEP_CONNECTION ? -1 : 1;
+	if (!x->name[0] != !y->name[0])
+		return x->name[0] ? -1 : 1;
+	c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	c = memcmp(x->addr, y->addr, 16);
+	if (c)
+		return c;
+	return (int)x->port - (int)y->port;
+}
+
+void depmap_sort(struct depmap *map)
+{
+	qsort(map->deps, map->count, sizeof(*map->deps), by_destination);
+}
+
+void depmap_free(struct depmap *map)
+{
+	free(map->deps);
+	memset(map, 0, sizeof(*map));
+}

@@ -1,0 +1,87 @@
+/* depmap: the dependency map, everything a traced run depended on.
+ *
+ * One entry per destination (protocol, address, port) and per DNS name
+ * looked up, with the name it was reached by, which programs reached it
+ * (grouped by program and chain of parents), how often, when, and with
+ * which results. Rendered at the end as text, JSON or a Graphviz graph
+ * (output.h).
+ */
+#ifndef DEPTRACE_DEPMAP_H
+#define DEPTRACE_DEPMAP_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proctree.h"
+
+#define DEP_NAME_LEN 256
+#define DEP_CHAIN_LEN 256
+#define DEP_RESULT_LEN 24
+#define DEP_MAX_RESULTS 8
+#define DEP_MAX_PROGRAMS 16
+
+enum dep_kind {
+	DEP_CONNECTION,
+	DEP_LOOKUP,
+};
+
+struct dep_program {
+	char comm[PROC_COMM_LEN];
+	char exe[PROC_EXE_LEN];
+	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
+	unsigned count;
+};
+
+struct dep_result {
+	char text[DEP_RESULT_LEN]; /* "ok", "ECONNREFUSED", "NXDOMAIN", ... */
+	unsigned count;
+};
+
+struct dependency {
+	enum dep_kind kind;
+	char name[DEP_NAME_LEN];   /* the name reached by, "" if none is known;
+				      for a lookup, the name and type looked up */
+	uint8_t addr[16];          /* connections: IPv6, IPv4 as v4-mapped */
+	uint16_t port;
+	uint8_t proto;             /* enum deptrace_proto */
+	unsigned count;
+	uint64_t first_ns, last_ns;
+	struct dep_result results[DEP_MAX_RESULTS];
+	size_t nresults;
+	unsigned other_results;    /* beyond DEP_MAX_RESULTS kinds */
+	struct dep_program programs[DEP_MAX_PROGRAMS];
+	size_t nprograms;
+	unsigned other_programs;   /* counts beyond DEP_MAX_PROGRAMS programs */
+	bool failed;               /* some result was a failure */
+};
+
+struct depmap {
+	struct dependency *deps;
+	size_t count, cap;
+};
+
+/* What happened, once: the map counts it under its destination. */
+struct dep_observation {
+	enum dep_kind kind;
+	const char *name;          /* may be NULL */
+	const uint8_t *addr;       /* 16 bytes; connections only */
+	uint16_t port;
+	uint8_t proto;
+	uint64_t ts_ns;
+	const char *result;
+	bool failed;
+	const struct proc_info *proc;
+	const char *chain;
+};
+
+/* 0 or -ENOMEM. */
+int depmap_add(struct depmap *map, const struct dep_observation *obs);
+
+/* Named destinations first, by name, then by address and port; lookups
+ * after connections. */
+void depmap_sort(struct depmap *map);
+
+void depmap_free(struct depmap *map);
+
+#endif

@@ -1,0 +1,275 @@
+/* session: see session.h. */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "depmap.h"
+#include "dns.h"
+#include "event_format.h"
+#include "names.h"
+#include "proctree.h"
+
+#define MAX_PENDING_LOOKUPS 256
+#define MAX_LOOKUP_ADDRESSES 16
+
+/* A DNS query sent, waiting for its answer. */
+struct pending_lookup {
+	struct deptrace_header h;
+	uint16_t id;
+	uint16_t qtype;
+	char qname[DNS_NAME_LEN];
+};
+
+struct session {
+	struct session_config config;
+	struct proc_table *procs;
+	struct name_table *names;
+	struct depmap map;
+	struct run_totals totals;
+	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
+	size_t npending;
+};
+
+struct session *session_new(const struct session_config *config)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->config = *config;
+	s->procs = proc_table_new();
+	s->names = name_table_new();
+	if (!s->procs || !s->names) {
+		session_free(s);
+		return NULL;
+	}
+	if (config->hosts_path)
+		name_table_load_hosts(s->names, config->hosts_path);
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	proc_table_free(s->procs);
+	name_table_free(s->names);
+	depmap_free(&s->map);
+	free(s);
+}
+
+void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root)
+{
+	struct proc_info *p = proc_table_get(s->procs, pid);
+
+	if (!p)
+		return;
+	p->ppid = ppid;
+	p->root = root;
+	proc_info_load(s->config.proc_root, p);
+}
+
+/* The process table's entry for a record's process, refreshed with the
+ * record's own view (its name may have changed since). */
+static struct proc_info *note_process(struct session *s, const struct deptrace_header *h)
+{
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)h->pid);
+
+	if (p) {
+		if (!p->root)
+			p->ppid = (pid_t)h->ppid;
+		snprintf(p->comm, sizeof(p->comm), "%s", h->comm);
+	}
+	return p;
+}
+
+static void on_fork(struct session *s, const struct deptrace_header *h)
+{
+	const struct proc_info *parent = proc_table_find(s->procs, (pid_t)h->ppid);
+	struct proc_info *child = proc_table_get(s->procs, (pid_t)h->pid);
+
+	if (!child)
+		return;
+	/* until it execs, a child runs its parent's program */
+	if (parent && parent != child)
+		*child = *parent;
+	child->pid = (pid_t)h->pid;
+	child->ppid = (pid_t)h->ppid;
+	child->root = false;
+	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
+}
+
+static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
+{
+	struct proc_info *p = note_process(s, &ev->h);
+	struct event_process who = { .h = &ev->h, .info = p };
+	char chain[DEP_CHAIN_LEN];
+	size_t used = 0;
+
+	if (!p)
+		return;
+	snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
+	p->args[0] = '\0';
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++)
+		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
+					 i ? " " : "", ev->argv[i]);
+	proc_chain(s->procs, p->pid, chain, sizeof(chain));
+	who.chain = chain;
+	output_exec(s->config.out, &who);
+}
+
+static void on_connect(struct session *s, const struct deptrace_connect_event *ev)
+{
+	struct proc_info *p = note_process(s, &ev->h);
+	char chain[DEP_CHAIN_LEN], result[32];
+	uint8_t addr[16];
+	struct connection_view view = { .who = { .h = &ev->h, .info = p, .chain = chain }, .ev = ev };
+	struct dep_observation obs;
+
+	event_address(ev, addr);
+	view.name = name_table_lookup(s->names, addr);
+	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
+	output_connection(s->config.out, &view);
+	s->totals.connections++;
+	if (!p)
+		return;
+	format_result(ev->result, result, sizeof(result));
+	obs = (struct dep_observation){
+		.kind = DEP_CONNECTION, .name = view.name, .addr = addr, .port = ev->dport,
+		.proto = ev->proto, .ts_ns = ev->h.ts_ns, .result = result,
+		.failed = connect_failed(ev->result), .proc = p, .chain = chain,
+	};
+	depmap_add(&s->map, &obs);
+}
+
+/* Reports one lookup: its line, its names for later connections, its
+ * place in the map. `h` is the query's header (or the answer's, when the
+ * query was not seen); `msg` the answer, or NULL for none. */
+static void report_lookup(struct session *s, const struct deptrace_header *h,
+			  const char *qname, unsigned qtype, const struct dns_message *msg)
+{
+	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
+	char type[16], chain[DEP_CHAIN_LEN], what[DNS_NAME_LEN + 16];
+	struct proc_info *p = note_process(s, h);
+	struct lookup_view view = { .who = { .h = h, .info = p, .chain = chain },
+				    .qname = qname, .qtype = type, .addrs = addrs };
+	struct dep_observation obs;
+
+	dns_type_name(qtype, type, sizeof(type));
+	view.status = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+	if (msg)
+		view.naddrs = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
+	for (size_t i = 0; i < view.naddrs; i++)
+		name_table_add(s->names, addrs[i], qname);
+	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
+	output_lookup(s->config.out, &view);
+	s->totals.lookups++;
+	if (!p)
+		return;
+	snprintf(what, sizeof(what), "%s %s", qname, type);
+	obs = (struct dep_observation){
+		.kind = DEP_LOOKUP, .name = what, .ts_ns = h->ts_ns, .result = view.status,
+		.failed = !msg || msg->rcode != 0, .proc = p, .chain = chain,
+	};
+	depmap_add(&s->map, &obs);
+}
+
+static struct pending_lookup *find_pending(struct session *s, uint32_t pid,
+					   const struct dns_message *msg)
+{
+	for (size_t i = 0; i < s->npending; i++) {
+		struct pending_lookup *q = &s->pending[i];
+
+		if (q->h.pid == pid && q->id == msg->id && q->qtype == msg->qtype &&
+		    !strcmp(q->qname, msg->qname))
+			return q;
+	}
+	return NULL;
+}
+
+static void drop_pending(struct session *s, struct pending_lookup *q)
+{
+	*q = s->pending[--s->npending];
+}
+
+static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
+{
+	struct dns_message msg;
+	struct pending_lookup *q;
+
+	if (dns_parse(ev->payload, ev->len, &msg))
+		return; /* not DNS after all, or mangled: say nothing */
+	q = find_pending(s, ev->h.pid, &msg);
+	if (!msg.response) {
+		/* a retransmission keeps the first query's time */
+		if (q || s->npending == MAX_PENDING_LOOKUPS)
+			return;
+		q = &s->pending[s->npending++];
+		q->h = ev->h;
+		q->id = msg.id;
+		q->qtype = msg.qtype;
+		snprintf(q->qname, sizeof(q->qname), "%s", msg.qname);
+		return;
+	}
+	if (q) {
+		struct pending_lookup query = *q;
+
+		drop_pending(s, q);
+		report_lookup(s, &query.h, query.qname, query.qtype, &msg);
+	} else {
+		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg);
+	}
+}
+
+void session_record(struct session *s, const union deptrace_record *rec)
+{
+	switch (rec->h.type) {
+	case DEPTRACE_EVENT_CONNECT:
+		on_connect(s, &rec->connect);
+		break;
+	case DEPTRACE_EVENT_DNS:
+		on_dns(s, &rec->dns);
+		break;
+	case DEPTRACE_EVENT_EXEC:
+		on_exec(s, &rec->exec);
+		break;
+	case DEPTRACE_EVENT_FORK:
+		on_fork(s, &rec->h);
+		break;
+	}
+}
+
+void session_lost(struct session *s, uint64_t lost)
+{
+	s->totals.lost += lost;
+}
+
+void session_expire_lookups(struct session *s, uint64_t now_ns)
+{
+	for (size_t i = 0; i < s->npending;) {
+		struct pending_lookup query = s->pending[i];
+
+		if (now_ns < query.h.ts_ns + LOOKUP_TIMEOUT_NS) {
+			i++;
+			continue;
+		}
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &query.h, query.qname, query.qtype, NULL);
+	}
+}
+
+void session_finish(struct session *s)
+{
+	session_expire_lookups(s, UINT64_MAX);
+	depmap_sort(&s->map);
+	if (s->config.summary || s->config.out->format == OUTPUT_JSON)
+		output_summary(s->config.out, &s->map, &s->totals);
+	if (s->config.graph)
+		output_graph(s->config.graph, &s->map);
+}
+
+const struct run_totals *session_totals(const struct session *s)
+{
+	return &s->totals;
+}

@@ -1,0 +1,50 @@
+/* session: what deptrace makes of the records of one run.
+ *
+ * Keeps the process table, the names processes resolved (their own DNS
+ * traffic, and /etc/hosts), the DNS queries still waiting for an answer and
+ * the dependency map; turns each record into the lines output.h prints.
+ * Nothing here touches the kernel: tests feed it records directly.
+ */
+#ifndef DEPTRACE_SESSION_H
+#define DEPTRACE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "decode.h"
+#include "output.h"
+
+/* A query unanswered this long is reported as NOANSWER. */
+#define LOOKUP_TIMEOUT_NS (5ull * 1000000000ull)
+
+struct session_config {
+	struct output *out;
+	bool summary;            /* print the dependency map at the end */
+	FILE *graph;             /* write the DOT graph there at the end, or NULL */
+	const char *proc_root;   /* "/proc" */
+	const char *hosts_path;  /* "/etc/hosts", or NULL */
+};
+
+struct session;
+
+struct session *session_new(const struct session_config *config);
+void session_free(struct session *s);
+
+/* A process traced from the start; `root` marks a target, where parent
+ * chains stop. Reads what /proc knows about it. */
+void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root);
+
+void session_record(struct session *s, const union deptrace_record *rec);
+void session_lost(struct session *s, uint64_t lost);
+
+/* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`. */
+void session_expire_lookups(struct session *s, uint64_t now_ns);
+
+/* Reports every lookup still waiting, then the map and the graph. */
+void session_finish(struct session *s);
+
+const struct run_totals *session_totals(const struct session *s);
+
+#endif

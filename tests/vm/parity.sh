@@ -1,0 +1,100 @@
+#!/bin/bash
+# parity.sh: the kprobe and tracepoint backends print the same lines for the
+# same work. Needs a kernel with kprobes (scripts/test-vm runs it in a VM on
+# Debian's kernels); exits 77 elsewhere.
+#
+# One workload, run once under each backend: every kind of connect whose
+# destination the kprobe backend reads from the kernel's copy of the
+# address (IPv4, IPv6, IPv4-mapped, refused, non-blocking, UDP, threads, a
+# forked child). Each run is first checked against what the client really
+# did, so two backends agreeing on a wrong answer still fail; then the two
+# outputs must match line for line once TIME is dropped and PIDs are named
+# by order of appearance. Fixed ports below the ephemeral range make the
+# destinations the same in both runs.
+# shellcheck source=../integration/lib.sh
+source "$(dirname "$0")/../integration/lib.sh"
+
+grep -q '^kprobes *yes' <("$DEPTRACE" --check 2>/dev/null) || {
+	echo "SKIP: this kernel has no kprobes"
+	exit 77
+}
+
+cat > "$SCRATCH/workload.sh" <<'EOF'
+# Run under deptrace: $1 the client, $2 where its lines go.
+c=$1 out=$2
+# The probes deptrace attached, seen by the kernel (before any connect).
+bpftool perf show > "$out.perf" 2>&1
+{
+	"$c" -l 127.0.0.1 20101            # IPv4
+	"$c" -l ::1 20102                  # IPv6
+	"$c" -l ::ffff:127.0.0.1 20103     # IPv4-mapped IPv6
+	"$c" 127.0.0.1 20104               # refused
+	"$c" ::1 20105                     # refused, IPv6
+	"$c" -n -l 127.0.0.1 20106         # non-blocking
+	"$c" -n -l ::1 20107               # non-blocking, IPv6
+	"$c" -n 127.0.0.1 20108            # non-blocking, refused
+	"$c" -n ::1 20109                  # non-blocking, refused, IPv6
+	"$c" -u 127.0.0.1 53               # UDP
+	"$c" -u ::1 20110                  # UDP, IPv6
+	"$c" -t 3 -l 127.0.0.1 20111       # three threads
+	"$c" -f -l ::1 20112               # a forked and exec'd child
+} > "$out" 2>> "$out.err"
+EOF
+
+# The header and the connection lines (those that start with a time; a map
+# or summary after them has times of its own), without TIME, PIDs renamed
+# p0, p1... by first appearance.
+normalise() {
+	awk 'NR == 1 { $1 = ""; print; next }
+		$1 ~ /^[0-9]+\.[0-9]+$/ {
+			for (i = 2; i <= 3; i++) { if (!($i in id)) id[$i] = "p" n++; $i = id[$i] }
+			$1 = ""; print }' "$1"
+}
+
+# The number of connection lines with PROTO $1, DESTINATION $2, RESULT $3,
+# columns found by the header's names.
+count_kind() {
+	awk -v proto="$1" -v dest="$2" -v result="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$1 ~ /^[0-9]+\.[0-9]+$/ && $col["PROTO"] == proto &&
+			$col["DESTINATION"] == dest && $col["RESULT"] == result { n++ }
+		END { print n + 0 }' "$SCRATCH/trace.out"
+}
+
+for backend in kprobe tracepoint; do
+	run_deptrace --backend "$backend" -- bash "$SCRATCH/workload.sh" "$DT_CONNECT" "$SCRATCH/$backend.client"
+	[[ $DEPTRACE_RC == 0 ]] || fail "$backend: deptrace exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
+	[[ ! -s $SCRATCH/$backend.client.err ]] || fail "$backend: the client failed: $(cat "$SCRATCH/$backend.client.err")"
+	expect_client_lines "$SCRATCH/$backend.client"
+	made=$(grep -c '^pid=' "$SCRATCH/$backend.client")
+	[[ $(trace_line_count) == "$made" ]] || fail "$backend: $(trace_line_count) lines for $made connections"
+	pass "$backend: every connection traced once, with the client's destination and result"
+	for kind in 'IPv4 127.0.0.1:20101 ok' 'IPv6 [::1]:20102 ok' 'refused 127.0.0.1:20104 ECONNREFUSED' \
+		'refused-IPv6 [::1]:20105 ECONNREFUSED' 'non-blocking 127.0.0.1:20106 EINPROGRESS' \
+		'non-blocking-IPv6 [::1]:20107 EINPROGRESS'; do
+		read -r what dest result <<<"$kind"
+		[[ $(count_kind TCP "$dest" "$result") == 1 ]] || fail "$backend: no single $what line (TCP $dest $result)"
+	done
+	pass "$backend: IPv4, IPv6, refused and non-blocking connects carry their destinations"
+	probes=$(sed -n 's/.*kprobe *func \([a-z0-9_]*\).*/\1/p' "$SCRATCH/$backend.client.perf" | sort -u | xargs)
+	if [[ $backend == kprobe ]]; then
+		for function in tcp_v4_connect tcp_v6_connect inet_dgram_connect; do
+			[[ " $probes " == *" $function "* ]] ||
+				fail "kprobe backend: no kprobe on $function: $(cat "$SCRATCH/$backend.client.perf")"
+		done
+		pass "kprobe backend: kprobes attached on $probes (bpftool perf)"
+	else
+		[[ -z $probes ]] || fail "tracepoint backend: kprobes attached: $probes"
+		pass "tracepoint backend: no kprobe attached (bpftool perf)"
+	fi
+	normalise "$SCRATCH/trace.out" > "$SCRATCH/$backend.lines"
+	cp "$SCRATCH/trace.out" "$SCRATCH/$backend.trace"
+done
+
+echo "--- kprobe backend, raw"
+cat "$SCRATCH/kprobe.trace"
+echo "--- tracepoint backend, raw"
+cat "$SCRATCH/tracepoint.trace"
+diff -u "$SCRATCH/kprobe.lines" "$SCRATCH/tracepoint.lines" > "$SCRATCH/lines.diff" ||
+	fail "the backends differ:$(printf '\n')$(cat "$SCRATCH/lines.diff")"
+pass "kprobe and tracepoint print the same header and $(($(wc -l < "$SCRATCH/kprobe.lines") - 1)) connection lines"

@@ -42,7 +42,9 @@ void print_usage(FILE *stream)
 "and CAP_SYS_ADMIN).\n"
 "\n"
 "  -p, --pid PID[,PID]...  trace these running processes and their\n"
-"                          descendants; may be repeated\n"
+"                          descendants; may be repeated, and combined with a\n"
+"                          command (e.g. to see what a local API it calls\n"
+"                          depends on)\n"
 "      --no-children       trace only the named processes, not the processes\n"
 "                          they start\n"
 "  -o, --output FILE       write the lines to FILE instead of standard output\n"
@@ -244,10 +246,6 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 	}
 	if (opts->check)
 		return EXIT_OK;
-	if (opts->npids && opts->command) {
-		snprintf(err, errlen, "give either -p PID or a command, not both");
-		return EXIT_USAGE;
-	}
 	if (opts->command)
 		opts->summary = true;
 	if (!opts->npids && !opts->command) {

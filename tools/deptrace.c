@@ -354,7 +354,8 @@ static int start_tracing(struct run *r)
 			return EXIT_RUNTIME;
 		}
 		session_add_process(r->session, r->command.pid, getpid(), true);
-	} else if (seed_targets(r)) {
+	}
+	if (seed_targets(r)) {
 		warn("cannot add the target processes: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -364,7 +365,7 @@ static int start_tracing(struct run *r)
 		return EXIT_KERNEL;
 	}
 	r->out.start_ns = monotonic_ns();
-	if (!r->opts.command && r->opts.follow_children && seed_descendants(r)) {
+	if (r->opts.npids && r->opts.follow_children && seed_descendants(r)) {
 		warn("cannot read /proc to find the targets' children");
 		return EXIT_RUNTIME;
 	}
@@ -399,8 +400,9 @@ static bool reap_command(struct run *r, int options)
 	return r->command_reaped;
 }
 
-/* Until every traced process has exited, the duration is over, or a stop
- * signal came (in run mode: and the command has exited, or a second one). */
+/* Until every traced process has exited (or, with -p beside a command, the
+ * command has), the duration is over, or a stop signal came (in run mode:
+ * and the command has exited, or a second one). */
 static void trace_until_done(struct run *r)
 {
 	uint64_t deadline = r->opts.duration > 0
@@ -417,6 +419,10 @@ static void trace_until_done(struct run *r)
 		if (stop_requests > 1 || (stop_requests && (!r->opts.command || r->command_reaped)))
 			break;
 		if (!tracer_has_processes(r->tracer))
+			break;
+		/* -p targets beside a command (a service it calls) may run on
+		 * for ever: the command's end is the run's end */
+		if (r->opts.npids && r->command_reaped)
 			break;
 		if (deadline && monotonic_ns() >= deadline)
 			break;

@@ -24,7 +24,6 @@ expect_error 2 "invalid buffer size '3'" "$DEPTRACE" -b 3 -p 1
 expect_error 2 "unknown backend 'ebpf'" "$DEPTRACE" -B ebpf -p 1
 expect_error 2 "unknown option '--frob'" "$DEPTRACE" --frob
 expect_error 2 'nothing to trace' "$DEPTRACE"
-expect_error 2 'either -p PID or a command' "$DEPTRACE" -p 1 -- true
 expect_error 3 'needs root' setpriv --reuid=65534 --regid=65534 --clear-groups "$DEPTRACE" -p 1
 expect_error 2 "cannot write $SCRATCH/no/such/dir/out" \
 	"$DEPTRACE" -o "$SCRATCH/no/such/dir/out" -- true

@@ -147,6 +147,24 @@ START_TEST(test_backend_from_environment)
 }
 END_TEST
 
+/* -p beside a command: both are traced; a command always gets the map. */
+START_TEST(test_pids_with_command)
+{
+	ck_assert_int_eq(PARSE("-p", "5", "--", "sleep", "1"), EXIT_OK);
+	ck_assert_uint_eq(opts.npids, 1);
+	ck_assert_int_eq(opts.pids[0], 5);
+	ck_assert_ptr_nonnull(opts.command);
+	ck_assert_str_eq(opts.command[0], "sleep");
+	ck_assert(opts.summary);
+	ck_assert_int_eq(PARSE("-p", "5"), EXIT_OK);
+	ck_assert(!opts.summary);
+	ck_assert_int_eq(PARSE("--summary", "--json", "--graph", "g.dot", "-p", "5"), EXIT_OK);
+	ck_assert(opts.summary);
+	ck_assert(opts.json);
+	ck_assert_str_eq(opts.graph_path, "g.dot");
+}
+END_TEST
+
 START_TEST(test_check_alone)
 {
 	ck_assert_int_eq(PARSE("--check"), EXIT_OK);
@@ -270,8 +288,6 @@ static const struct bad_case bad_cases[] = {
 	{ { "-p" }, "'-p'" },
 	{ { "--pid" }, "'--pid'" },
 	{ { "-p", "1", "-o" }, "'-o'" },
-	{ { "-p", "1", "--", "sleep", "1" }, "not both" },
-	{ { "-p", "1", "sleep", "1" }, "not both" },
 	{ { "--no-children" }, "nothing to trace" },
 	{ { "--check", "-p", "1" }, "--check" },
 	{ { "--check", "--", "true" }, "--check" },
@@ -328,6 +344,7 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_buffer_pages);
 	tcase_add_test(valid, test_backends);
 	tcase_add_test(valid, test_backend_from_environment);
+	tcase_add_test(valid, test_pids_with_command);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
 	tcase_add_test(valid, test_command_without_dashdash);

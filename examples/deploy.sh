@@ -1,18 +1,41 @@
 #!/bin/bash
-# A toy deploy with the dependencies deptrace is meant to find: it
-# downloads a release from the forge itself (direct), and calls a tool
-# that quietly checks the same forge for updates (hidden). Should the forge
-# be down, this deploy cannot run, so it cannot be what repairs the forge.
+# deploy.sh: deploy a release of "app" on this host.
+#
+# Like many deploys, this one depends on the forge in three ways, and only
+# the first shows in the script:
+#   direct     it downloads the release from the forge;
+#   hidden     the migration tool it runs checks the forge for a newer
+#              version of itself;
+#   transient  the deploy registry, an internal API it calls, checks the
+#              release on the forge before it records the deploy.
+# With the forge down this deploy fails, so it cannot be how the forge is
+# redeployed. scripts/demo runs it under deptrace against fake services.
+#
+# Usage: deploy.sh [VERSION]   (the demo stages the release in a temporary
+# directory and removes it: nothing is installed)
 set -euo pipefail
-forge=${FORGE_URL:?set FORGE_URL to the forge, e.g. http://127.0.0.1:8080}
-here=$(dirname "$0")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
-echo "deploy: downloading release 2.4.1"
-curl -fsS -o "$work/app.tar.gz" "$forge/releases/app-2.4.1.tar.gz"
+version=${1:-2.4.1}
+forge=${FORGE_URL:-http://forge.example.com}
+registry=${REGISTRY_URL:-http://api.internal.example:8080}
+here=$(cd "$(dirname "$0")" && pwd)
+stage=$(mktemp -d /tmp/deploy-app.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
 
-echo "deploy: running the migration tool"
-"$here/bin/migrate" --forge "$forge"
+echo "deploy: downloading app $version from the forge"
+release=$forge/app/releases/$version
+curl -fsS -o "$stage/app-$version.tar.gz" "$release/app-$version.tar.gz" \
+	-o "$stage/SHA256SUMS" "$release/SHA256SUMS"
+(cd "$stage" && sha256sum --quiet -c SHA256SUMS)
+tar -xzf "$stage/app-$version.tar.gz" -C "$stage"
 
-echo "deploy: done"
+# The registry refuses versions the forge does not have.
+echo "deploy: recording the deploy in the registry"
+curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+	-d "{\"app\": \"app\", \"version\": \"$version\", \"host\": \"$HOSTNAME\"}" \
+	"$registry/v1/deployments"
+
+echo "deploy: migrating the database"
+"$here/bin/migrate" "$stage/app/schema"
+
+echo "deploy: app $version is live"

@@ -122,3 +122,33 @@ expect_client_lines() {
 trace_line_count() {
 	event_lines | awk '$5 != "DNS"' | grep -c . || true
 }
+
+# count_lines for connections to a name the process resolved: PID COMM
+# PROTO DEST RESULT NAME, the line ending in "DEST (NAME)".
+count_named_lines() {
+	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" -v name="($6)" '
+		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
+		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
+		(dest == "-" || $7 == dest) && $8 == name && NF == 8 { n++ }
+		END { print n + 0 }'
+}
+
+# The number of lookup lines: PID COMM STATUS NAME QTYPE [ANSWERS] ("-"
+# skips a column). ANSWERS is what follows "->" (e.g. "127.0.0.10"); left
+# out, the line must have no answers.
+count_lookup_lines() {
+	event_lines | awk -v pid="$1" -v comm="$2" -v status="$3" -v name="$4" -v qtype="$5" \
+		-v answers="${6-}" -v any_answers="${6+set}" '
+		$5 != "DNS" { next }
+		{ got = ""; i = index($0, " -> "); if (i) got = substr($0, i + 4) }
+		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
+		(status == "-" || $6 == status) && (name == "-" || $7 == name) &&
+		(qtype == "-" || $8 == qtype) &&
+		(any_answers ? (answers == "-" || got == answers) : got == "") { n++ }
+		END { print n + 0 }'
+}
+
+# The dependency map at the end of the trace: "DEPENDENCIES (N)" and after.
+map_section() {
+	sed -n '/^DEPENDENCIES (/,$p' "$SCRATCH/trace.out"
+}

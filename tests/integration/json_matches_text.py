@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""json_matches_text.py TEXT JSONL: do two deptrace runs of the same
+workload, one as text and one with --json, say the same thing?
+
+Every JSON line must parse. The connections and lookups (PIDs and times
+left out, as they differ between runs), and the dependency map (with
+program chains and counts), must be the same in both; the JSON must end
+with its summary object, whose totals count its events. Prints what
+differs and exits 1 if anything does.
+"""
+import json
+import re
+import sys
+from collections import Counter
+
+# A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
+EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
+# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS
+ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*)$")
+PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)$")
+
+
+def text_events(lines):
+    events = Counter()
+    for line in lines:
+        m = EVENT.match(line)
+        if not m:
+            continue
+        comm, proto, result, destination = m.groups()
+        if proto == "DNS":
+            query, _, answers = destination.partition(" -> ")
+            name, qtype = query.rsplit(" ", 1)
+            answers = tuple(answers.split(", ")) if answers else ()
+            events["dns", comm, name, qtype, result, answers] += 1
+        else:
+            endpoint, _, name = destination.partition(" ")
+            events["connect", comm, proto, endpoint, name.strip("()"), result] += 1
+    return events
+
+
+def endpoint(address, port):
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def json_events(objects):
+    events = Counter()
+    for o in objects:
+        if o["type"] == "dns":
+            events["dns", o["comm"], o["query"], o["qtype"], o["status"],
+                   tuple(o["answers"])] += 1
+        elif o["type"] == "connect":
+            events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
+                   o.get("name", ""), o["result"]] += 1
+    return events
+
+
+def text_map(lines):
+    deps = []
+    try:
+        start = lines.index(next(l for l in lines if l.startswith("DEPENDENCIES (")))
+    except StopIteration:
+        return None
+    declared = int(re.search(r"\((\d+)\)", lines[start]).group(1))
+    for line in lines[start + 1:]:
+        m = ENTRY.match(line)
+        if m:
+            destination, proto, count, results = m.groups()
+            results = dict((r.rsplit(" x", 1)[0], int(r.rsplit(" x", 1)[1]))
+                           for r in results.split(", "))
+            deps.append([destination, proto, int(count), results, []])
+            continue
+        m = PROGRAM.match(line)
+        if m and deps:
+            chain, count, comm, exe = m.groups()
+            deps[-1][4].append((chain, int(count), comm, exe or ""))
+        elif line.strip():
+            sys.exit(f"unexpected line in the text map: {line!r}")
+    if declared != len(deps):
+        sys.exit(f"text map says {declared} dependencies, lists {len(deps)}")
+    return [(d[0], d[1], d[2], tuple(sorted(d[3].items())), tuple(d[4])) for d in deps]
+
+
+def json_map(summary):
+    deps = []
+    for d in summary["dependencies"]:
+        if d["kind"] == "lookup":
+            destination, proto = d["name"], "DNS"
+        else:
+            proto = d["proto"]
+            destination = endpoint(d["address"], d["port"])
+            if d.get("name"):
+                destination = f"{d['name']} {destination}"
+        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"]) for p in d["programs"])
+        deps.append((destination, proto, d["count"], tuple(sorted(d["results"].items())),
+                     programs))
+    return deps
+
+
+def main():
+    text_path, json_path = sys.argv[1:3]
+    with open(text_path) as f:
+        lines = f.read().splitlines()
+    objects = []
+    with open(json_path) as f:
+        for n, line in enumerate(f, 1):
+            try:
+                objects.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                sys.exit(f"{json_path}:{n}: not JSON ({e}): {line!r}")
+    problems = []
+
+    text, js = text_events(lines), json_events(objects)
+    if not text:
+        problems.append("the text run has no events")
+    for event in sorted((text - js).keys(), key=str):
+        problems.append(f"only in the text: {event} x{(text - js)[event]}")
+    for event in sorted((js - text).keys(), key=str):
+        problems.append(f"only in the JSON: {event} x{(js - text)[event]}")
+
+    if not objects or objects[-1].get("type") != "summary":
+        problems.append("the JSON does not end with a summary object")
+    else:
+        summary = objects[-1]
+        connections = sum(1 for o in objects if o["type"] == "connect")
+        lookups = sum(1 for o in objects if o["type"] == "dns")
+        if (summary["connections"], summary["lookups"], summary["lost"]) != (connections, lookups, 0):
+            problems.append(f"summary totals {summary['connections']}/{summary['lookups']}/"
+                            f"{summary['lost']}, events {connections}/{lookups}/0")
+        tmap, jmap = text_map(lines), json_map(summary)
+        if tmap is None:
+            problems.append("the text run has no dependency map")
+        else:
+            tcount, jcount = Counter(tmap), Counter(jmap)
+            for dep in tcount - jcount:
+                problems.append(f"only in the text map: {dep}")
+            for dep in jcount - tcount:
+                problems.append(f"only in the JSON map: {dep}")
+    if sum(1 for o in objects if o["type"] == "exec") == 0:
+        problems.append("the JSON has no exec records")
+
+    for p in problems:
+        print(p)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

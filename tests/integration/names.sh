@@ -1,0 +1,158 @@
+#!/bin/bash
+# Names: in a network namespace with its own DNS server (dnsmasq serving
+# fake names on loopback, examples/lib/fakenet.sh), deptrace shows the name
+# a program resolved on its connection line, the lookups themselves
+# (glibc's parallel A and AAAA, NXDOMAIN, no answer), the same events in
+# --json, a map with each destination once under the right parent chain, a
+# DOT graph that renders, and the example deploy's three dependencies.
+source "$(dirname "$0")/lib.sh"
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../../examples/lib/fakenet.sh
+source "$repo/examples/lib/fakenet.sh"
+for tool in curl getent dot python3 /usr/sbin/dnsmasq; do
+	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
+done
+
+# lib.sh's on_exit checks and removes the scratch directory; the namespace
+# goes first, with its status kept.
+names_exit() {
+	local rc=$?
+	set +e
+	fakenet_down
+	(exit "$rc")
+	on_exit
+}
+trap names_exit EXIT
+
+forge_ip=127.0.0.10
+fakenet_up deptrace-test "$SCRATCH" forge.example.com=$forge_ip api.internal.example=127.0.0.20 ||
+	fail "cannot set up the namespace and dnsmasq: $(cat "$SCRATCH/dnsmasq.log" 2>/dev/null)"
+fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
+fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the fake forge does not start"
+latest=http://forge.example.com/migrate/releases/latest
+
+# deptrace runs in the namespace: lib.sh's helpers run $DEPTRACE.
+real_deptrace=$DEPTRACE
+DEPTRACE=$SCRATCH/deptrace-in-netns
+printf '#!/bin/bash\nexec ip netns exec %q %q "$@"\n' "$FAKENET_NS" "$real_deptrace" > "$DEPTRACE"
+chmod +x "$DEPTRACE"
+
+# Each program records its PID before exec: the test knows the truth.
+cat > "$SCRATCH/names.sh" <<EOF
+#!/bin/sh
+sh -c 'echo \$\$ > "\$1"; exec curl -fsS -o /dev/null "\$2"' sh "$SCRATCH/curl.pid" "$latest"
+sh -c 'echo \$\$ > "\$1"; exec getent ahosts forge.example.com' sh "$SCRATCH/ahosts.pid" > /dev/null
+sh -c 'echo \$\$ > "\$1"; exec getent hosts nosuch.example.com' sh "$SCRATCH/nx.pid" && exit 1
+true
+EOF
+chmod +x "$SCRATCH/names.sh"
+
+# --- a resolved name on its connection line, and the lookups --------------
+run_deptrace -- "$SCRATCH/names.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- names.sh exited $DEPTRACE_RC"
+curl_pid=$(cat "$SCRATCH/curl.pid") ahosts_pid=$(cat "$SCRATCH/ahosts.pid") nx_pid=$(cat "$SCRATCH/nx.pid")
+
+[[ $(count_named_lines "$curl_pid" curl TCP $forge_ip:80 EINPROGRESS forge.example.com) == 1 ]] ||
+	fail "no line '$curl_pid curl TCP EINPROGRESS $forge_ip:80 (forge.example.com)'"
+[[ $(count_lines - - TCP - -) == 1 ]] || fail "expected exactly one TCP line"
+pass "curl's connection line names forge.example.com, under curl's PID"
+
+# glibc asks for A and AAAA at once, on one socket (getaddrinfo, AF_UNSPEC).
+for pid_comm in "$curl_pid curl" "$ahosts_pid getent"; do
+	read -r pid comm <<< "$pid_comm"
+	[[ $(count_lookup_lines "$pid" "$comm" NOERROR forge.example.com A $forge_ip) == 1 ]] ||
+		fail "no line '$pid $comm DNS NOERROR forge.example.com A -> $forge_ip'"
+	[[ $(count_lookup_lines "$pid" "$comm" NOERROR forge.example.com AAAA) == 1 ]] ||
+		fail "no line '$pid $comm DNS NOERROR forge.example.com AAAA' (no answers)"
+	[[ $(count_lookup_lines "$pid" - - - - -) == 2 ]] || fail "$comm $pid: not exactly two lookup lines"
+	[[ $(count_lines "$pid" "$comm" UDP "$FAKENET_DNS:53" ok) == 1 ]] ||
+		fail "$comm $pid: not exactly one UDP line to $FAKENET_DNS:53"
+done
+pass "glibc's parallel A and AAAA lookups: both seen, for curl and getent ahosts"
+
+[[ $(count_lookup_lines "$nx_pid" getent NXDOMAIN nosuch.example.com A) == 1 ]] ||
+	fail "no line '$nx_pid getent DNS NXDOMAIN nosuch.example.com A'"
+[[ $(count_lines "$nx_pid" - TCP - -) == 0 ]] || fail "a failed lookup made a connection"
+pass "an NXDOMAIN lookup is a lookup line: NXDOMAIN nosuch.example.com A"
+
+# --- no answer: a resolver pointed at an address where no server listens ---
+# (a private mount namespace gives the one command its own resolv.conf)
+printf 'nameserver 127.0.0.54\noptions timeout:1 attempts:1\n' > "$SCRATCH/dead-resolv.conf"
+# shellcheck disable=SC2016 # $1 is sh's
+run_deptrace -- unshare --mount sh -c \
+	'mount --bind "$1" /etc/resolv.conf && exec getent hosts forge.example.com' sh "$SCRATCH/dead-resolv.conf"
+[[ $(count_lookup_lines - getent NOANSWER forge.example.com A) -ge 1 ]] ||
+	fail "no line 'getent DNS NOANSWER forge.example.com A'"
+[[ $(count_lines - getent UDP 127.0.0.54:53 ok) -ge 1 ]] || fail "no UDP line to 127.0.0.54:53"
+pass "a lookup nobody answers is a lookup line: NOANSWER"
+
+# --- --json says what the text says ------------------------------------------
+run_deptrace -- "$SCRATCH/names.sh"
+mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
+run_deptrace --json -- "$SCRATCH/names.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json exited $DEPTRACE_RC"
+mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
+python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
+	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+pass "--json parses, has the text run's connections, lookups and map, ends with its summary"
+
+# --- the map: each destination once, under its parent chain -----------------
+cat > "$SCRATCH/inner.sh" <<EOF
+#!/bin/bash
+curl -fsS -o /dev/null "$latest"
+curl -fsS -o /dev/null "$latest"
+EOF
+cat > "$SCRATCH/outer.sh" <<EOF
+#!/bin/bash
+curl -fsS -o /dev/null "$latest"
+"$SCRATCH/inner.sh"
+getent hosts nosuch.example.com || true
+EOF
+chmod +x "$SCRATCH/inner.sh" "$SCRATCH/outer.sh"
+run_deptrace --graph "$SCRATCH/deps.dot" -- "$SCRATCH/outer.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- outer.sh exited $DEPTRACE_RC"
+map_section > "$SCRATCH/map"
+[[ -s $SCRATCH/map ]] || fail "no dependency map at the end of the run"
+dups=$(grep -v '^ ' "$SCRATCH/map" | sed 1d | awk -F '  ' '{ print $1 "  " $2 }' | sort | uniq -d)
+[[ -z $dups ]] || fail "destinations listed more than once: $dups"
+# The forge's entry: 3 connections, from outer.sh's curl and inner.sh's two.
+entry=$(awk -v head="forge.example.com $forge_ip:80  TCP  " '
+	index($0, head) == 1 { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$SCRATCH/map")
+grep -q '^forge.example.com 127.0.0.10:80  TCP  3 times, .*: EINPROGRESS x3$' <<< "$entry" ||
+	fail "the forge's map entry is not '3 times ... EINPROGRESS x3': $entry"
+grep -qx '    outer.sh > curl x1  (curl /usr/bin/curl)' <<< "$entry" ||
+	fail "no 'outer.sh > curl x1' under the forge: $entry"
+grep -qx '    outer.sh > inner.sh > curl x2  (curl /usr/bin/curl)' <<< "$entry" ||
+	fail "no 'outer.sh > inner.sh > curl x2' under the forge: $entry"
+[[ $(wc -l <<< "$entry") == 3 ]] || fail "the forge's entry has other programs: $entry"
+grep -q '^forge.example.com A  DNS  3 times' "$SCRATCH/map" || fail "no 'forge.example.com A' lookup entry"
+grep -A1 '^nosuch.example.com A  DNS  1 time, .*: NXDOMAIN x1$' "$SCRATCH/map" |
+	grep -qx '    outer.sh > getent x1  (getent /usr/bin/getent)' ||
+	fail "no NXDOMAIN entry for nosuch.example.com A from outer.sh > getent"
+pass "the map lists each destination once, with 'outer.sh > inner.sh > curl' and 'outer.sh > curl'"
+
+# --- the graph renders --------------------------------------------------------
+[[ -s $SCRATCH/deps.dot ]] || fail "--graph wrote nothing"
+dot -Tsvg "$SCRATCH/deps.dot" -o "$SCRATCH/deps.svg" 2> "$SCRATCH/dot.err" || fail "dot cannot render deps.dot"
+[[ -s $SCRATCH/deps.svg ]] || fail "dot rendered an empty SVG"
+for text in forge.example.com nosuch.example.com outer.sh inner.sh curl getent; do
+	grep -qF ">$text<" "$SCRATCH/deps.svg" || grep -qF ">DNS $text " "$SCRATCH/deps.svg" ||
+		fail "the rendered graph has no '$text'"
+done
+pass "the DOT graph renders with dot -Tsvg and shows the names and programs"
+
+# --- the example: direct, hidden and transient dependencies ---------------
+fakenet_start internal-api "$repo/examples/services/internal-api" 127.0.0.20 8080 http://forge.example.com
+api_pid=$FAKENET_PID
+fakenet_wait_http http://api.internal.example:8080/v1/deployments || fail "the internal API does not start"
+run_deptrace -p "$api_pid" -- "$repo/examples/deploy.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -p API -- deploy.sh exited $DEPTRACE_RC: $(cat "$SCRATCH/client.out")"
+[[ $(count_named_lines "$api_pid" internal-api TCP $forge_ip:80 EINPROGRESS forge.example.com) == 1 ]] ||
+	fail "no line for internal-api's own connection to the forge"
+map_section > "$SCRATCH/map"
+entry=$(awk -v head="forge.example.com $forge_ip:80  TCP  " '
+	index($0, head) == 1 { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$SCRATCH/map")
+for chain in 'deploy.sh > curl' 'deploy.sh > migrate > curl' 'internal-api'; do
+	grep -q "^    $chain x[0-9]*  (" <<< "$entry" || fail "no '$chain' under the forge: $entry"
+done
+pass "the example deploy's direct, hidden and transient dependencies on the forge are in the map"

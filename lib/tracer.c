@@ -14,6 +14,10 @@
 
 #define MAX_CPUS 1024
 #define MAX_PROGRAMS 32
+/* Waking the reader for every event costs the traced task an interrupt
+ * inside its connect(); woken every 32, and drained after every poll
+ * timeout whatever the count, events are late by at most that timeout. */
+#define WAKEUP_EVENTS 32
 #define MAX_ATTACHMENTS 32
 
 extern const char bpf_text_connect_kprobe[];
@@ -272,7 +276,9 @@ static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	for (int i = 0; i < ncpus; i++) {
-		struct bcc_perf_buffer_opts opts = { .pid = -1, .cpu = cpus[i], .wakeup_events = 1 };
+		struct bcc_perf_buffer_opts opts = {
+			.pid = -1, .cpu = cpus[i], .wakeup_events = WAKEUP_EVENTS,
+		};
 		struct perf_reader *reader;
 		int fd;
 
@@ -304,6 +310,7 @@ int tracer_attach(struct tracer *t, char *err, size_t errlen)
 void tracer_poll(struct tracer *t, int timeout_ms)
 {
 	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+	perf_reader_consume(t->nreaders, t->readers);
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
 	for (size_t i = 0; i < t->nbatch; i++)
 		t->config.on_record(t->config.cookie, &t->batch[i]);

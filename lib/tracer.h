@@ -41,7 +41,7 @@ int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 /* Delivers pending records to on_record, in the order they happened
  * (each CPU has its own buffer: a DNS answer read on one CPU and the
  * connect it leads to on another arrive in either order); waits up to
- * timeout_ms for the first. */
+ * timeout_ms for a buffer to fill, then drains them all. */
 void tracer_poll(struct tracer *tracer, int timeout_ms);
 
 /* Whether any traced process is still alive. */

@@ -470,6 +470,9 @@ int main(int argc, char **argv)
 		warn("kernel tables were full: %llu processes and %llu connects not traced",
 		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN),
 		     (unsigned long long)tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS));
+	if (tracer_malformed(r.tracer))
+		warn("%llu kernel records could not be decoded and were dropped",
+		     (unsigned long long)tracer_malformed(r.tracer));
 	if (totals->lost)
 		rc = EXIT_RUNTIME;
 

@@ -31,6 +31,25 @@ int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
 	return 0;
 }
 
+bool process_alive(const char *proc_root, pid_t pid)
+{
+	char path[64 + 256], buf[1024], *close_paren, state = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	close_paren = strrchr(buf, ')');
+	if (close_paren)
+		sscanf(close_paren + 1, " %c", &state);
+	return state && state != 'Z' && state != 'X';
+}
+
 static int is_listed(const pid_t *pids, size_t n, pid_t pid)
 {
 	for (size_t i = 0; i < n; i++)

@@ -27,6 +27,9 @@ struct proc_link {
 /* The parent of process `pid`, read from PROC_ROOT/PID/stat. 0 or -errno. */
 int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
 
+/* Whether process `pid` still runs (exists, and is not a zombie). */
+bool process_alive(const char *proc_root, pid_t pid);
+
 /* Every process below `roots` (children, grandchildren, ...), each with its
  * parent, in no particular order; the roots themselves are not included.
  * The caller frees *links. 0 or -errno. */

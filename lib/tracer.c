@@ -175,6 +175,13 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
 	return bpf_update_elem(t->traced_fd, &key, &proc, BPF_ANY) ? -errno : 0;
 }
 
+void tracer_remove_process(struct tracer *t, pid_t pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_delete_elem(t->traced_fd, &key);
+}
+
 static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 			char *err, size_t errlen)
 {

@@ -36,6 +36,7 @@ struct tracer;
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen);
 int tracer_add_process(struct tracer *tracer, pid_t pid, pid_t ppid);
+void tracer_remove_process(struct tracer *tracer, pid_t pid);
 int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 
 /* Delivers pending records to on_record, in the order they happened

@@ -153,6 +153,16 @@ static int seed_targets(struct run *r)
 	return 0;
 }
 
+/* A target that exited before the exit probe was attached would stay in
+ * the traced map for ever, and tracing would never end: once attached,
+ * every later exit is seen, so one look at /proc now settles the rest. */
+static void forget_exited_targets(struct run *r)
+{
+	for (size_t i = 0; i < r->opts.npids; i++)
+		if (!process_alive("/proc", r->opts.pids[i]))
+			tracer_remove_process(r->tracer, r->opts.pids[i]);
+}
+
 static int seed_descendants(struct run *r)
 {
 	size_t seen = (size_t)-1;
@@ -167,6 +177,9 @@ static int seed_descendants(struct run *r)
 		for (size_t i = 0; i < count; i++) {
 			tracer_add_process(r->tracer, links[i].pid, links[i].ppid);
 			session_add_process(r->session, links[i].pid, links[i].ppid, false);
+			/* seeded after attaching: one that is gone already stays gone */
+			if (!process_alive("/proc", links[i].pid))
+				tracer_remove_process(r->tracer, links[i].pid);
 		}
 		free(links);
 		if (count == seen)
@@ -369,6 +382,7 @@ static int start_tracing(struct run *r)
 		warn("cannot read /proc to find the targets' children");
 		return EXIT_RUNTIME;
 	}
+	forget_exited_targets(r);
 	if (r->opts.command) {
 		rc = release_command(&r->command);
 		r->command_held = false;

@@ -42,3 +42,12 @@ wait_deptrace
 kill -0 "$target" || fail "SIGINT to deptrace -p reached the target"
 kill "$target"
 pass "SIGINT ends -p tracing and leaves the target alone"
+
+# A target that exits while deptrace is still compiling (before the exit
+# probe is attached) must not keep tracing going for ever.
+sleep 0.5 &
+target=$!
+rc=0
+timeout 60 "$DEPTRACE" -p "$target" > "$SCRATCH/early.out" 2> "$SCRATCH/early.err" || rc=$?
+[[ $rc == 0 ]] || fail "a target gone before attaching: deptrace exited $rc (124: it hung)"
+pass "a target that exits during start-up ends tracing"

@@ -9,45 +9,53 @@
 #include <string.h>
 #include <unistd.h>
 
-int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
+static ssize_t read_small_file(const char *path, char *buf, size_t len)
 {
-	char path[64 + 256], buf[1024], *close_paren;
+	FILE *f = fopen(path, "r");
 	size_t n;
-	FILE *f;
-	int parent;
 
-	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
-	f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, len - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* The state and parent fields of PROC_ROOT/PID/stat. 0 or -errno. */
+static int read_stat(const char *proc_root, pid_t pid, char *state, int *ppid)
+{
+	char path[64 + 256], buf[1024], *close_paren;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
+	n = read_small_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	/* comm may hold spaces and parentheses: the fields resume after the last ')' */
 	close_paren = strrchr(buf, ')');
-	if (!close_paren || sscanf(close_paren + 1, " %*c %d", &parent) != 1)
+	if (!close_paren || sscanf(close_paren + 1, " %c %d", state, ppid) != 2)
 		return -EINVAL;
-	*ppid = parent;
 	return 0;
+}
+
+int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
+{
+	char state;
+	int parent;
+	int rc = read_stat(proc_root, pid, &state, &parent);
+
+	if (!rc)
+		*ppid = parent;
+	return rc;
 }
 
 bool process_alive(const char *proc_root, pid_t pid)
 {
-	char path[64 + 256], buf[1024], *close_paren, state = 0;
-	FILE *f;
-	size_t n;
+	char state;
+	int parent;
 
-	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	close_paren = strrchr(buf, ')');
-	if (close_paren)
-		sscanf(close_paren + 1, " %c", &state);
-	return state && state != 'Z' && state != 'X';
+	return !read_stat(proc_root, pid, &state, &parent) && state != 'Z' && state != 'X';
 }
 
 static int is_listed(const pid_t *pids, size_t n, pid_t pid)
@@ -175,19 +183,6 @@ struct proc_info *proc_table_get(struct proc_table *table, pid_t pid)
 	n->next = *head;
 	*head = n;
 	return &n->info;
-}
-
-static ssize_t read_small_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return (ssize_t)n;
 }
 
 int proc_info_load(const char *proc_root, struct proc_info *info)

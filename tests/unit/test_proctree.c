@@ -72,6 +72,21 @@ START_TEST(test_read_ppid)
 }
 END_TEST
 
+/* Running or sleeping counts as alive; a zombie, a dead task or a missing
+ * entry does not. */
+START_TEST(test_process_alive)
+{
+	write_file(root, "40/stat", "40 (zombie) Z 1 40 40 0\n");
+	write_file(root, "41/stat", "41 (dead) X 1 41 41 0\n");
+	write_file(root, "42/stat", "42 (a) Z) R 1 42 42 0\n");
+	ck_assert(process_alive(root, 11));
+	ck_assert(!process_alive(root, 40));
+	ck_assert(!process_alive(root, 41));
+	ck_assert(process_alive(root, 42)); /* the state after the last ')' */
+	ck_assert(!process_alive(root, 4242));
+}
+END_TEST
+
 START_TEST(test_read_ppid_tricky_comm)
 {
 	pid_t ppid = -1;
@@ -252,6 +267,7 @@ static Suite *proctree_suite(void)
 	tcase_add_checked_fixture(fake, setup, teardown);
 	tcase_add_test(fake, test_read_ppid);
 	tcase_add_test(fake, test_read_ppid_tricky_comm);
+	tcase_add_test(fake, test_process_alive);
 	tcase_add_test(fake, test_read_ppid_errors);
 	tcase_add_test(fake, test_descendants_of_one);
 	tcase_add_test(fake, test_descendants_of_two);

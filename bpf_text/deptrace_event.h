@@ -21,6 +21,10 @@ enum deptrace_event_type {
 	DEPTRACE_EVENT_DNS = 2,     /* struct deptrace_dns_event */
 	DEPTRACE_EVENT_EXEC = 3,    /* struct deptrace_exec_event */
 	DEPTRACE_EVENT_FORK = 4,    /* struct deptrace_header alone */
+	DEPTRACE_EVENT_SEND_BLOCKED = 5,   /* struct deptrace_connect_event: a
+					      datagram sent without connect(),
+					      refused by the policy */
+	DEPTRACE_EVENT_LOOKUP_BLOCKED = 6, /* struct deptrace_lookup_blocked */
 };
 
 enum deptrace_proto {
@@ -47,7 +51,8 @@ struct deptrace_connect_event {
 	__u16 family;  /* AF_INET or AF_INET6, as the caller passed it */
 	__u16 dport;   /* host byte order */
 	__u8 proto;    /* enum deptrace_proto */
-	__u8 pad[3];
+	__u8 blocked;  /* refused by the enforced policy (result is -EPERM) */
+	__u8 pad[2];
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
 };
 
@@ -71,6 +76,37 @@ struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
+};
+
+/* A DNS query the enforced policy refused to let out, by its ID (the
+ * query itself arrives as a DEPTRACE_EVENT_DNS record first). */
+struct deptrace_lookup_blocked {
+	struct deptrace_header h;
+	__u16 dns_id;
+	__u16 pad[3];
+};
+
+/* Enforcement's address rules: LPM-trie keys over the port (network
+ * order; 0 for any port) then the address (IPv4 as v4-mapped IPv6), so
+ * prefixlen is 16 + the rule's prefix over 128 bits. */
+struct deptrace_net_key {
+	__u32 prefixlen;
+	__u8 port[2];
+	__u8 addr[16];
+	__u8 pad[2];
+};
+
+/* Enforcement's name rules, matched against the names in DNS queries.
+ * A name is hashed over its wire form (length-prefixed labels, lower case,
+ * without the final zero label) from its last byte back to its first:
+ * h += (byte + 1) * M^k for the byte k places from the end, so that one
+ * backward pass yields the hash of every suffix. */
+#define DEPTRACE_NAME_HASH_MULT 0x100000001b3ULL
+
+struct deptrace_name_key {
+	__u64 hash;
+	__u32 below;   /* 1: a *.name rule, matching names below it only */
+	__u32 pad;
 };
 
 /* Value of the traced-process map, keyed by tgid. */

@@ -14,6 +14,9 @@
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
 #include "dns_capture.bpf.h"
+#if DEPTRACE_ENFORCE
+#include "policy_cgroup.bpf.h"
+#endif
 
 TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 {

@@ -11,6 +11,9 @@
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
 #include "dns_capture.bpf.h"
+#if DEPTRACE_ENFORCE
+#include "policy_cgroup.bpf.h"
+#endif
 
 #define DEPTRACE_SOCK_STREAM 1
 #define DEPTRACE_SOCK_DGRAM 2

@@ -79,7 +79,9 @@ struct deptrace_exec_event {
 };
 
 /* A DNS query the enforced policy refused to let out, by its ID (the
- * query itself arrives as a DEPTRACE_EVENT_DNS record first). */
+ * query itself arrives as a DEPTRACE_EVENT_DNS record first). Only the
+ * header's ts_ns and type are set: the packet hook cannot name the
+ * process on every kernel. */
 struct deptrace_lookup_blocked {
 	struct deptrace_header h;
 	__u16 dns_id;
@@ -97,10 +99,11 @@ struct deptrace_net_key {
 };
 
 /* Enforcement's name rules, matched against the names in DNS queries.
- * A name is hashed over its wire form (length-prefixed labels, lower case,
- * without the final zero label) from its last byte back to its first:
- * h += (byte + 1) * M^k for the byte k places from the end, so that one
- * backward pass yields the hash of every suffix. */
+ * A name is hashed over its wire form (length-prefixed labels, without the
+ * final zero label) from its last byte back to its first:
+ * h += ((byte | 0x20) + 1) * M^k for the byte k places from the end, so
+ * that one backward pass yields the hash of every suffix. The 0x20 folds
+ * case (DNS names are case-blind) without a branch in the kernel. */
 #define DEPTRACE_NAME_HASH_MULT 0x100000001b3ULL
 
 struct deptrace_name_key {

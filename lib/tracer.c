@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #define MAX_CPUS 1024
-#define MAX_PROGRAMS 32
+#define MAX_PROGRAMS 48
 /* Waking the reader for every event costs the traced task an interrupt
  * inside its connect(); woken every 32, and drained after every poll
  * timeout whatever the count, events are late by at most that timeout. */
@@ -89,27 +89,28 @@ static int program_fd(const struct tracer *t, const char *function)
 	return -1;
 }
 
-static int load_program(struct tracer *t, const struct probe_spec *probe,
-			char *err, size_t errlen)
+int tracer_load_function(struct tracer *t, const char *function, int prog_type,
+			 int expected_attach_type, char *err, size_t errlen)
 {
 	struct loaded_program *prog;
-	char function[96];
 	void *start;
-	int fd;
+	int fd = program_fd(t, function);
 
-	tracepoint_function(probe, function, sizeof(function));
-	if (program_fd(t, function) >= 0)
-		return 0;
+	if (fd >= 0)
+		return fd;
+	if (t->nprograms == MAX_PROGRAMS) {
+		snprintf(err, errlen, "more than %d eBPF programs", MAX_PROGRAMS);
+		return -ENOSPC;
+	}
 	start = bpf_function_start(t->module, function);
 	if (!start) {
 		snprintf(err, errlen, "eBPF function %s missing from the compiled text", function);
 		return -ENOENT;
 	}
-	fd = bcc_func_load(t->module,
-			   probe->category ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_KPROBE,
-			   function, start, bpf_function_size(t->module, function),
+	fd = bcc_func_load(t->module, prog_type, function, start,
+			   bpf_function_size(t->module, function),
 			   bpf_module_license(t->module), bpf_module_kern_version(t->module),
-			   0, NULL, 0, NULL, -1);
+			   0, NULL, 0, NULL, expected_attach_type);
 	if (fd < 0) {
 		int e = errno ? errno : EINVAL;
 
@@ -120,16 +121,29 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 	prog = &t->programs[t->nprograms++];
 	snprintf(prog->function, sizeof(prog->function), "%s", function);
 	prog->fd = fd;
-	return 0;
+	return fd;
+}
+
+static int load_program(struct tracer *t, const struct probe_spec *probe,
+			char *err, size_t errlen)
+{
+	char function[96];
+	int fd;
+
+	tracepoint_function(probe, function, sizeof(function));
+	fd = tracer_load_function(t, function,
+				  probe->category ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_KPROBE,
+				  -1, err, errlen);
+	return fd < 0 ? fd : 0;
 }
 
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
-	char follow[64], max_procs[64];
+	char follow[64], max_procs[64], enforce[64], allow_list[64], rules[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
-	const char *cflags[] = { follow, max_procs, "-Wno-ignored-attributes",
-				 "-Wno-duplicate-decl-specifier" };
+	const char *cflags[] = { follow, max_procs, enforce, allow_list, rules,
+				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
 
@@ -145,6 +159,9 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		setenv("BCC_KERNEL_SOURCE", config->kernel_tree, 1);
 	snprintf(follow, sizeof(follow), "-DDEPTRACE_FOLLOW_CHILDREN=%d", config->follow_children);
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
+	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
+	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
+	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d", TRACER_POLICY_RULES);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe
@@ -343,6 +360,11 @@ uint64_t tracer_stat(struct tracer *t, enum deptrace_stat slot)
 
 	bpf_lookup_elem(t->stats_fd, &key, &value);
 	return value;
+}
+
+int tracer_table_fd(const struct tracer *t, const char *table)
+{
+	return bpf_table_fd(t->module, table);
 }
 
 size_t tracer_program_count(const struct tracer *t)

@@ -18,6 +18,7 @@
 #include "kernel_probe.h"
 
 #define DEFAULT_MAX_PROCS 16384
+#define TRACER_POLICY_RULES 1024 /* capacity of each enforcement rule map */
 
 struct tracer_config {
 	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
@@ -25,6 +26,8 @@ struct tracer_config {
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
+	bool enforce;              /* compile in the policy programs (enforce.h) */
+	bool allow_list;           /* ... refusing what no allow rule admits */
 	void (*on_record)(void *cookie, const union deptrace_record *rec);
 	void (*on_lost)(void *cookie, uint64_t lost);
 	void *cookie;
@@ -44,6 +47,15 @@ int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
  * connect it leads to on another arrive in either order); waits up to
  * timeout_ms for a buffer to fill, then drains them all. */
 void tracer_poll(struct tracer *tracer, int timeout_ms);
+
+/* Loads one more function of the compiled text through the verifier (the
+ * policy programs, which enforce.c attaches itself); closed with the
+ * tracer. The fd, or -errno with a reason in `err`. */
+int tracer_load_function(struct tracer *tracer, const char *function, int prog_type,
+			 int expected_attach_type, char *err, size_t errlen);
+
+/* The fd of one of the text's maps, or -1. */
+int tracer_table_fd(const struct tracer *tracer, const char *table);
 
 /* Whether any traced process is still alive. */
 bool tracer_has_processes(struct tracer *tracer);

@@ -1,0 +1,139 @@
+/* enforce: see enforce.h. */
+#define _GNU_SOURCE
+#include "enforce.h"
+
+#include <bcc/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "deptrace_event.h"
+
+struct policy_program {
+	const char *function;
+	enum bpf_prog_type type;
+	enum bpf_attach_type attach;
+};
+
+static const struct policy_program programs[ENFORCE_PROGRAMS] = {
+	{ "policy_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT },
+	{ "policy_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT },
+	{ "policy_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG },
+	{ "policy_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG },
+	{ "policy_dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS },
+};
+
+int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
+{
+	if (p->count > TRACER_POLICY_RULES) {
+		snprintf(err, errlen, "%zu rules: enforcement holds at most %d", p->count,
+			 TRACER_POLICY_RULES);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < p->count; i++) {
+		const struct policy_rule *r = &p->rules[i];
+
+		if (r->kind == RULE_NET)
+			continue;
+		if (r->action == RULE_ALLOW) {
+			snprintf(err, errlen, "%s (%s): names are enforced by refusing DNS queries, which cannot admit anything: allow its addresses instead",
+				 r->text, r->origin);
+			return -EINVAL;
+		}
+		if (r->port) {
+			snprintf(err, errlen, "%s (%s): names are enforced by refusing DNS queries, which have no port: deny the whole name, or its addresses with the port",
+				 r->text, r->origin);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int add_net_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+{
+	struct deptrace_net_key key = { .prefixlen = 16 + r->prefix };
+	int fd = tracer_table_fd(t, r->action == RULE_DENY ? "deny_nets" : "allow_nets");
+
+	key.port[0] = (__u8)(r->port >> 8);
+	key.port[1] = (__u8)r->port;
+	memcpy(key.addr, r->addr, sizeof(key.addr));
+	return bpf_update_elem(fd, &key, &index, BPF_ANY) ? -errno : 0;
+}
+
+static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+{
+	struct deptrace_name_key key = {
+		.hash = policy_name_hash(r->name),
+		.below = r->kind == RULE_SUFFIX,
+	};
+
+	return bpf_update_elem(tracer_table_fd(t, "deny_names"), &key, &index, BPF_ANY) ? -errno : 0;
+}
+
+int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
+		int fd = tracer_load_function(t, programs[i].function, programs[i].type,
+					      programs[i].attach, err, errlen);
+
+		if (fd < 0)
+			return fd;
+	}
+	for (size_t i = 0; i < p->count; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		int rc = r->kind == RULE_NET ? add_net_rule(t, r, (__u32)i)
+					     : add_name_rule(t, r, (__u32)i);
+
+		if (rc) {
+			snprintf(err, errlen, "cannot load rule %s into the kernel: %s", r->text,
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int link_create(int prog_fd, int cgroup_fd, enum bpf_attach_type type)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (__u32)prog_fd;
+	attr.link_create.target_fd = (__u32)cgroup_fd;
+	attr.link_create.attach_type = type;
+	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+int enforce_attach(struct tracer *t, int cgroup_fd, struct enforcement *e,
+		   char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
+		int prog_fd = tracer_load_function(t, programs[i].function, programs[i].type,
+						   programs[i].attach, err, errlen);
+		int fd;
+
+		if (prog_fd < 0)
+			return prog_fd;
+		fd = link_create(prog_fd, cgroup_fd, programs[i].attach);
+		if (fd < 0) {
+			int rc = -errno;
+
+			snprintf(err, errlen, "cannot link %s to the cgroup: %s",
+				 programs[i].function, strerror(errno));
+			enforce_detach(e);
+			return rc;
+		}
+		e->link_fds[e->nlinks++] = fd;
+	}
+	return 0;
+}
+
+void enforce_detach(struct enforcement *e)
+{
+	for (size_t i = 0; i < e->nlinks; i++)
+		close(e->link_fds[i]);
+	e->nlinks = 0;
+}

@@ -52,7 +52,9 @@ struct deptrace_connect_event {
 	__u16 dport;   /* host byte order */
 	__u8 proto;    /* enum deptrace_proto */
 	__u8 blocked;  /* refused by the enforced policy (result is -EPERM) */
-	__u8 pad[2];
+	__u8 judged;   /* seen by the enforced policy's hook: a connect() it did
+			  not see used a socket made outside the cgroup */
+	__u8 pad;
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
 };
 

@@ -106,11 +106,12 @@ static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 					 const u8 addr[16])
 {
 	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_connect_event *ev;
+	struct deptrace_connect_event *ev = inflight.lookup(&id);
 
+	if (ev)
+		ev->judged = 1;
 	if (!address_refused(addr, (u16)ctx->user_port))
 		return 1;
-	ev = inflight.lookup(&id);
 	if (ev)
 		fill_refused(ev, ctx, family, addr);
 	return 0;

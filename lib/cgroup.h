@@ -63,7 +63,11 @@ struct cgroup_guard {
 /* Forks the guard. It keeps only the file descriptors in keep_fds (the
  * links), ignores job-control and termination signals, and waits: a byte
  * on the control pipe ends it at once; EOF (deptrace died) makes it wait
- * until `cg` is empty, remove it if cg->created, and exit. 0 or -errno. */
+ * until `cg` is empty, remove it if cg->created, and exit. 0 or -errno.
+ * It runs in a session of its own, so that what kills deptrace's process
+ * group (`kill -9 -PGID`, `timeout`) leaves it: only a SIGKILL sent to the
+ * guard itself ends it early, and with it the policy, should deptrace be
+ * gone too. It is forked from deptrace, so it is not in `cg`. */
 int cgroup_guard_start(const struct enforced_cgroup *cg, const int *keep_fds,
 		       size_t nkeep, struct cgroup_guard *guard);
 

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +55,115 @@ int resolve_command(const char *name, char *path, size_t len)
 	return found;
 }
 
-int hold_command(const char *path, char *const argv[], struct held_command *cmd)
+/* A user named by digits that is no user name is a uid (as chown does). */
+static struct passwd *find_user(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	unsigned long uid;
+
+	if (pw || !*user || strspn(user, "0123456789") != strlen(user))
+		return pw;
+	errno = 0;
+	uid = strtoul(user, NULL, 10);
+	return errno || uid != (uid_t)uid ? NULL : getpwuid((uid_t)uid);
+}
+
+/* The user's groups as login would set them. getgrouplist says how many
+ * there are when the array is too small: grown until they fit. */
+static int load_groups(struct run_as *as)
+{
+	int n = 16;
+
+	for (;;) {
+		gid_t *groups = realloc(as->groups, (size_t)n * sizeof(*groups));
+
+		if (!groups)
+			return -ENOMEM;
+		as->groups = groups;
+		as->ngroups = n;
+		if (getgrouplist(as->name, as->gid, as->groups, &as->ngroups) >= 0)
+			return 0;
+		n = as->ngroups > n ? as->ngroups : 2 * n;
+	}
+}
+
+int resolve_run_as(const char *user, struct run_as *as, char *err, size_t errlen)
+{
+	struct passwd *pw = find_user(user);
+	int rc;
+
+	memset(as, 0, sizeof(*as));
+	if (!pw) {
+		snprintf(err, errlen, "no user \"%s\": check the name (getent passwd %s)", user,
+			 user);
+		return -ENOENT;
+	}
+	if (snprintf(as->name, sizeof(as->name), "%s", pw->pw_name) >= (int)sizeof(as->name)) {
+		snprintf(err, errlen, "user name too long: %s", pw->pw_name);
+		return -ENAMETOOLONG;
+	}
+	as->uid = pw->pw_uid;
+	as->gid = pw->pw_gid;
+	rc = load_groups(as);
+	if (rc) {
+		snprintf(err, errlen, "cannot read the groups of %s: %s", as->name, strerror(-rc));
+		run_as_free(as);
+	}
+	return rc;
+}
+
+void run_as_free(struct run_as *as)
+{
+	free(as->groups);
+	as->groups = NULL;
+	as->ngroups = 0;
+}
+
+/* Groups first, uid last: once the uid is not root's, the rest is no
+ * longer allowed. Each is checked, as a setuid that silently did not
+ * happen would run the command as root. 0 or errno. */
+static int become(const struct run_as *as)
+{
+	if (setgroups((size_t)as->ngroups, as->groups) || setgid(as->gid) || setuid(as->uid))
+		return errno;
+	if (getuid() != as->uid || geteuid() != as->uid || getgid() != as->gid ||
+	    getegid() != as->gid)
+		return EPERM;
+	return 0;
+}
+
+/* The child: waits for the release byte, takes the user, executes. Any
+ * failure goes to `error_fd` as an errno. */
+static void __attribute__((noreturn))
+run_held(const char *path, char *const argv[], const struct run_as *as, int release_fd,
+	 int error_fd)
+{
+	int err;
+	char go;
+
+	/* The command gets deptrace's default signal dispositions back. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (read(release_fd, &go, 1) != 1)
+		_exit(127); /* deptrace went away: never run untraced */
+	/* The user is taken only now: until released, the child does nothing,
+	 * and a failure is then reported like a failed exec. */
+	err = as ? become(as) : 0;
+	if (!err) {
+		execv(path, argv);
+		err = errno;
+	}
+	if (write(error_fd, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+int hold_command(const char *path, char *const argv[], const struct run_as *as,
+		 struct held_command *cmd)
 {
 	int release[2], error[2];
-	char go;
 
 	if (pipe2(release, O_CLOEXEC))
 		return -errno;
@@ -78,22 +185,9 @@ int hold_command(const char *path, char *const argv[], struct held_command *cmd)
 		return err;
 	}
 	if (cmd->pid == 0) {
-		int exec_errno;
-
 		close(release[1]);
 		close(error[0]);
-		/* The command gets deptrace's default signal dispositions back. */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (read(release[0], &go, 1) != 1)
-			_exit(127); /* deptrace went away: never run untraced */
-		execv(path, argv);
-		exec_errno = errno;
-		if (write(error[1], &exec_errno, sizeof(exec_errno)) < 0)
-			_exit(127);
-		_exit(127);
+		run_held(path, argv, as, release[0], error[1]);
 	}
 	close(release[0]);
 	close(error[1]);

@@ -7,6 +7,7 @@
 #ifndef DEPTRACE_RUN_COMMAND_H
 #define DEPTRACE_RUN_COMMAND_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -22,11 +23,34 @@ struct held_command {
  * that a typo fails at once. */
 int resolve_command(const char *name, char *path, size_t len);
 
-/* Forks a child that waits, then executes `path` with argv. 0 or -errno. */
-int hold_command(const char *path, char *const argv[], struct held_command *cmd);
+/* The user a command runs as (-u USER): deptrace keeps root for itself. */
+struct run_as {
+	uid_t uid;
+	gid_t gid;      /* the user's primary group */
+	gid_t *groups;  /* supplementary groups, as at login (getgrouplist) */
+	int ngroups;
+	char name[LOGIN_NAME_MAX];
+};
+
+/* Looks USER up by name, or else as a numeric uid, in the user database
+ * (which may be NSS, so done before any fork). 0, or -ENOENT for no such
+ * user, other -errno; a message in `err` either way. run_as_free() frees
+ * what it holds. */
+int resolve_run_as(const char *user, struct run_as *as, char *err, size_t errlen);
+void run_as_free(struct run_as *as);
+
+/* Forks a child that waits, then executes `path` with argv, as `as` if not
+ * NULL: once released it takes the groups, the gid and the uid, in that
+ * order (as `strace -u` does; the environment stays deptrace's, HOME and
+ * USER included), so that the command starts without deptrace's
+ * privileges. A failure to change user is reported by release_command
+ * like a failed exec. 0 or -errno. */
+int hold_command(const char *path, char *const argv[], const struct run_as *as,
+		 struct held_command *cmd);
 
 /* Lets the child exec. Returns 0 once it has, or the positive errno of the
- * failed exec (the child is then reaped). */
+ * failed exec or change of user (EPERM: not allowed to become the user;
+ * EACCES: the user cannot execute `path`); the child is then reaped. */
 int release_command(struct held_command *cmd);
 
 /* Kills and reaps a held child that will not be released. */

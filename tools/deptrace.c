@@ -355,7 +355,7 @@ static int start_tracing(struct run *r)
 		return rc == -EPERM ? EXIT_PERMISSION : EXIT_KERNEL;
 	}
 	if (r->opts.command) {
-		rc = hold_command(r->command_path, r->opts.command, &r->command);
+		rc = hold_command(r->command_path, r->opts.command, NULL, &r->command);
 		if (rc) {
 			warn("cannot start %s: %s", r->opts.command[0], strerror(-rc));
 			return EXIT_RUNTIME;

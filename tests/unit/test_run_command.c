@@ -1,9 +1,12 @@
 /* Unit tests for lib/run_command.h, with real children. */
 #include "testutil.h"
 
+#include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "run_command.h"
 
@@ -32,14 +35,6 @@ static void teardown(void)
 	scratch = NULL;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int wait_for(pid_t pid)
 {
 	int status;
@@ -56,16 +51,17 @@ static void assert_reaped(pid_t pid)
 	ck_assert_int_eq(errno, ECHILD);
 }
 
-/* Holds argv[0], resolved through PATH when it can be; otherwise exec'd
- * as given, so that the exec failure itself is what is tested. */
-static void hold(char *const argv[], struct held_command *cmd)
+/* Holds argv[0] (as `as`, if not NULL), resolved through PATH when it can
+ * be; otherwise exec'd as given, so that the exec failure itself is what
+ * is tested. */
+static void hold(char *const argv[], const struct run_as *as, struct held_command *cmd)
 {
 	char path[PATH_MAX];
 
 	if (resolve_command(argv[0], path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", argv[0]);
 	memset(cmd, 0xff, sizeof(*cmd));
-	ck_assert_int_eq(hold_command(path, argv, cmd), 0);
+	ck_assert_int_eq(hold_command(path, argv, as, cmd), 0);
 	ck_assert_int_gt(cmd->pid, 0);
 	ck_assert_int_ge(cmd->release_fd, 0);
 	ck_assert_int_ge(cmd->error_fd, 0);
@@ -77,7 +73,7 @@ START_TEST(test_true)
 	struct held_command cmd;
 	int status;
 
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	ck_assert_int_eq(release_command(&cmd), 0);
 	ck_assert_int_eq(cmd.release_fd, -1);
 	ck_assert_int_eq(cmd.error_fd, -1);
@@ -96,7 +92,7 @@ START_TEST(test_held_until_released)
 
 	pathf(marker, "%s/ran", scratch);
 	snprintf(script, sizeof(script), "echo ran > '%s'; exit 3", marker);
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	sleep_ms(200);
 	ck_assert_int_eq(waitpid(cmd.pid, NULL, WNOHANG), 0); /* still waiting */
 	ck_assert_int_ne(access(marker, F_OK), 0);            /* has not run */
@@ -112,7 +108,7 @@ START_TEST(test_nonexistent_path)
 	char *argv[] = { "/nonexistent/xyz", NULL };
 	struct held_command cmd;
 
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	ck_assert_int_eq(release_command(&cmd), ENOENT);
 	assert_reaped(cmd.pid);
 }
@@ -164,7 +160,7 @@ START_TEST(test_not_executable)
 	pathf(path, "%s/script.sh", scratch);
 	write_file(scratch, "script.sh", "#!/bin/sh\nexit 0\n");
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	ck_assert_int_eq(release_command(&cmd), EACCES);
 	assert_reaped(cmd.pid);
 }
@@ -175,7 +171,7 @@ START_TEST(test_directory)
 	char *argv[] = { scratch, NULL };
 	struct held_command cmd;
 
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	ck_assert_int_eq(release_command(&cmd), EACCES);
 	assert_reaped(cmd.pid);
 }
@@ -189,7 +185,7 @@ START_TEST(test_abandon)
 
 	pathf(marker, "%s/ran", scratch);
 	snprintf(script, sizeof(script), "echo ran > '%s'", marker);
-	hold(argv, &cmd);
+	hold(argv, NULL, &cmd);
 	abandon_command(&cmd);
 	/* no zombie, nor any other child, is left */
 	errno = 0;
@@ -243,6 +239,148 @@ START_TEST(test_exit_code_of)
 }
 END_TEST
 
+static void resolve_ok(const char *user, struct run_as *as)
+{
+	char err[256] = "";
+
+	ck_assert_msg(resolve_run_as(user, as, err, sizeof(err)) == 0, "%s: %s", user, err);
+	ck_assert_int_gt(as->ngroups, 0);
+	ck_assert_ptr_nonnull(as->groups);
+}
+
+static bool in_groups(const struct run_as *as, gid_t gid)
+{
+	for (int i = 0; i < as->ngroups; i++)
+		if (as->groups[i] == gid)
+			return true;
+	return false;
+}
+
+START_TEST(test_resolve_root)
+{
+	struct run_as as;
+
+	resolve_ok("root", &as);
+	ck_assert_str_eq(as.name, "root");
+	ck_assert_uint_eq(as.uid, 0);
+	ck_assert_uint_eq(as.gid, 0);
+	ck_assert(in_groups(&as, 0));
+	run_as_free(&as);
+	ck_assert_ptr_null(as.groups);
+}
+END_TEST
+
+/* By name and by number, the same user as the user database says. */
+START_TEST(test_resolve_nobody)
+{
+	struct passwd *pw = getpwnam("nobody");
+	struct run_as by_name, by_uid;
+	char uid[16];
+
+	ck_assert_ptr_nonnull(pw);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)pw->pw_uid);
+	resolve_ok("nobody", &by_name);
+	resolve_ok(uid, &by_uid);
+	ck_assert_str_eq(by_name.name, "nobody");
+	ck_assert_str_eq(by_uid.name, "nobody");
+	ck_assert_uint_eq(by_name.uid, by_uid.uid);
+	ck_assert_uint_eq(by_name.gid, pw->pw_gid);
+	ck_assert_uint_eq(by_uid.gid, pw->pw_gid);
+	ck_assert(in_groups(&by_name, pw->pw_gid));
+	run_as_free(&by_name);
+	run_as_free(&by_uid);
+}
+END_TEST
+
+START_TEST(test_resolve_unknown)
+{
+	struct run_as as;
+	char err[256];
+
+	ck_assert_int_eq(resolve_run_as("deptrace-no-user-7f3a", &as, err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "no user \"deptrace-no-user-7f3a\": check the name "
+			      "(getent passwd deptrace-no-user-7f3a)");
+	ck_assert_int_eq(resolve_run_as("4000000000", &as, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(resolve_run_as("", &as, err, sizeof(err)), -ENOENT);
+}
+END_TEST
+
+/* What `id` prints for the user: uid, gid, then every group, the
+ * primary first (the kernel keeps the others sorted, as the database
+ * lists them for nobody and root). */
+static void expected_id(const struct run_as *as, char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "%u\n%u\n%u", (unsigned)as->uid,
+				    (unsigned)as->gid, (unsigned)as->gid);
+
+	for (int i = 0; i < as->ngroups && n < len; i++)
+		if (as->groups[i] != as->gid)
+			n += (size_t)snprintf(buf + n, len - n, " %u", (unsigned)as->groups[i]);
+	snprintf(buf + n, len - n, "\n");
+}
+
+/* Runs `id` as `user` (held, then released) and returns what it printed. */
+static void id_as(const struct run_as *as, char *out, size_t len)
+{
+	char script[64];
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct held_command cmd;
+	size_t got = 0;
+	ssize_t n;
+	int out_pipe[2];
+
+	ck_assert_int_eq(pipe(out_pipe), 0); /* inherited by the command */
+	snprintf(script, sizeof(script), "exec >&%d; id -u; id -g; id -G", out_pipe[1]);
+	hold(argv, as, &cmd);
+	close(out_pipe[1]);
+	ck_assert_int_eq(release_command(&cmd), 0);
+	while ((n = read(out_pipe[0], out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(out_pipe[0]);
+	ck_assert_int_eq(exit_code_of(wait_for(cmd.pid)), 0);
+}
+
+START_TEST(test_run_as_nobody)
+{
+	char got[256], want[256];
+	struct run_as as;
+
+	resolve_ok("nobody", &as);
+	id_as(&as, got, sizeof(got));
+	expected_id(&as, want, sizeof(want));
+	ck_assert_str_eq(got, want);
+	run_as_free(&as);
+}
+END_TEST
+
+/* Without CAP_SETUID (dropped in this test's own process, which Check
+ * forked) root's setuid fails: reported as the command's failure, and
+ * the command never runs. */
+START_TEST(test_run_as_refused)
+{
+	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2];
+	char marker[PATH_MAX], script[PATH_MAX + 32];
+	char *argv[] = { "sh", "-c", script, NULL };
+	struct held_command cmd;
+	struct run_as as;
+
+	ck_assert_int_eq(syscall(SYS_capget, &head, caps), 0);
+	caps[0].effective &= ~(1U << CAP_SETUID);
+	caps[0].permitted &= ~(1U << CAP_SETUID);
+	ck_assert_int_eq(syscall(SYS_capset, &head, caps), 0);
+	pathf(marker, "%s/ran", scratch);
+	snprintf(script, sizeof(script), "echo ran > '%s'", marker);
+	resolve_ok("nobody", &as);
+	hold(argv, &as, &cmd);
+	ck_assert_int_eq(release_command(&cmd), EPERM);
+	assert_reaped(cmd.pid);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	run_as_free(&as);
+}
+END_TEST
+
 static Suite *run_command_suite(void)
 {
 	Suite *s = suite_create("run_command");
@@ -260,7 +398,19 @@ static Suite *run_command_suite(void)
 	tcase_add_test(tc, test_directory);
 	tcase_add_test(tc, test_abandon);
 	tcase_add_test(tc, test_exit_code_of);
+	tcase_add_test(tc, test_resolve_root);
+	tcase_add_test(tc, test_resolve_nobody);
+	tcase_add_test(tc, test_resolve_unknown);
 	suite_add_tcase(s, tc);
+	/* changing user needs root */
+	if (geteuid() == 0) {
+		tc = tcase_create("run_as");
+		tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+		tcase_add_checked_fixture(tc, setup, teardown);
+		tcase_add_test(tc, test_run_as_nobody);
+		tcase_add_test(tc, test_run_as_refused);
+		suite_add_tcase(s, tc);
+	}
 	return s;
 }
 

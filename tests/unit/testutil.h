@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A fresh directory in `parent` (/tmp if NULL); fails the test if it
@@ -97,6 +98,15 @@ static inline void write_file(const char *base, const char *rel, const char *con
 	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
 	ck_assert_int_ge(fputs(content, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Sleeps `ms` milliseconds, signals or not. */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 /* Runs every test of the suite; the exit status says whether all passed. */

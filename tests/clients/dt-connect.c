@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 
     if (o.waitfile) {
         for (int i = 0; access(o.waitfile, F_OK) != 0; i++) {
-            if (i >= 2000) {
+            if (i >= 12000) { /* 2 min: deptrace may start slowly in an emulated VM */
                 fprintf(stderr, "dt-connect: timed out waiting for %s\n", o.waitfile);
                 return 3;
             }

@@ -287,10 +287,9 @@ static void json_summary(struct output *out, const struct depmap *map,
 		}
 		fputc(']', f);
 		if (d->violations) {
-			fputs(",\"violation\":{", f);
-			fprintf(f, "\"count\":%u", d->violations);
-			json_key(f, "rule", d->rule);
-			fputc('}', f);
+			fputs(",\"violation\":{\"rule\":", f);
+			json_string(f, d->rule);
+			fprintf(f, ",\"count\":%u}", d->violations);
 		}
 		fputc('}', f);
 	}

@@ -12,16 +12,6 @@ for tool in curl python3 /usr/sbin/dnsmasq; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
 done
 
-# The namespace of the last part goes first, with the status kept.
-policy_exit() {
-	local rc=$?
-	set +e
-	fakenet_down
-	(exit "$rc")
-	on_exit
-}
-trap policy_exit EXIT
-
 # What follows DESTINATION on the lines of PID with PROTO to DEST
 # ("VIOLATION ..."), "-" for a line with no marker; one line each.
 marker_of() {
@@ -131,15 +121,10 @@ pass "-p: the target's connection is direct, its child's hidden; exit 7"
 
 # --- a denied name: its lookups and the connection, text and JSON ---------------
 forge_ip=127.0.0.10
-fakenet_up deptrace-policy "$SCRATCH" forge.example.com=$forge_ip ||
-	fail "cannot set up the namespace and dnsmasq: $(cat "$SCRATCH/dnsmasq.log" 2>/dev/null)"
+fakenet_test_up forge.example.com=$forge_ip
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 latest=http://forge.example.com/migrate/releases/latest
 fakenet_wait_http $latest || fail "the fake forge does not start"
-real_deptrace=$DEPTRACE
-DEPTRACE=$SCRATCH/deptrace-in-netns
-printf '#!/bin/bash\nexec ip netns exec %q %q "$@"\n' "$FAKENET_NS" "$real_deptrace" > "$DEPTRACE"
-chmod +x "$DEPTRACE"
 
 run_deptrace --deny forge.example.com -- curl -fsS -o /dev/null $latest
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- curl exited $DEPTRACE_RC: $(cat "$SCRATCH/client.out")"

@@ -63,87 +63,65 @@ static struct verdict connection(const char *addr_text, uint16_t port, const cha
 	return policy_check_connection(&pol, addr, port, name);
 }
 
-START_TEST(test_host_rules)
-{
-	const struct policy_rule *r = add(RULE_DENY, "Forge.Example.COM.");
+/* Every rule form: what it parses to, and its canonical text. */
+struct rule_case {
+	enum rule_action action;
+	const char *written;
+	enum rule_kind kind;
+	const char *name;     /* HOST, SUFFIX */
+	const char *addr;     /* NET, as inet_pton reads it (IPv4: mapped) */
+	unsigned prefix;
+	uint16_t port;
+	const char *text;
+};
 
-	ck_assert_int_eq(r->kind, RULE_HOST);
-	ck_assert_str_eq(r->name, "forge.example.com");
-	ck_assert_uint_eq(r->port, 0);
-	ck_assert_str_eq(r->text, "deny forge.example.com");
-	ck_assert_str_eq(r->origin, "--test");
-	r = add(RULE_ALLOW, "api_v2.internal-1.example:8080");
-	ck_assert_str_eq(r->name, "api_v2.internal-1.example");
-	ck_assert_uint_eq(r->port, 8080);
-	ck_assert_str_eq(r->text, "allow api_v2.internal-1.example:8080");
-	r = add(RULE_DENY, "localhost");
-	ck_assert_str_eq(r->text, "deny localhost");
-	ck_assert_uint_eq(pol.count, 3);
-	ck_assert_uint_eq(pol.nallow, 1);
-}
-END_TEST
-
-START_TEST(test_suffix_rules)
-{
-	const struct policy_rule *r = add(RULE_DENY, "*.Forge.example.com:443");
-
-	ck_assert_int_eq(r->kind, RULE_SUFFIX);
-	ck_assert_str_eq(r->name, "forge.example.com");
-	ck_assert_uint_eq(r->port, 443);
-	ck_assert_str_eq(r->text, "deny *.forge.example.com:443");
-}
-END_TEST
-
-START_TEST(test_ipv4_rules)
-{
-	static const uint8_t net[16] = { [10] = 0xff, [11] = 0xff, 192, 0, 2, 0 };
-	const struct policy_rule *r = add(RULE_DENY, "192.0.2.0/24");
-
-	ck_assert_int_eq(r->kind, RULE_NET);
-	ck_assert_mem_eq(r->addr, net, 16);
-	ck_assert_uint_eq(r->prefix, 120);
-	ck_assert_str_eq(r->text, "deny 192.0.2.0/24");
-	r = add(RULE_ALLOW, "192.0.2.7");
-	ck_assert_uint_eq(r->prefix, 128);
-	ck_assert_str_eq(r->text, "allow 192.0.2.7");
-	r = add(RULE_DENY, "192.0.2.0/24:443");
-	ck_assert_uint_eq(r->port, 443);
-	ck_assert_str_eq(r->text, "deny 192.0.2.0/24:443");
-	r = add(RULE_ALLOW, "0.0.0.0/0");
-	ck_assert_uint_eq(r->prefix, 96);
-	ck_assert_str_eq(r->text, "allow 0.0.0.0/0");
-	r = add(RULE_DENY, "10.1.2.3/32:53");
-	ck_assert_str_eq(r->text, "deny 10.1.2.3:53");
-}
-END_TEST
-
-START_TEST(test_ipv6_rules)
-{
-	const struct policy_rule *r = add(RULE_DENY, "2001:DB8::/32");
-
-	ck_assert_int_eq(r->kind, RULE_NET);
-	ck_assert_uint_eq(r->prefix, 32);
-	ck_assert_uint_eq(r->port, 0);
-	ck_assert_str_eq(r->text, "deny 2001:db8::/32");
-	r = add(RULE_DENY, "[2001:db8::/32]:443");
-	ck_assert_uint_eq(r->prefix, 32);
-	ck_assert_uint_eq(r->port, 443);
-	ck_assert_str_eq(r->text, "deny [2001:db8::/32]:443");
-	r = add(RULE_ALLOW, "::1");
-	ck_assert_uint_eq(r->prefix, 128);
-	ck_assert_str_eq(r->text, "allow ::1");
-	r = add(RULE_ALLOW, "[::1]:53");
-	ck_assert_uint_eq(r->port, 53);
-	ck_assert_str_eq(r->text, "allow [::1]:53");
-	r = add(RULE_ALLOW, "[::1]");
-	ck_assert_str_eq(r->text, "allow ::1");
+static const struct rule_case rule_cases[] = {
+	{ RULE_DENY, "Forge.Example.COM.", RULE_HOST, "forge.example.com", NULL, 0, 0,
+	  "deny forge.example.com" },
+	{ RULE_ALLOW, "api_v2.internal-1.example:8080", RULE_HOST, "api_v2.internal-1.example",
+	  NULL, 0, 8080, "allow api_v2.internal-1.example:8080" },
+	{ RULE_DENY, "localhost", RULE_HOST, "localhost", NULL, 0, 0, "deny localhost" },
+	{ RULE_DENY, "*.Forge.example.com:443", RULE_SUFFIX, "forge.example.com", NULL, 0, 443,
+	  "deny *.forge.example.com:443" },
+	{ RULE_DENY, "192.0.2.0/24", RULE_NET, NULL, "192.0.2.0", 120, 0, "deny 192.0.2.0/24" },
+	{ RULE_ALLOW, "192.0.2.7", RULE_NET, NULL, "192.0.2.7", 128, 0, "allow 192.0.2.7" },
+	{ RULE_DENY, "192.0.2.0/24:443", RULE_NET, NULL, "192.0.2.0", 120, 443,
+	  "deny 192.0.2.0/24:443" },
+	{ RULE_ALLOW, "0.0.0.0/0", RULE_NET, NULL, "0.0.0.0", 96, 0, "allow 0.0.0.0/0" },
+	{ RULE_DENY, "10.1.2.3/32:53", RULE_NET, NULL, "10.1.2.3", 128, 53, "deny 10.1.2.3:53" },
+	{ RULE_DENY, "2001:DB8::/32", RULE_NET, NULL, "2001:db8::", 32, 0, "deny 2001:db8::/32" },
+	{ RULE_DENY, "[2001:db8::/32]:443", RULE_NET, NULL, "2001:db8::", 32, 443,
+	  "deny [2001:db8::/32]:443" },
+	{ RULE_ALLOW, "::1", RULE_NET, NULL, "::1", 128, 0, "allow ::1" },
+	{ RULE_ALLOW, "[::1]:53", RULE_NET, NULL, "::1", 128, 53, "allow [::1]:53" },
+	{ RULE_ALLOW, "[::1]", RULE_NET, NULL, "::1", 128, 0, "allow ::1" },
 	/* a bare IPv6 address never has a port: this is an address */
-	r = add(RULE_DENY, "2001:db8::1:443");
-	ck_assert_uint_eq(r->port, 0);
-	ck_assert_str_eq(r->text, "deny 2001:db8::1:443");
+	{ RULE_DENY, "2001:db8::1:443", RULE_NET, NULL, "2001:db8::1:443", 128, 0,
+	  "deny 2001:db8::1:443" },
 	/* v4-mapped, written as IPv6: the IPv4 rule it is */
-	r = add(RULE_DENY, "::ffff:192.0.2.0/120");
-	ck_assert_str_eq(r->text, "deny 192.0.2.0/24");
+	{ RULE_DENY, "::ffff:192.0.2.0/120", RULE_NET, NULL, "192.0.2.0", 120, 0,
+	  "deny 192.0.2.0/24" },
+};
+
+START_TEST(test_rule_forms)
+{
+	const struct rule_case *rc = &rule_cases[_i];
+	const struct policy_rule *r = add(rc->action, rc->written);
+	uint8_t addr[16];
+
+	ck_assert_int_eq(r->action, rc->action);
+	ck_assert_int_eq(r->kind, rc->kind);
+	if (rc->name)
+		ck_assert_str_eq(r->name, rc->name);
+	if (rc->addr) {
+		address(rc->addr, addr);
+		ck_assert_mem_eq(r->addr, addr, 16);
+	}
+	ck_assert_uint_eq(r->prefix, rc->prefix);
+	ck_assert_uint_eq(r->port, rc->port);
+	ck_assert_str_eq(r->text, rc->text);
+	ck_assert_str_eq(r->origin, "--test");
+	ck_assert_uint_eq(pol.nallow, rc->action == RULE_ALLOW);
 }
 END_TEST
 
@@ -448,10 +426,7 @@ int main(void)
 	TCase *rules = tcase_create("rules"), *files = tcase_create("files");
 	TCase *verdicts = tcase_create("verdicts");
 
-	tcase_add_test(rules, test_host_rules);
-	tcase_add_test(rules, test_suffix_rules);
-	tcase_add_test(rules, test_ipv4_rules);
-	tcase_add_test(rules, test_ipv6_rules);
+	tcase_add_loop_test(rules, test_rule_forms, 0, (int)(sizeof(rule_cases) / sizeof(rule_cases[0])));
 	tcase_add_test(rules, test_bad_rules);
 	tcase_add_test(rules, test_hostname_limits);
 	tcase_add_test(rules, test_name_hash_by_hand);

@@ -82,6 +82,21 @@ static void exec_record(uint32_t pid, uint32_t ppid, const char *comm, const cha
 	session_record(s, &rec);
 }
 
+/* A session with the map, in which the root (deploy.sh, PID 100) has
+ * started curl (PID 101). */
+static void open_with_curl(enum output_format format)
+{
+	open_session(format, true);
+	exec_record(101, 100, "curl", "/usr/bin/curl");
+}
+
+/* Ends the run: its whole output. */
+static const char *finish(void)
+{
+	session_finish(s);
+	return close_output();
+}
+
 /* A one-question DNS message for forge.example.com; with `answer`, a
  * NOERROR response carrying that IPv4 address. */
 static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char *answer)
@@ -160,15 +175,13 @@ START_TEST(test_lookup_names_the_connection)
 {
 	const char *t;
 
-	open_session(OUTPUT_TEXT, true);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_TEXT);
 	dns_record(101, 2000000, 0x1234, 1, NULL);
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED); /* never resolved */
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.002     101     100     curl"), "the query's time: %s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)\n"), "%s", t);
@@ -227,8 +240,7 @@ START_TEST(test_json_ends_with_summary)
 
 	open_session(OUTPUT_JSON, false); /* JSON gets its summary object regardless */
 	connect_record(100, 1000, "192.0.2.10", 22, -ECONNREFUSED);
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(!strncmp(t, "{\"type\":\"connect\",", 18), "%s", t);
 	last = strstr(t, "\n{\"type\":\"summary\",\"connections\":1,\"lookups\":0,\"lost\":0,");
 	ck_assert_msg(last, "%s", t);
@@ -246,13 +258,11 @@ START_TEST(test_violations_direct_and_hidden)
 	const char *t;
 
 	rule(RULE_DENY, "192.0.2.0/24");
-	open_session(OUTPUT_TEXT, true);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_TEXT);
 	connect_record(101, 2000000, "192.0.2.7", 443, -EINPROGRESS);
 	connect_record(101, 3000000, "198.51.100.1", 443, -EINPROGRESS);
 	connect_record(100, 4000000, "192.0.2.7", 443, -ECONNREFUSED);
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   192.0.2.7:443"
 				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   198.51.100.1:443\n"), "%s", t);
@@ -280,13 +290,11 @@ START_TEST(test_allow_list_miss_in_json)
 
 	rule(RULE_ALLOW, "10.0.0.0/8");
 	rule(RULE_DENY, "10.6.0.0/16");
-	open_session(OUTPUT_JSON, false);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_JSON);
 	connect_record(101, 2000000, "10.1.2.3", 443, 0);
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 4000000, "10.6.1.1", 443, 0);
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"failed\":false}\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"failed\":false,\"violation\":{\"class\":\"hidden\","
@@ -307,13 +315,11 @@ START_TEST(test_denied_name)
 	const char *t;
 
 	rule(RULE_DENY, "forge.example.com");
-	open_session(OUTPUT_TEXT, true);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_TEXT);
 	dns_record(101, 2000000, 0x1234, 1, NULL);
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10"
 				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
@@ -343,8 +349,7 @@ START_TEST(test_blocked_attempts)
 	enforcing = true;
 	rule(RULE_DENY, "192.0.2.0/24");
 	rule(RULE_DENY, "forge.example.com");
-	open_session(OUTPUT_TEXT, true);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_TEXT);
 	attempt_record(DEPTRACE_EVENT_CONNECT, 101, 2000000, "192.0.2.7", 443, -EPERM, true);
 	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 3000000, "192.0.2.53", 53, -EPERM, true);
 	dns_record(101, 4000000, 0x4242, 1, NULL);
@@ -355,8 +360,7 @@ START_TEST(test_blocked_attempts)
 	connect_record(101, 5000000, "192.0.2.8", 443, -EINPROGRESS);
 	attempt_record(DEPTRACE_EVENT_CONNECT, 101, 6000000, "198.51.100.1", 443, -EPERM, true);
 	lookup_blocked_record(101, 7000000, 0x9999); /* no such query: nothing */
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) 192.0.2.7:443"
 				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) 192.0.2.53:53"

@@ -213,7 +213,7 @@ static int parse_pages(const char *arg, unsigned *pages)
 static int add_rule_arg(struct options *opts, enum rule_action action, const char *text,
 			char *err, size_t errlen)
 {
-	const char *option = action == RULE_DENY ? "--deny" : "--allow";
+	const char *option = rule_option(action);
 	struct policy_rule rule;
 	char reason[POLICY_TEXT_LEN + 64];
 

@@ -42,6 +42,12 @@ struct rule_arg {
 	const char *text;
 };
 
+/* "--deny" or "--allow": where a command-line rule came from. */
+static inline const char *rule_option(enum rule_action action)
+{
+	return action == RULE_DENY ? "--deny" : "--allow";
+}
+
 struct options {
 	pid_t pids[MAX_TARGET_PIDS];
 	size_t npids;

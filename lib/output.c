@@ -102,6 +102,14 @@ static void json_violation(FILE *f, const struct violation_view *v, const char *
 	fputc('}', f);
 }
 
+void format_violations(const struct run_totals *totals, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu violation%s (%llu direct, %llu hidden)",
+		 (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
+		 (unsigned long long)totals->direct_violations,
+		 (unsigned long long)totals->hidden_violations);
+}
+
 void output_header(struct output *out)
 {
 	if (out->format == OUTPUT_TEXT)
@@ -232,11 +240,12 @@ static void text_summary(struct output *out, const struct depmap *map,
 		if (d->other_programs)
 			fprintf(f, "    and %u more\n", d->other_programs);
 	}
-	if (totals->policy)
-		fprintf(f, "%llu violation%s (%llu direct, %llu hidden)\n",
-			(unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
-			(unsigned long long)totals->direct_violations,
-			(unsigned long long)totals->hidden_violations);
+	if (totals->policy) {
+		char count[VIOLATIONS_LEN];
+
+		format_violations(totals, count, sizeof(count));
+		fprintf(f, "%s\n", count);
+	}
 }
 
 static void json_summary(struct output *out, const struct depmap *map,

@@ -81,6 +81,10 @@ struct run_totals {
 	uint64_t hidden_violations;
 };
 
+/* "3 violations (1 direct, 2 hidden)" */
+#define VIOLATIONS_LEN 96
+void format_violations(const struct run_totals *totals, char *buf, size_t len);
+
 void output_header(struct output *out);
 void output_connection(struct output *out, const struct connection_view *c);
 void output_lookup(struct output *out, const struct lookup_view *l);

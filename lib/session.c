@@ -138,8 +138,8 @@ static const struct violation_view *judge(struct session *s, struct verdict verd
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 	};
-	/* the kernel refused what no rule here forbids (it matched a name
-	 * this side never saw): say so rather than guess a rule */
+	/* the kernel refused what no rule here matches (the two sides saw
+	 * the attempt differently): say so rather than guess a rule */
 	if (!verdict.violation)
 		v->rule = "refused by the policy in force";
 	s->totals.violations++;
@@ -165,7 +165,6 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event_address(ev, addr);
 	view.name = name_table_lookup(s->names, addr);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
-	format_connect_result(ev, result, sizeof(result));
 	if (s->config.policy)
 		verdict = policy_check_connection(s->config.policy, addr, ev->dport, view.name);
 	view.violation = judge(s, verdict, ev->blocked, p, &violation);
@@ -173,6 +172,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	s->totals.connections++;
 	if (!p)
 		return;
+	format_connect_result(ev, result, sizeof(result));
 	obs = (struct dep_observation){
 		.kind = DEP_CONNECTION, .name = view.name, .addr = addr, .port = ev->dport,
 		.proto = ev->proto, .ts_ns = ev->h.ts_ns, .result = result,

@@ -103,8 +103,8 @@ static int load_policy(struct run *r)
 	for (size_t i = 0; !rc && i < r->opts.nrules; i++) {
 		const struct rule_arg *arg = &r->opts.rules[i];
 
-		rc = policy_add_rule(&r->policy, arg->action, arg->text,
-				     arg->action == RULE_DENY ? "--deny" : "--allow", err, sizeof(err));
+		rc = policy_add_rule(&r->policy, arg->action, arg->text, rule_option(arg->action),
+				     err, sizeof(err));
 	}
 	for (size_t i = 0; !rc && i < r->opts.npolicy_files; i++) {
 		size_t before = r->policy.count;
@@ -526,11 +526,12 @@ int main(int argc, char **argv)
 	     (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
 	     (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
 	     (unsigned long long)totals->lost);
-	if (totals->policy)
-		warn("%llu violation%s (%llu direct, %llu hidden)",
-		     (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
-		     (unsigned long long)totals->direct_violations,
-		     (unsigned long long)totals->hidden_violations);
+	if (totals->policy) {
+		char count[VIOLATIONS_LEN];
+
+		format_violations(totals, count, sizeof(count));
+		warn("%s", count);
+	}
 	if (tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN) ||
 	    tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS))
 		warn("kernel tables were full: %llu processes and %llu connects not traced",

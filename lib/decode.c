@@ -7,10 +7,12 @@
 static size_t record_size(unsigned type)
 {
 	switch (type) {
-	case DEPTRACE_EVENT_CONNECT: return sizeof(struct deptrace_connect_event);
+	case DEPTRACE_EVENT_CONNECT:
+	case DEPTRACE_EVENT_SEND_BLOCKED: return sizeof(struct deptrace_connect_event);
 	case DEPTRACE_EVENT_DNS: return sizeof(struct deptrace_dns_event);
 	case DEPTRACE_EVENT_EXEC: return sizeof(struct deptrace_exec_event);
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
+	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
 	}
 	return 0;
 }
@@ -29,6 +31,13 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	memcpy(rec, data, need);
 	if (h.type == DEPTRACE_EVENT_DNS && rec->dns.len > DEPTRACE_DNS_CAPTURE)
 		return -EINVAL;
+	/* a datagram refused at send is blocked whatever its flag says, and
+	 * every refusal reads as the EPERM the caller got */
+	if (h.type == DEPTRACE_EVENT_SEND_BLOCKED)
+		rec->connect.blocked = 1;
+	if ((h.type == DEPTRACE_EVENT_CONNECT || h.type == DEPTRACE_EVENT_SEND_BLOCKED) &&
+	    rec->connect.blocked)
+		rec->connect.result = -EPERM;
 	/* the kernel's strings are NUL-terminated unless truncated: make sure */
 	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';
 	if (h.type == DEPTRACE_EVENT_EXEC) {

@@ -58,27 +58,38 @@ static void count_result(struct dependency *d, const char *result)
 	d->results[d->nresults++].count = 1;
 }
 
-static void count_program(struct dependency *d, const struct dep_observation *o)
+static struct dep_program *find_or_add_program(struct dependency *d,
+					       const struct dep_observation *o)
 {
 	struct dep_program *p;
 
 	for (size_t i = 0; i < d->nprograms; i++) {
 		p = &d->programs[i];
 		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
-		    !strcmp(p->chain, o->chain)) {
-			p->count++;
-			return;
-		}
+		    !strcmp(p->chain, o->chain) && p->direct == o->proc->root)
+			return p;
 	}
-	if (d->nprograms == DEP_MAX_PROGRAMS) {
-		d->other_programs++;
-		return;
-	}
+	if (d->nprograms == DEP_MAX_PROGRAMS)
+		return NULL;
 	p = &d->programs[d->nprograms++];
+	memset(p, 0, sizeof(*p));
 	snprintf(p->comm, sizeof(p->comm), "%s", o->proc->comm);
 	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
 	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
-	p->count = 1;
+	p->direct = o->proc->root;
+	return p;
+}
+
+static void count_program(struct dependency *d, const struct dep_observation *o)
+{
+	struct dep_program *p = find_or_add_program(d, o);
+
+	if (!p) {
+		d->other_programs++;
+		return;
+	}
+	p->count++;
+	p->violations += o->violation != NULL;
 }
 
 int depmap_add(struct depmap *map, const struct dep_observation *obs)
@@ -95,6 +106,8 @@ int depmap_add(struct depmap *map, const struct dep_observation *obs)
 	d->failed |= obs->failed;
 	count_result(d, obs->result);
 	count_program(d, obs);
+	if (obs->violation && !d->violations++)
+		snprintf(d->rule, sizeof(d->rule), "%s", obs->violation);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
  *
  * One entry per destination (protocol, address, port) and per DNS name
  * looked up, with the name it was reached by, which programs reached it
- * (grouped by program and chain of parents), how often, when, and with
- * which results. Rendered at the end as text, JSON or a Graphviz graph
+ * (grouped by program and chain of parents), how often, when, with
+ * which results, and how often it broke the policy. Rendered at the end as text, JSON or a Graphviz graph
  * (output.h).
  */
 #ifndef DEPTRACE_DEPMAP_H
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "proctree.h"
 
 #define DEP_NAME_LEN 256
@@ -30,7 +31,9 @@ struct dep_program {
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
+	bool direct;               /* a traced root, not a program it started */
 	unsigned count;
+	unsigned violations;
 };
 
 struct dep_result {
@@ -54,6 +57,8 @@ struct dependency {
 	size_t nprograms;
 	unsigned other_programs;   /* counts beyond DEP_MAX_PROGRAMS programs */
 	bool failed;               /* some result was a failure */
+	unsigned violations;       /* attempts that broke the policy */
+	char rule[POLICY_TEXT_LEN]; /* the first one's rule, "" if none */
 };
 
 struct depmap {
@@ -73,6 +78,7 @@ struct dep_observation {
 	bool failed;
 	const struct proc_info *proc;
 	const char *chain;
+	const char *violation;     /* the rule it broke, or NULL */
 };
 
 /* 0 or -ENOMEM. */

@@ -64,6 +64,14 @@ void format_result(int result, char *buf, size_t len)
 		snprintf(buf, len, "ERRNO%d", -result); /* one word: a column */
 }
 
+void format_connect_result(const struct deptrace_connect_event *ev, char *buf, size_t len)
+{
+	if (ev->blocked)
+		snprintf(buf, len, "%s", RESULT_BLOCKED);
+	else
+		format_result(ev->result, buf, len);
+}
+
 bool connect_failed(int result)
 {
 	return result != 0 && result != -EINPROGRESS;

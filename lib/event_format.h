@@ -30,8 +30,16 @@ void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t le
 /* format_endpoint of a connect event's destination. */
 void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len);
 
+/* What an attempt the enforced policy refused reads as, connection or
+ * lookup. */
+#define RESULT_BLOCKED "EPERM (blocked)"
+
 /* "ok" for 0, otherwise the errno name ("ECONNREFUSED") of -result. */
 void format_result(int result, char *buf, size_t len);
+
+/* format_result of a connect event, or RESULT_BLOCKED if the policy
+ * refused it. */
+void format_connect_result(const struct deptrace_connect_event *ev, char *buf, size_t len);
 
 /* Whether a connect result means the destination was not reached;
  * EINPROGRESS (a non-blocking connect under way) is not a failure. */

@@ -6,7 +6,8 @@
 
 #include "event_format.h"
 
-#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s\n"
+#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s%s\n"
+#define MARKER_LEN (DEP_CHAIN_LEN + POLICY_TEXT_LEN + 48)
 
 static double seconds(const struct output *out, uint64_t ts_ns)
 {
@@ -55,41 +56,84 @@ static void json_event_start(struct output *out, const char *type,
 		json_key(f, "chain", who->chain);
 }
 
-static void text_line(struct output *out, const struct deptrace_header *h,
-		      const char *proto, const char *result, const char *destination)
+/* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
+ * force, an event that got through anyway says so: "VIOLATION direct,
+ * NOT BLOCKED: ...". */
+static void text_violation(const struct violation_view *v, const char *chain, char *buf,
+			   size_t len)
 {
-	char time[24], pid[12], ppid[12], comm[DEPTRACE_COMM_LEN];
+	char where[DEP_CHAIN_LEN + 4] = "";
+
+	if (!v->direct)
+		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
+	snprintf(buf, len, "  VIOLATION %s%s%s: %s", v->direct ? "direct" : "hidden", where,
+		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "", v->rule);
+}
+
+static void text_line(struct output *out, const struct event_process *who,
+		      const char *proto, const char *result, const char *destination,
+		      const struct violation_view *violation)
+{
+	char time[24], pid[12], ppid[12], comm[DEPTRACE_COMM_LEN], marker[MARKER_LEN] = "";
+	const struct deptrace_header *h = who->h;
 
 	snprintf(comm, sizeof(comm), "%.*s", DEPTRACE_COMM_LEN - 1, h->comm);
 	snprintf(time, sizeof(time), "%.3f", seconds(out, h->ts_ns));
 	snprintf(pid, sizeof(pid), "%u", h->pid);
 	snprintf(ppid, sizeof(ppid), "%u", h->ppid);
-	fprintf(out->stream, LINE_FORMAT, time, pid, ppid, comm, proto, result, destination);
+	if (violation)
+		text_violation(violation, who->chain, marker, sizeof(marker));
+	fprintf(out->stream, LINE_FORMAT, time, pid, ppid, comm, proto, result, destination,
+		marker);
+}
+
+/* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
+ * "origin" is left out for an allow-list miss and "blocked" when the
+ * policy was not in force. */
+static void json_violation(FILE *f, const struct violation_view *v, const char *chain)
+{
+	fprintf(f, ",\"violation\":{\"class\":\"%s\"", v->direct ? "direct" : "hidden");
+	json_key(f, "rule", v->rule);
+	if (v->origin)
+		json_key(f, "origin", v->origin);
+	json_key(f, "chain", chain ? chain : "");
+	if (v->enforcing)
+		fprintf(f, ",\"blocked\":%s", v->blocked ? "true" : "false");
+	fputc('}', f);
+}
+
+void format_violations(const struct run_totals *totals, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu violation%s (%llu direct, %llu hidden)",
+		 (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
+		 (unsigned long long)totals->direct_violations,
+		 (unsigned long long)totals->hidden_violations);
 }
 
 void output_header(struct output *out)
 {
 	if (out->format == OUTPUT_TEXT)
 		fprintf(out->stream, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO",
-			"RESULT", "DESTINATION");
+			"RESULT", "DESTINATION", "");
 	fflush(out->stream);
 }
 
 void output_connection(struct output *out, const struct connection_view *c)
 {
-	char endpoint[DESTINATION_LEN], address[ADDRESS_LEN], result[32];
+	char endpoint[DESTINATION_LEN], address[ADDRESS_LEN], result[DEP_RESULT_LEN];
 	char destination[DESTINATION_LEN + 300];
 	uint8_t addr[16];
 
 	event_address(c->ev, addr);
 	format_endpoint(addr, c->ev->dport, endpoint, sizeof(endpoint));
-	format_result(c->ev->result, result, sizeof(result));
+	format_connect_result(c->ev, result, sizeof(result));
 	if (out->format == OUTPUT_TEXT) {
 		if (c->name)
 			snprintf(destination, sizeof(destination), "%s (%s)", endpoint, c->name);
 		else
 			snprintf(destination, sizeof(destination), "%s", endpoint);
-		text_line(out, c->who.h, proto_name(c->ev->proto), result, destination);
+		text_line(out, &c->who, proto_name(c->ev->proto), result, destination,
+			  c->violation);
 		return;
 	}
 	json_event_start(out, "connect", &c->who);
@@ -100,7 +144,10 @@ void output_connection(struct output *out, const struct connection_view *c)
 	if (c->name)
 		json_key(out->stream, "name", c->name);
 	json_key(out->stream, "result", result);
-	fprintf(out->stream, ",\"failed\":%s}\n", connect_failed(c->ev->result) ? "true" : "false");
+	fprintf(out->stream, ",\"failed\":%s", connect_failed(c->ev->result) ? "true" : "false");
+	if (c->violation)
+		json_violation(out->stream, c->violation, c->who.chain);
+	fputs("}\n", out->stream);
 }
 
 void output_lookup(struct output *out, const struct lookup_view *l)
@@ -115,7 +162,7 @@ void output_lookup(struct output *out, const struct lookup_view *l)
 			used += (size_t)snprintf(destination + used, sizeof(destination) - used,
 						 "%s%s", i ? ", " : " -> ", address);
 		}
-		text_line(out, l->who.h, "DNS", l->status, destination);
+		text_line(out, &l->who, "DNS", l->status, destination, l->violation);
 		return;
 	}
 	json_event_start(out, "dns", &l->who);
@@ -129,7 +176,10 @@ void output_lookup(struct output *out, const struct lookup_view *l)
 			fputc(',', out->stream);
 		json_string(out->stream, address);
 	}
-	fputs("]}\n", out->stream);
+	fputc(']', out->stream);
+	if (l->violation)
+		json_violation(out->stream, l->violation, l->who.chain);
+	fputs("}\n", out->stream);
 }
 
 void output_exec(struct output *out, const struct event_process *who)
@@ -160,7 +210,8 @@ static void text_destination(const struct dependency *d, char *buf, size_t len)
 	snprintf(buf, len, "%s%s%s", d->name, d->name[0] ? " " : "", endpoint);
 }
 
-static void text_summary(struct output *out, const struct depmap *map)
+static void text_summary(struct output *out, const struct depmap *map,
+			 const struct run_totals *totals)
 {
 	FILE *f = out->stream;
 	char destination[DEP_NAME_LEN + DESTINATION_LEN];
@@ -174,15 +225,26 @@ static void text_summary(struct output *out, const struct depmap *map)
 			d->kind == DEP_LOOKUP ? "DNS" : proto_name(d->proto), d->count,
 			d->count == 1 ? "" : "s", seconds(out, d->first_ns), seconds(out, d->last_ns));
 		text_results(f, d);
+		if (d->violations)
+			fprintf(f, "  VIOLATION %s x%u", d->rule, d->violations);
 		fputc('\n', f);
 		for (size_t j = 0; j < d->nprograms; j++) {
 			const struct dep_program *p = &d->programs[j];
 
-			fprintf(f, "    %s x%u  (%s%s%s)\n", p->chain, p->count, p->comm,
+			fprintf(f, "    %s x%u  (%s%s%s)", p->chain, p->count, p->comm,
 				p->exe[0] ? " " : "", p->exe);
+			if (p->violations)
+				fprintf(f, "  VIOLATION %s", p->direct ? "direct" : "hidden");
+			fputc('\n', f);
 		}
 		if (d->other_programs)
 			fprintf(f, "    and %u more\n", d->other_programs);
+	}
+	if (totals->policy) {
+		char count[VIOLATIONS_LEN];
+
+		format_violations(totals, count, sizeof(count));
+		fprintf(f, "%s\n", count);
 	}
 }
 
@@ -192,9 +254,15 @@ static void json_summary(struct output *out, const struct depmap *map,
 	FILE *f = out->stream;
 	char address[ADDRESS_LEN];
 
-	fprintf(f, "{\"type\":\"summary\",\"connections\":%llu,\"lookups\":%llu,\"lost\":%llu,\"dependencies\":[",
+	fprintf(f, "{\"type\":\"summary\",\"connections\":%llu,\"lookups\":%llu,\"lost\":%llu",
 		(unsigned long long)totals->connections, (unsigned long long)totals->lookups,
 		(unsigned long long)totals->lost);
+	if (totals->policy)
+		fprintf(f, ",\"violations\":{\"count\":%llu,\"direct\":%llu,\"hidden\":%llu}",
+			(unsigned long long)totals->violations,
+			(unsigned long long)totals->direct_violations,
+			(unsigned long long)totals->hidden_violations);
+	fputs(",\"dependencies\":[", f);
 	for (size_t i = 0; i < map->count; i++) {
 		const struct dependency *d = &map->deps[i];
 
@@ -222,9 +290,17 @@ static void json_summary(struct output *out, const struct depmap *map,
 			json_key(f, "comm", d->programs[j].comm);
 			json_key(f, "exe", d->programs[j].exe);
 			json_key(f, "chain", d->programs[j].chain);
+			if (d->programs[j].violations)
+				json_key(f, "violation", d->programs[j].direct ? "direct" : "hidden");
 			fputc('}', f);
 		}
-		fputs("]}", f);
+		fputc(']', f);
+		if (d->violations) {
+			fputs(",\"violation\":{\"rule\":", f);
+			json_string(f, d->rule);
+			fprintf(f, ",\"count\":%u}", d->violations);
+		}
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 }
@@ -235,7 +311,7 @@ void output_summary(struct output *out, const struct depmap *map,
 	if (out->format == OUTPUT_JSON)
 		json_summary(out, map, totals);
 	else
-		text_summary(out, map);
+		text_summary(out, map, totals);
 	fflush(out->stream);
 }
 
@@ -295,7 +371,7 @@ static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, si
 void output_graph(FILE *f, const struct depmap *map)
 {
 	struct chain_nodes nodes = { 0 };
-	char destination[DEP_NAME_LEN + DESTINATION_LEN], endpoint[DESTINATION_LEN];
+	char destination[DEP_NAME_LEN + DESTINATION_LEN + POLICY_TEXT_LEN], endpoint[DESTINATION_LEN];
 
 	fputs("digraph deptrace {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n", f);
 	for (size_t i = 0; i < map->count; i++) {
@@ -308,8 +384,12 @@ void output_graph(FILE *f, const struct depmap *map)
 			snprintf(destination, sizeof(destination), "%s%s%s %s", d->name,
 				 d->name[0] ? "\n" : "", endpoint, proto_name(d->proto));
 		}
-		fprintf(f, "  d%zu [shape=ellipse%s, label=", i,
-			d->failed ? ", color=red, fontcolor=red" : "");
+		if (d->violations)
+			snprintf(destination + strlen(destination),
+				 sizeof(destination) - strlen(destination), "\nVIOLATION %s", d->rule);
+		fprintf(f, "  d%zu [shape=ellipse%s%s, label=", i,
+			d->failed ? ", color=red, fontcolor=red" : "",
+			d->violations ? ", style=filled, fillcolor=orange" : "");
 		dot_label(f, destination);
 		fputs("];\n", f);
 		for (size_t j = 0; j < d->nprograms; j++) {

@@ -59,9 +59,15 @@ struct verdict {
 					   no allow rule matched */
 };
 
-/* Adds one rule written as on the command line (no action word). 0, or
- * -EINVAL with a one-line reason in `err` ("bad CIDR prefix /33 in
- * 192.0.2.0/33"), -ENOMEM. */
+/* Parses one rule written as on the command line (no action word) into
+ * `rule`, without adding it: how options check --deny and --allow before
+ * anything is set up. 0, or -EINVAL with a one-line reason in `err` ("bad
+ * CIDR prefix /33 in 192.0.2.0/33 (0-32)"). */
+int policy_parse_rule(enum rule_action action, const char *text, const char *origin,
+		      struct policy_rule *rule, char *err, size_t errlen);
+
+/* policy_parse_rule, then appends the rule. 0, -EINVAL as above, or
+ * -ENOMEM. */
 int policy_add_rule(struct policy *p, enum rule_action action, const char *text,
 		    const char *origin, char *err, size_t errlen);
 

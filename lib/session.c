@@ -38,6 +38,9 @@ struct session *session_new(const struct session_config *config)
 	if (!s)
 		return NULL;
 	s->config = *config;
+	if (config->policy && policy_empty(config->policy))
+		s->config.policy = NULL;
+	s->totals.policy = s->config.policy != NULL;
 	s->procs = proc_table_new();
 	s->names = name_table_new();
 	if (!s->procs || !s->names) {
@@ -119,50 +122,96 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	output_exec(s->config.out, &who);
 }
 
+/* Whether an event breaks the policy, from the policy's verdict and the
+ * kernel's refusal: fills and counts `v` and returns it, or returns NULL
+ * for an event that keeps the policy. */
+static const struct violation_view *judge(struct session *s, struct verdict verdict,
+					  bool blocked, const struct proc_info *p,
+					  struct violation_view *v)
+{
+	if (!verdict.violation && !blocked)
+		return NULL;
+	*v = (struct violation_view){
+		.rule = verdict.rule ? verdict.rule->text : "not on the allow list",
+		.origin = verdict.rule ? verdict.rule->origin : NULL,
+		.direct = p && p->root,
+		.enforcing = s->config.enforcing,
+		.blocked = blocked,
+	};
+	/* the kernel refused what no rule here matches (the two sides saw
+	 * the attempt differently): say so rather than guess a rule */
+	if (!verdict.violation)
+		v->rule = "refused by the policy in force";
+	s->totals.violations++;
+	if (v->direct)
+		s->totals.direct_violations++;
+	else
+		s->totals.hidden_violations++;
+	return v;
+}
+
+/* A connect() or, refused by the policy, a datagram sent without one. */
 static void on_connect(struct session *s, const struct deptrace_connect_event *ev)
 {
 	struct proc_info *p = note_process(s, &ev->h);
-	char chain[DEP_CHAIN_LEN], result[32];
+	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN];
 	uint8_t addr[16];
-	struct connection_view view = { .who = { .h = &ev->h, .info = p, .chain = chain }, .ev = ev };
+	struct connection_view view = { .who = { .h = &ev->h, .info = p, .chain = chain },
+					.ev = ev };
+	struct verdict verdict = { .violation = false };
+	struct violation_view violation;
 	struct dep_observation obs;
 
 	event_address(ev, addr);
 	view.name = name_table_lookup(s->names, addr);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
+	if (s->config.policy)
+		verdict = policy_check_connection(s->config.policy, addr, ev->dport, view.name);
+	view.violation = judge(s, verdict, ev->blocked, p, &violation);
 	output_connection(s->config.out, &view);
 	s->totals.connections++;
 	if (!p)
 		return;
-	format_result(ev->result, result, sizeof(result));
+	format_connect_result(ev, result, sizeof(result));
 	obs = (struct dep_observation){
 		.kind = DEP_CONNECTION, .name = view.name, .addr = addr, .port = ev->dport,
 		.proto = ev->proto, .ts_ns = ev->h.ts_ns, .result = result,
 		.failed = connect_failed(ev->result), .proc = p, .chain = chain,
+		.violation = view.violation ? view.violation->rule : NULL,
 	};
 	depmap_add(&s->map, &obs);
 }
 
 /* Reports one lookup: its line, its names for later connections, its
  * place in the map. `h` is the query's header (or the answer's, when the
- * query was not seen); `msg` the answer, or NULL for none. */
+ * query was not seen); `msg` the answer, or NULL for none; `blocked`: the
+ * policy in force refused to send the query. */
 static void report_lookup(struct session *s, const struct deptrace_header *h,
-			  const char *qname, unsigned qtype, const struct dns_message *msg)
+			  const char *qname, unsigned qtype, const struct dns_message *msg,
+			  bool blocked)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], what[DNS_NAME_LEN + 16];
 	struct proc_info *p = note_process(s, h);
 	struct lookup_view view = { .who = { .h = h, .info = p, .chain = chain },
 				    .qname = qname, .qtype = type, .addrs = addrs };
+	struct verdict verdict = { .violation = false };
+	struct violation_view violation;
 	struct dep_observation obs;
 
 	dns_type_name(qtype, type, sizeof(type));
-	view.status = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+	if (blocked)
+		view.status = RESULT_BLOCKED;
+	else
+		view.status = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
 	if (msg)
 		view.naddrs = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
 	for (size_t i = 0; i < view.naddrs; i++)
 		name_table_add(s->names, addrs[i], qname);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
+	if (s->config.policy)
+		verdict = policy_check_lookup(s->config.policy, qname);
+	view.violation = judge(s, verdict, blocked, p, &violation);
 	output_lookup(s->config.out, &view);
 	s->totals.lookups++;
 	if (!p)
@@ -171,6 +220,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	obs = (struct dep_observation){
 		.kind = DEP_LOOKUP, .name = what, .ts_ns = h->ts_ns, .result = view.status,
 		.failed = !msg || msg->rcode != 0, .proc = p, .chain = chain,
+		.violation = view.violation ? view.violation->rule : NULL,
 	};
 	depmap_add(&s->map, &obs);
 }
@@ -216,9 +266,25 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		struct pending_lookup query = *q;
 
 		drop_pending(s, q);
-		report_lookup(s, &query.h, query.qname, query.qtype, &msg);
+		report_lookup(s, &query.h, query.qname, query.qtype, &msg, false);
 	} else {
-		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg);
+		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, false);
+	}
+}
+
+/* The policy in force refused a query: the query, seen on its way out, is
+ * reported now rather than as NOANSWER later. None waiting (its record was
+ * lost, and counted so): nothing to say. */
+static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
+{
+	for (size_t i = 0; i < s->npending; i++) {
+		struct pending_lookup query = s->pending[i];
+
+		if (query.h.pid != ev->h.pid || query.id != ev->dns_id)
+			continue;
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &query.h, query.qname, query.qtype, NULL, true);
+		return;
 	}
 }
 
@@ -226,7 +292,11 @@ void session_record(struct session *s, const union deptrace_record *rec)
 {
 	switch (rec->h.type) {
 	case DEPTRACE_EVENT_CONNECT:
+	case DEPTRACE_EVENT_SEND_BLOCKED:
 		on_connect(s, &rec->connect);
+		break;
+	case DEPTRACE_EVENT_LOOKUP_BLOCKED:
+		on_lookup_blocked(s, &rec->lookup_blocked);
 		break;
 	case DEPTRACE_EVENT_DNS:
 		on_dns(s, &rec->dns);
@@ -255,7 +325,7 @@ void session_expire_lookups(struct session *s, uint64_t now_ns)
 			continue;
 		}
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &query.h, query.qname, query.qtype, NULL);
+		report_lookup(s, &query.h, query.qname, query.qtype, NULL, false);
 	}
 }
 

@@ -2,8 +2,9 @@
  *
  * Keeps the process table, the names processes resolved (their own DNS
  * traffic, and /etc/hosts), the DNS queries still waiting for an answer and
- * the dependency map; turns each record into the lines output.h prints.
- * Nothing here touches the kernel: tests feed it records directly.
+ * the dependency map; turns each record into the lines output.h prints,
+ * each judged by the policy. Nothing here touches the kernel: tests feed
+ * it records directly.
  */
 #ifndef DEPTRACE_SESSION_H
 #define DEPTRACE_SESSION_H
@@ -15,6 +16,7 @@
 
 #include "decode.h"
 #include "output.h"
+#include "policy.h"
 
 /* A query unanswered this long is reported as NOANSWER. */
 #define LOOKUP_TIMEOUT_NS (5ull * 1000000000ull)
@@ -25,6 +27,10 @@ struct session_config {
 	FILE *graph;             /* write the DOT graph there at the end, or NULL */
 	const char *proc_root;   /* "/proc" */
 	const char *hosts_path;  /* "/etc/hosts", or NULL */
+	const struct policy *policy; /* what events are judged by; NULL or
+					empty: nothing is */
+	bool enforcing;          /* the kernel refuses what the policy forbids:
+				    a violation it let through is flagged */
 };
 
 struct session;

@@ -1,8 +1,8 @@
 /* deptrace: show the network connections a process tree attempts.
  *
  * This file parses the command line and wires lib/ together: kernel
- * probing, headers, the tracer, the process tree and the output. It holds
- * no tracing logic of its own.
+ * probing, headers, the policy, the tracer, the process tree and the
+ * output. It holds no tracing logic of its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "kernel_probe.h"
 #include "options.h"
 #include "output.h"
+#include "policy.h"
 #include "proctree.h"
 #include "run_command.h"
 #include "session.h"
@@ -31,6 +32,7 @@ static volatile sig_atomic_t command_pid;
 
 struct run {
 	struct options opts;
+	struct policy policy;
 	struct output out;
 	struct session *session;
 	FILE *graph;
@@ -88,6 +90,45 @@ static void on_lost(void *cookie, uint64_t lost)
 	session_lost(cookie, lost);
 	warn("lost %llu events (%llu so far): raise --buffer-pages", (unsigned long long)lost,
 	     (unsigned long long)session_totals(cookie)->lost);
+}
+
+/* The rules of --deny and --allow, in order, then those of the --policy
+ * files: a file that does not parse is a usage error, before anything is
+ * set up. */
+static int load_policy(struct run *r)
+{
+	char err[512];
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < r->opts.nrules; i++) {
+		const struct rule_arg *arg = &r->opts.rules[i];
+
+		rc = policy_add_rule(&r->policy, arg->action, arg->text, rule_option(arg->action),
+				     err, sizeof(err));
+	}
+	for (size_t i = 0; !rc && i < r->opts.npolicy_files; i++) {
+		size_t before = r->policy.count;
+
+		rc = policy_load_file(&r->policy, r->opts.policy_files[i], err, sizeof(err));
+		if (!rc && r->policy.count == before)
+			warn("%s holds no rules (only comments or blank lines): nothing in it can be broken",
+			     r->opts.policy_files[i]);
+	}
+	if (rc) {
+		warn("%s", err);
+		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* --fail-on-violation: the policy's word is the exit status; the
+ * command's own is still told. */
+static int violation_exit(const struct run *r, int command_rc)
+{
+	if (r->opts.command)
+		warn("exit status %d (--fail-on-violation); the command's own status was %d",
+		     EXIT_VIOLATION, command_rc);
+	return EXIT_VIOLATION;
 }
 
 static uint64_t monotonic_ns(void)
@@ -341,6 +382,7 @@ static int start_tracing(struct run *r)
 		.graph = r->graph,
 		.proc_root = "/proc",
 		.hosts_path = "/etc/hosts",
+		.policy = &r->policy,
 	};
 
 	r->session = session_new(&session_config);
@@ -354,6 +396,8 @@ static int start_tracing(struct run *r)
 		warn("%s", err);
 		return rc == -EPERM ? EXIT_PERMISSION : EXIT_KERNEL;
 	}
+	/* --enforce plugs in here, with the programs loaded and before the
+	 * command is started; until it does, the policy is audited only */
 	if (r->opts.command) {
 		rc = hold_command(r->command_path, r->opts.command, NULL, &r->command);
 		if (rc) {
@@ -468,6 +512,9 @@ int main(int argc, char **argv)
 	}
 	if (r.opts.check)
 		return report_check(&r.opts);
+	rc = load_policy(&r);
+	if (rc)
+		goto cleanup;
 
 	install_signal_handlers();
 	rc = start_tracing(&r);
@@ -479,6 +526,12 @@ int main(int argc, char **argv)
 	     (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
 	     (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
 	     (unsigned long long)totals->lost);
+	if (totals->policy) {
+		char count[VIOLATIONS_LEN];
+
+		format_violations(totals, count, sizeof(count));
+		warn("%s", count);
+	}
 	if (tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN) ||
 	    tracer_stat(r.tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS))
 		warn("kernel tables were full: %llu processes and %llu connects not traced",
@@ -496,7 +549,10 @@ cleanup:
 		abandon_command(&r.command);
 	if (r.started && r.opts.command && reap_command(&r, 0))
 		rc = exit_code_of(r.command_status);
+	if (r.started && r.opts.fail_on_violation && session_totals(r.session)->violations)
+		rc = violation_exit(&r, rc);
 	close_outputs(&r);
 	session_free(r.session);
+	policy_free(&r.policy);
 	return rc;
 }

@@ -3,10 +3,10 @@
 workload, one as text and one with --json, say the same thing?
 
 Every JSON line must parse. The connections and lookups (PIDs and times
-left out, as they differ between runs), and the dependency map (with
-program chains and counts), must be the same in both; the JSON must end
-with its summary object, whose totals count its events. Prints what
-differs and exits 1 if anything does.
+left out, as they differ between runs) with their policy violations, and
+the dependency map (with program chains, counts and violations), must be
+the same in both; the JSON must end with its summary object, whose totals
+count its events. Prints what differs and exits 1 if anything does.
 """
 import json
 import re
@@ -14,10 +14,32 @@ import sys
 from collections import Counter
 
 # A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
-EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$")
-# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS
-ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*)$")
-PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)$")
+EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+(.*)$")
+# What follows DESTINATION on an event that broke the policy
+MARKER = re.compile(r"^(direct|hidden)(?: \((.*?)\))?(, NOT BLOCKED)?: (.*)$")
+# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[  VIOLATION RULE xN]
+ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:  VIOLATION (.*) x(\d+))?$")
+PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)(?:  VIOLATION (direct|hidden))?$")
+COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden\)$")
+
+
+def text_violation(marker):
+    """(class, chain, not blocked, rule) from the text after "  VIOLATION "."""
+    if not marker:
+        return None
+    m = MARKER.match(marker)
+    if not m:
+        sys.exit(f"bad violation marker: {marker!r}")
+    cls, chain, not_blocked, rule = m.groups()
+    return cls, chain or "", bool(not_blocked), rule
+
+
+def json_violation(o):
+    v = o.get("violation")
+    if v is None:
+        return None
+    return (v["class"], v["chain"] if v["class"] == "hidden" else "",
+            v.get("blocked") is False, v["rule"])
 
 
 def text_events(lines):
@@ -27,14 +49,16 @@ def text_events(lines):
         if not m:
             continue
         comm, proto, result, destination = m.groups()
+        destination, _, marker = destination.partition("  VIOLATION ")
+        violation = text_violation(marker)
         if proto == "DNS":
             query, _, answers = destination.partition(" -> ")
             name, qtype = query.rsplit(" ", 1)
             answers = tuple(answers.split(", ")) if answers else ()
-            events["dns", comm, name, qtype, result, answers] += 1
+            events["dns", comm, name, qtype, result, answers, violation] += 1
         else:
             endpoint, _, name = destination.partition(" ")
-            events["connect", comm, proto, endpoint, name.strip("()"), result] += 1
+            events["connect", comm, proto, endpoint, name.strip("()"), result, violation] += 1
     return events
 
 
@@ -47,37 +71,42 @@ def json_events(objects):
     for o in objects:
         if o["type"] == "dns":
             events["dns", o["comm"], o["query"], o["qtype"], o["status"],
-                   tuple(o["answers"])] += 1
+                   tuple(o["answers"]), json_violation(o)] += 1
         elif o["type"] == "connect":
             events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
-                   o.get("name", ""), o["result"]] += 1
+                   o.get("name", ""), o["result"], json_violation(o)] += 1
     return events
 
 
 def text_map(lines):
-    deps = []
+    """The map's entries, and its violation count line (or None)."""
+    deps, count = [], None
     try:
         start = lines.index(next(l for l in lines if l.startswith("DEPENDENCIES (")))
     except StopIteration:
-        return None
+        return None, None
     declared = int(re.search(r"\((\d+)\)", lines[start]).group(1))
     for line in lines[start + 1:]:
         m = ENTRY.match(line)
         if m:
-            destination, proto, count, results = m.groups()
+            destination, proto, times, results, rule, violations = m.groups()
             results = dict((r.rsplit(" x", 1)[0], int(r.rsplit(" x", 1)[1]))
                            for r in results.split(", "))
-            deps.append([destination, proto, int(count), results, []])
+            violation = (rule, int(violations)) if rule else None
+            deps.append([destination, proto, int(times), results, [], violation])
             continue
         m = PROGRAM.match(line)
         if m and deps:
-            chain, count, comm, exe = m.groups()
-            deps[-1][4].append((chain, int(count), comm, exe or ""))
+            chain, times, comm, exe, cls = m.groups()
+            deps[-1][4].append((chain, int(times), comm, exe or "", cls))
+        elif COUNT.match(line):
+            count = tuple(int(n) for n in COUNT.match(line).groups())
         elif line.strip():
             sys.exit(f"unexpected line in the text map: {line!r}")
     if declared != len(deps):
         sys.exit(f"text map says {declared} dependencies, lists {len(deps)}")
-    return [(d[0], d[1], d[2], tuple(sorted(d[3].items())), tuple(d[4])) for d in deps]
+    return [(d[0], d[1], d[2], tuple(sorted(d[3].items())), tuple(d[4]), d[5])
+            for d in deps], count
 
 
 def json_map(summary):
@@ -90,9 +119,11 @@ def json_map(summary):
             destination = endpoint(d["address"], d["port"])
             if d.get("name"):
                 destination = f"{d['name']} {destination}"
-        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"]) for p in d["programs"])
+        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"], p.get("violation"))
+                         for p in d["programs"])
+        violation = (d["violation"]["rule"], d["violation"]["count"]) if "violation" in d else None
         deps.append((destination, proto, d["count"], tuple(sorted(d["results"].items())),
-                     programs))
+                     programs, violation))
     return deps
 
 
@@ -126,7 +157,20 @@ def main():
         if (summary["connections"], summary["lookups"], summary["lost"]) != (connections, lookups, 0):
             problems.append(f"summary totals {summary['connections']}/{summary['lookups']}/"
                             f"{summary['lost']}, events {connections}/{lookups}/0")
-        tmap, jmap = text_map(lines), json_map(summary)
+        classes = Counter(o["violation"]["class"] for o in objects if "violation" in o
+                          and o["type"] != "summary")
+        jcount = summary.get("violations")
+        if jcount is not None:
+            jcount = (jcount["count"], jcount["direct"], jcount["hidden"])
+            events = (sum(classes.values()), classes["direct"], classes["hidden"])
+            if jcount != events:
+                problems.append(f"summary violations {jcount}, events {events}")
+        elif classes:
+            problems.append("violations in the events, none in the summary")
+        tmap, tcount = text_map(lines)
+        jmap = json_map(summary)
+        if tcount != jcount:
+            problems.append(f"violation counts: text {tcount}, JSON {jcount}")
         if tmap is None:
             problems.append("the text run has no dependency map")
         else:

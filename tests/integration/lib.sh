@@ -160,3 +160,26 @@ count_lookup_lines() {
 map_section() {
 	sed -n '/^DEPENDENCIES (/,$p' "$SCRATCH/trace.out"
 }
+
+# For the tests on a fake network (examples/lib/fakenet.sh, which the test
+# sources): creates the namespace and its DNS server with the NAME=ADDRESS
+# records given, removes them on exit before on_exit's checks (keeping the
+# status), and makes $DEPTRACE run deptrace inside the namespace, so that
+# lib.sh's helpers trace there.
+fakenet_test_up() {
+	local real_deptrace=$DEPTRACE
+	trap fakenet_test_exit EXIT
+	fakenet_up deptrace-test "$SCRATCH" "$@" ||
+		fail "cannot set up the namespace and dnsmasq: $(cat "$SCRATCH/dnsmasq.log" 2>/dev/null)"
+	DEPTRACE=$SCRATCH/deptrace-in-netns
+	printf '#!/bin/bash\nexec ip netns exec %q %q "$@"\n' "$FAKENET_NS" "$real_deptrace" > "$DEPTRACE"
+	chmod +x "$DEPTRACE"
+}
+
+fakenet_test_exit() {
+	local rc=$?
+	set +e
+	fakenet_down
+	(exit "$rc")
+	on_exit
+}

@@ -13,29 +13,11 @@ for tool in curl getent dot python3 /usr/sbin/dnsmasq; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
 done
 
-# lib.sh's on_exit checks and removes the scratch directory; the namespace
-# goes first, with its status kept.
-names_exit() {
-	local rc=$?
-	set +e
-	fakenet_down
-	(exit "$rc")
-	on_exit
-}
-trap names_exit EXIT
-
 forge_ip=127.0.0.10
-fakenet_up deptrace-test "$SCRATCH" forge.example.com=$forge_ip api.internal.example=127.0.0.20 ||
-	fail "cannot set up the namespace and dnsmasq: $(cat "$SCRATCH/dnsmasq.log" 2>/dev/null)"
+fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the fake forge does not start"
 latest=http://forge.example.com/migrate/releases/latest
-
-# deptrace runs in the namespace: lib.sh's helpers run $DEPTRACE.
-real_deptrace=$DEPTRACE
-DEPTRACE=$SCRATCH/deptrace-in-netns
-printf '#!/bin/bash\nexec ip netns exec %q %q "$@"\n' "$FAKENET_NS" "$real_deptrace" > "$DEPTRACE"
-chmod +x "$DEPTRACE"
 
 # Each program records its PID before exec: the test knows the truth.
 cat > "$SCRATCH/names.sh" <<EOF

@@ -165,6 +165,77 @@ START_TEST(test_pids_with_command)
 }
 END_TEST
 
+/* Rules keep their order and action; files are kept as paths. */
+START_TEST(test_policy_options)
+{
+	ck_assert_int_eq(PARSE("--deny", "forge.example.com", "--allow", "10.0.0.0/8",
+			       "--policy", "a.policy", "--deny=[2001:db8::/32]:443",
+			       "--policy=b.policy", "--fail-on-violation", "-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.nrules, 3);
+	ck_assert_int_eq(opts.rules[0].action, RULE_DENY);
+	ck_assert_str_eq(opts.rules[0].text, "forge.example.com");
+	ck_assert_int_eq(opts.rules[1].action, RULE_ALLOW);
+	ck_assert_str_eq(opts.rules[1].text, "10.0.0.0/8");
+	ck_assert_str_eq(opts.rules[2].text, "[2001:db8::/32]:443");
+	ck_assert_uint_eq(opts.npolicy_files, 2);
+	ck_assert_str_eq(opts.policy_files[0], "a.policy");
+	ck_assert_str_eq(opts.policy_files[1], "b.policy");
+	ck_assert(opts.fail_on_violation);
+	ck_assert(!opts.enforce);
+	ck_assert_ptr_null(opts.cgroup_path);
+	ck_assert_ptr_null(opts.user);
+	/* no policy at all is the default */
+	ck_assert_int_eq(PARSE("-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.nrules, 0);
+	ck_assert_uint_eq(opts.npolicy_files, 0);
+	ck_assert(!opts.fail_on_violation);
+}
+END_TEST
+
+START_TEST(test_enforcement_options)
+{
+	ck_assert_int_eq(PARSE("--policy", "p", "--enforce", "--fail-closed", "-u", "deployer",
+			       "--", "./deploy.sh"), EXIT_OK);
+	ck_assert(opts.enforce);
+	ck_assert(opts.fail_closed);
+	ck_assert_str_eq(opts.user, "deployer");
+	ck_assert_int_eq(PARSE("--deny", "192.0.2.0/24", "--user=deployer", "--", "true"), EXIT_OK);
+	ck_assert(!opts.enforce);
+	ck_assert_str_eq(opts.user, "deployer");
+	/* --cgroup implies --enforce, and needs no command */
+	ck_assert_int_eq(PARSE("--deny", "192.0.2.0/24", "--cgroup", "/sys/fs/cgroup/api",
+			       "-p", "7"), EXIT_OK);
+	ck_assert(opts.enforce);
+	ck_assert_str_eq(opts.cgroup_path, "/sys/fs/cgroup/api");
+}
+END_TEST
+
+/* MAX_RULE_ARGS rules are fine, one more is not. */
+START_TEST(test_too_many_rules)
+{
+	static char *args[2 * MAX_RULE_ARGS + 6];
+	int argc = 0;
+
+	args[argc++] = "deptrace";
+	for (int i = 0; i < MAX_RULE_ARGS; i++) {
+		args[argc++] = "--deny";
+		args[argc++] = "192.0.2.0/24";
+	}
+	args[argc++] = "-p";
+	args[argc++] = "7";
+	args[argc] = NULL;
+	ck_assert_int_eq(parse_options(argc, args, &opts, err, sizeof(err)), EXIT_OK);
+	ck_assert_uint_eq(opts.nrules, MAX_RULE_ARGS);
+	args[argc - 2] = "--allow";
+	args[argc - 1] = "::1";
+	args[argc++] = "-p";
+	args[argc++] = "7";
+	args[argc] = NULL;
+	ck_assert_int_eq(parse_options(argc, args, &opts, err, sizeof(err)), EXIT_USAGE);
+	ck_assert_str_eq(err, "too many --deny and --allow rules: at most 256; put them in a --policy file");
+}
+END_TEST
+
 START_TEST(test_check_alone)
 {
 	ck_assert_int_eq(PARSE("--check"), EXIT_OK);
@@ -291,6 +362,21 @@ static const struct bad_case bad_cases[] = {
 	{ { "--no-children" }, "nothing to trace" },
 	{ { "--check", "-p", "1" }, "--check" },
 	{ { "--check", "--", "true" }, "--check" },
+	{ { "--deny", "forge.example.com:70000", "-p", "1" },
+	  "--deny: bad port 70000 in forge.example.com:70000 (1-65535)" },
+	{ { "--allow", "192.0.2.7/24", "-p", "1" },
+	  "--allow: 192.0.2.7/24 has host bits set: did you mean 192.0.2.0/24?" },
+	{ { "--deny" }, "'--deny'" },
+	{ { "--enforce", "--", "true" },
+	  "--enforce needs a policy: give --deny, --allow or --policy FILE" },
+	{ { "--cgroup", "/sys/fs/cgroup/x", "-p", "1" }, "--cgroup needs a policy" },
+	{ { "--fail-on-violation", "-p", "1" },
+	  "--fail-on-violation needs a policy: give --deny, --allow or --policy FILE" },
+	{ { "--deny", "a.example", "--enforce", "-p", "1" },
+	  "--enforce needs a command to run (-- COMMAND), or --cgroup PATH" },
+	{ { "--deny", "a.example", "-u", "deployer", "-p", "1" },
+	  "-u needs a command: it runs COMMAND as USER" },
+	{ { "--deny", "a.example", "--fail-closed", "--", "true" }, "--fail-closed needs --enforce" },
 };
 
 START_TEST(test_invalid)
@@ -345,6 +431,8 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_backends);
 	tcase_add_test(valid, test_backend_from_environment);
 	tcase_add_test(valid, test_pids_with_command);
+	tcase_add_test(valid, test_policy_options);
+	tcase_add_test(valid, test_enforcement_options);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
 	tcase_add_test(valid, test_command_without_dashdash);
@@ -355,6 +443,7 @@ static Suite *options_suite(void)
 
 	tcase_add_loop_test(invalid, test_invalid, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(invalid, test_too_many_rules);
 	tcase_add_test(invalid, test_nothing_at_all);
 	tcase_add_test(invalid, test_err_is_bounded);
 	suite_add_tcase(s, invalid);

@@ -11,6 +11,8 @@ static char *text;
 static size_t text_len;
 static struct output out;
 static struct session *s;
+static struct policy policy;  /* judged by, when it has rules */
+static bool enforcing;
 
 static void setup(void)
 {
@@ -24,6 +26,8 @@ static void teardown(void)
 {
 	session_free(s);
 	s = NULL;
+	policy_free(&policy);
+	enforcing = false;
 	free(text);
 	text = NULL;
 	remove_scratch_dir(scratch);
@@ -33,7 +37,8 @@ static void open_session(enum output_format format, bool summary)
 {
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
-	struct session_config config = { .out = &out, .summary = summary };
+	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
+					 .enforcing = enforcing };
 
 	pathf(proc, "%s/proc", scratch);
 	pathf(hosts, "%s/hosts", scratch);
@@ -75,6 +80,21 @@ static void exec_record(uint32_t pid, uint32_t ppid, const char *comm, const cha
 	snprintf(rec.exec.argv[0], sizeof(rec.exec.argv[0]), "%s", comm);
 	snprintf(rec.exec.argv[1], sizeof(rec.exec.argv[1]), "-fsS");
 	session_record(s, &rec);
+}
+
+/* A session with the map, in which the root (deploy.sh, PID 100) has
+ * started curl (PID 101). */
+static void open_with_curl(enum output_format format)
+{
+	open_session(format, true);
+	exec_record(101, 100, "curl", "/usr/bin/curl");
+}
+
+/* Ends the run: its whole output. */
+static const char *finish(void)
+{
+	session_finish(s);
+	return close_output();
 }
 
 /* A one-question DNS message for forge.example.com; with `answer`, a
@@ -120,34 +140,48 @@ static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
 	session_record(s, &rec);
 }
 
-static void connect_record(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
-			   int result)
+/* A connect event from curl (or, with type DEPTRACE_EVENT_SEND_BLOCKED, a
+ * refused datagram). */
+static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char *addr,
+			   uint16_t port, int result, bool blocked)
 {
 	union deptrace_record rec;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 100, "curl", ts);
+	rec.connect.h = header(type, pid, 100, "curl", ts);
 	rec.connect.family = AF_INET;
 	rec.connect.dport = port;
-	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.proto = type == DEPTRACE_EVENT_SEND_BLOCKED ? DEPTRACE_PROTO_UDP : DEPTRACE_PROTO_TCP;
 	rec.connect.result = result;
+	rec.connect.blocked = blocked;
 	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
 	session_record(s, &rec);
+}
+
+static void connect_record(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
+			   int result)
+{
+	attempt_record(DEPTRACE_EVENT_CONNECT, pid, ts, addr, port, result, false);
+}
+
+static void rule(enum rule_action action, const char *written)
+{
+	char err[256];
+
+	ck_assert_msg(!policy_add_rule(&policy, action, written, "--test", err, sizeof(err)), "%s", err);
 }
 
 START_TEST(test_lookup_names_the_connection)
 {
 	const char *t;
 
-	open_session(OUTPUT_TEXT, true);
-	exec_record(101, 100, "curl", "/usr/bin/curl");
+	open_with_curl(OUTPUT_TEXT);
 	dns_record(101, 2000000, 0x1234, 1, NULL);
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED); /* never resolved */
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.002     101     100     curl"), "the query's time: %s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)\n"), "%s", t);
@@ -160,6 +194,10 @@ START_TEST(test_lookup_names_the_connection)
 	ck_assert_msg(strstr(t, "forge.example.com A  DNS  1 time"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 3);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
+	/* no policy: nothing judged */
+	ck_assert_ptr_null(strstr(t, "VIOLATION"));
+	ck_assert_ptr_null(strstr(t, "violations ("));
+	ck_assert(!session_totals(s)->policy);
 }
 END_TEST
 
@@ -202,14 +240,171 @@ START_TEST(test_json_ends_with_summary)
 
 	open_session(OUTPUT_JSON, false); /* JSON gets its summary object regardless */
 	connect_record(100, 1000, "192.0.2.10", 22, -ECONNREFUSED);
-	session_finish(s);
-	t = close_output();
+	t = finish();
 	ck_assert_msg(!strncmp(t, "{\"type\":\"connect\",", 18), "%s", t);
 	last = strstr(t, "\n{\"type\":\"summary\",\"connections\":1,\"lookups\":0,\"lost\":0,");
 	ck_assert_msg(last, "%s", t);
 	ck_assert_msg(strstr(last, "\"failed\":true,\"results\":{\"ECONNREFUSED\":1}"), "%s", t);
 	/* the record renamed the root: comm is what it runs now */
 	ck_assert_msg(strstr(last, "\"comm\":\"curl\",\"exe\":\"\",\"chain\":\"curl\""), "%s", t);
+	ck_assert_msg(!strstr(t, "violation"), "no policy, no violations: %s", t);
+}
+END_TEST
+
+/* The root's own connection is direct; its child's is hidden, with the
+ * chain; both in the lines, the map and the count. */
+START_TEST(test_violations_direct_and_hidden)
+{
+	const char *t;
+
+	rule(RULE_DENY, "192.0.2.0/24");
+	open_with_curl(OUTPUT_TEXT);
+	connect_record(101, 2000000, "192.0.2.7", 443, -EINPROGRESS);
+	connect_record(101, 3000000, "198.51.100.1", 443, -EINPROGRESS);
+	connect_record(100, 4000000, "192.0.2.7", 443, -ECONNREFUSED);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   192.0.2.7:443"
+				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   198.51.100.1:443\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.004     100     100     curl            TCP    ECONNREFUSED  192.0.2.7:443"
+				"  VIOLATION direct: deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n192.0.2.7:443  TCP  2 times, 0.002-0.004s: EINPROGRESS x1, ECONNREFUSED x1"
+				"  VIOLATION deny 192.0.2.0/24 x2\n"
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  VIOLATION hidden\n"
+				"    curl x1  (curl)  VIOLATION direct\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n198.51.100.1:443  TCP  1 time, 0.003-0.003s: EINPROGRESS x1\n"
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden)\n"), "%s", t);
+	ck_assert(session_totals(s)->policy);
+	ck_assert_uint_eq(session_totals(s)->violations, 2);
+	ck_assert_uint_eq(session_totals(s)->direct_violations, 1);
+	ck_assert_uint_eq(session_totals(s)->hidden_violations, 1);
+}
+END_TEST
+
+/* With an allow list, what it does not name is a violation with no rule;
+ * a deny rule still wins, and JSON says where it came from. */
+START_TEST(test_allow_list_miss_in_json)
+{
+	const char *t;
+
+	rule(RULE_ALLOW, "10.0.0.0/8");
+	rule(RULE_DENY, "10.6.0.0/16");
+	open_with_curl(OUTPUT_JSON);
+	connect_record(101, 2000000, "10.1.2.3", 443, 0);
+	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(101, 4000000, "10.6.1.1", 443, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"failed\":false}\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"failed\":false,\"violation\":{\"class\":\"hidden\","
+				"\"rule\":\"not on the allow list\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\"violation\":{\"class\":\"hidden\",\"rule\":\"deny 10.6.0.0/16\","
+				"\"origin\":\"--test\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
+	ck_assert_msg(strstr(t, "{\"type\":\"summary\",\"connections\":3,\"lookups\":0,\"lost\":0,"
+				"\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2},"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"violation\":\"hidden\"}],"
+				"\"violation\":{\"rule\":\"not on the allow list\",\"count\":1}}"), "%s", t);
+}
+END_TEST
+
+/* A denied name: its lookup breaks the policy, and so does the connection
+ * to the address it answered. */
+START_TEST(test_denied_name)
+{
+	const char *t;
+
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	dns_record(101, 2000000, 0x1234, 1, NULL);
+	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
+	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
+	t = finish();
+	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10"
+				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
+				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.002-0.002s: NOERROR x1"
+				"  VIOLATION deny forge.example.com x1\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 2);
+}
+END_TEST
+
+static void lookup_blocked_record(uint32_t pid, uint64_t ts, uint16_t id)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.lookup_blocked.h = header(DEPTRACE_EVENT_LOOKUP_BLOCKED, pid, 100, "curl", ts);
+	rec.lookup_blocked.dns_id = id;
+	session_record(s, &rec);
+}
+
+/* In force: refused connects, datagrams and lookups are violations that
+ * say "EPERM (blocked)"; one the kernel let through says so. */
+START_TEST(test_blocked_attempts)
+{
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "192.0.2.0/24");
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	attempt_record(DEPTRACE_EVENT_CONNECT, 101, 2000000, "192.0.2.7", 443, -EPERM, true);
+	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 3000000, "192.0.2.53", 53, -EPERM, true);
+	dns_record(101, 4000000, 0x4242, 1, NULL);
+	dns_record(101, 4000001, 0x4243, 28, NULL);
+	lookup_blocked_record(101, 4000002, 0x4242);
+	/* reported at once, not as NOANSWER 5 s later; the other waits */
+	ck_assert_uint_eq(session_totals(s)->lookups, 1);
+	connect_record(101, 5000000, "192.0.2.8", 443, -EINPROGRESS);
+	attempt_record(DEPTRACE_EVENT_CONNECT, 101, 6000000, "198.51.100.1", 443, -EPERM, true);
+	lookup_blocked_record(101, 7000000, 0x9999); /* no such query: nothing */
+	t = finish();
+	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) 192.0.2.7:443"
+				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) 192.0.2.53:53"
+				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com AAAA"
+				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.8:443"
+				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EPERM (blocked) 198.51.100.1:443"
+				"  VIOLATION hidden (deploy.sh > curl): refused by the policy in force\n"), "%s", t);
+	ck_assert_msg(strstr(t, "192.0.2.7:443  TCP  1 time, 0.002-0.002s: EPERM (blocked) x1"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->connections, 4);
+	ck_assert_uint_eq(session_totals(s)->lookups, 2);
+	ck_assert_uint_eq(session_totals(s)->violations, 6);
+}
+END_TEST
+
+/* decode_record: the refusal records, sizes checked; a refused datagram
+ * is blocked and EPERM whatever the program filled in. */
+START_TEST(test_blocked_records_decode)
+{
+	struct deptrace_connect_event ev = { .h.type = DEPTRACE_EVENT_SEND_BLOCKED };
+	struct deptrace_lookup_blocked lb = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
+					      .dns_id = 0x4242 };
+	union deptrace_record rec;
+
+	ck_assert_int_eq(decode_record(&ev, sizeof(ev), &rec), 0);
+	ck_assert_uint_eq(rec.h.type, DEPTRACE_EVENT_SEND_BLOCKED);
+	ck_assert_uint_eq(rec.connect.blocked, 1);
+	ck_assert_int_eq(rec.connect.result, -EPERM);
+	ck_assert_int_eq(decode_record(&ev, sizeof(ev) - 1, &rec), -EINVAL);
+	ev.h.type = DEPTRACE_EVENT_CONNECT;
+	ev.result = -ECONNREFUSED;
+	ck_assert_int_eq(decode_record(&ev, sizeof(ev), &rec), 0);
+	ck_assert_uint_eq(rec.connect.blocked, 0);
+	ck_assert_int_eq(rec.connect.result, -ECONNREFUSED);
+	ev.blocked = 1;
+	ck_assert_int_eq(decode_record(&ev, sizeof(ev), &rec), 0);
+	ck_assert_int_eq(rec.connect.result, -EPERM);
+	ck_assert_int_eq(decode_record(&lb, sizeof(lb), &rec), 0);
+	ck_assert_uint_eq(rec.lookup_blocked.dns_id, 0x4242);
+	ck_assert_int_eq(decode_record(&lb, sizeof(lb) - 1, &rec), -EINVAL);
 }
 END_TEST
 
@@ -223,6 +418,11 @@ int main(void)
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
 	tcase_add_test(tc, test_json_ends_with_summary);
+	tcase_add_test(tc, test_violations_direct_and_hidden);
+	tcase_add_test(tc, test_allow_list_miss_in_json);
+	tcase_add_test(tc, test_denied_name);
+	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_blocked_records_decode);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

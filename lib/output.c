@@ -58,7 +58,7 @@ static void json_event_start(struct output *out, const char *type,
 
 /* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
  * force, an event that got through anyway says so: "VIOLATION direct,
- * NOT BLOCKED: ...". */
+ * NOT BLOCKED: ...", with the reason when it is known. */
 static void text_violation(const struct violation_view *v, const char *chain, char *buf,
 			   size_t len)
 {
@@ -66,8 +66,9 @@ static void text_violation(const struct violation_view *v, const char *chain, ch
 
 	if (!v->direct)
 		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
-	snprintf(buf, len, "  VIOLATION %s%s%s: %s", v->direct ? "direct" : "hidden", where,
-		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "", v->rule);
+	snprintf(buf, len, "  VIOLATION %s%s%s%s: %s", v->direct ? "direct" : "hidden", where,
+		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
+		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
 }
 
 static void text_line(struct output *out, const struct event_process *who,
@@ -99,6 +100,8 @@ static void json_violation(FILE *f, const struct violation_view *v, const char *
 	json_key(f, "chain", chain ? chain : "");
 	if (v->enforcing)
 		fprintf(f, ",\"blocked\":%s", v->blocked ? "true" : "false");
+	if (v->unguarded)
+		fputs(",\"outside_cgroup\":true", f);
 	fputc('}', f);
 }
 

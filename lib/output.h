@@ -51,6 +51,8 @@ struct violation_view {
 	bool direct;        /* a traced root's own, not a program it started */
 	bool enforcing;     /* the policy was in force: say whether it was refused */
 	bool blocked;
+	bool unguarded;     /* in force, but on a socket made outside the cgroup,
+			       which its hooks never see */
 };
 
 struct connection_view {

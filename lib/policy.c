@@ -457,7 +457,7 @@ uint64_t policy_name_hash(const char *name)
 	/* from the end, so that the kernel's one backward pass over a query
 	 * meets the hash of every suffix on the way */
 	while (n-- > 0) {
-		h += (uint64_t)(wire[n] + 1) * pw;
+		h += (uint64_t)((wire[n] | 0x20) + 1) * pw;
 		pw *= DEPTRACE_NAME_HASH_MULT;
 	}
 	return h;

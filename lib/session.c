@@ -126,8 +126,8 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
  * kernel's refusal: fills and counts `v` and returns it, or returns NULL
  * for an event that keeps the policy. */
 static const struct violation_view *judge(struct session *s, struct verdict verdict,
-					  bool blocked, const struct proc_info *p,
-					  struct violation_view *v)
+					  bool blocked, bool unguarded,
+					  const struct proc_info *p, struct violation_view *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
@@ -137,6 +137,7 @@ static const struct violation_view *judge(struct session *s, struct verdict verd
 		.direct = p && p->root,
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
+		.unguarded = unguarded,
 	};
 	/* the kernel refused what no rule here matches (the two sides saw
 	 * the attempt differently): say so rather than guess a rule */
@@ -167,7 +168,12 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	if (s->config.policy)
 		verdict = policy_check_connection(s->config.policy, addr, ev->dport, view.name);
-	view.violation = judge(s, verdict, ev->blocked, p, &violation);
+	/* a connect() the policy's hook never judged was made on a socket
+	 * from outside the cgroup (inherited, or passed in) */
+	view.violation = judge(s, verdict, ev->blocked,
+			       s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
+			       !ev->judged,
+			       p, &violation);
 	output_connection(s->config.out, &view);
 	s->totals.connections++;
 	if (!p)
@@ -211,7 +217,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
 	if (s->config.policy)
 		verdict = policy_check_lookup(s->config.policy, qname);
-	view.violation = judge(s, verdict, blocked, p, &violation);
+	view.violation = judge(s, verdict, blocked, false, p, &violation);
 	output_lookup(s->config.out, &view);
 	s->totals.lookups++;
 	if (!p)
@@ -273,19 +279,28 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 }
 
 /* The policy in force refused a query: the query, seen on its way out, is
- * reported now rather than as NOANSWER later. None waiting (its record was
+ * reported now rather than as NOANSWER later. The packet hook cannot name
+ * the process: the latest query with that DNS ID is the one (its record
+ * came from the same send, just before). None waiting (its record was
  * lost, and counted so): nothing to say. */
 static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
 {
-	for (size_t i = 0; i < s->npending; i++) {
-		struct pending_lookup query = s->pending[i];
+	struct pending_lookup *latest = NULL, query;
 
-		if (query.h.pid != ev->h.pid || query.id != ev->dns_id)
-			continue;
-		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &query.h, query.qname, query.qtype, NULL, true);
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i].id == ev->dns_id &&
+		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
+			latest = &s->pending[i];
+	if (!latest)
 		return;
-	}
+	query = *latest;
+	drop_pending(s, latest);
+	report_lookup(s, &query.h, query.qname, query.qtype, NULL, true);
+}
+
+void session_set_enforcing(struct session *s, bool enforcing)
+{
+	s->config.enforcing = enforcing;
 }
 
 void session_record(struct session *s, const union deptrace_record *rec)

@@ -42,6 +42,10 @@ void session_free(struct session *s);
  * chains stop. Reads what /proc knows about it. */
 void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root);
 
+/* Whether the policy is in force from now on (enforcement is set up
+ * after the session starts, and may fail open). */
+void session_set_enforcing(struct session *s, bool enforcing);
+
 void session_record(struct session *s, const union deptrace_record *rec);
 void session_lost(struct session *s, uint64_t lost);
 

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+#include "enforce.h"
 #include "kheaders.h"
 #include "kernel_probe.h"
 #include "options.h"
@@ -38,6 +40,7 @@ struct run {
 	FILE *graph;
 	struct tracer *tracer;
 	char command_path[4096];
+	struct run_as user;      /* -u */
 	struct held_command command;
 	bool command_held;
 	int command_status;
@@ -45,6 +48,11 @@ struct run {
 	bool output_created; /* -o made a new file: removed if tracing never starts */
 	bool graph_created;
 	bool started;        /* tracing began (and a command was started) */
+	struct enforced_cgroup cgroup; /* --enforce: where the policy holds */
+	bool cgroup_open;
+	struct enforcement enforcement;
+	struct cgroup_guard guard;
+	bool guarded;
 };
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -117,6 +125,10 @@ static int load_policy(struct run *r)
 	if (rc) {
 		warn("%s", err);
 		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	if (r->opts.enforce && enforce_check_policy(&r->policy, err, sizeof(err))) {
+		warn("cannot enforce %s", err);
+		return EXIT_USAGE;
 	}
 	return EXIT_OK;
 }
@@ -324,12 +336,122 @@ static void close_outputs(struct run *r)
 	close_output(r->graph, r->opts.graph_path, r->graph_created, r->started);
 }
 
+/* Detaches the policy and removes the cgroup deptrace made; the command
+ * is gone, or runs on audited. */
+static void end_enforcement(struct run *r)
+{
+	unsigned moved = 0;
+	int rc;
+
+	enforce_detach(&r->enforcement);
+	if (r->guarded)
+		cgroup_guard_stop(&r->guard);
+	r->guarded = false;
+	if (r->cgroup_open) {
+		rc = cgroup_release(&r->cgroup, &moved);
+		if (rc)
+			warn("cannot remove cgroup %s: %s", r->cgroup.path, strerror(-rc));
+		if (moved)
+			warn("%u process%s the command left running moved out of %s: the policy no longer holds for them",
+			     moved, moved == 1 ? "" : "es", r->cgroup.path);
+	}
+	r->cgroup_open = false;
+	if (r->session)
+		session_set_enforcing(r->session, false);
+}
+
+/* Enforcement that cannot be set up: the command runs audited, as the
+ * guide advises (fail-open), unless --fail-closed. */
+static int enforcement_unavailable(struct run *r, const char *why)
+{
+	end_enforcement(r);
+	if (r->opts.fail_closed) {
+		warn("cannot enforce the policy: %s; --fail-closed: not running anything", why);
+		return EXIT_ENFORCE;
+	}
+	warn("cannot enforce the policy: %s; auditing only (--fail-closed refuses to run instead)",
+	     why);
+	return EXIT_OK;
+}
+
+static int open_cgroup(struct run *r, char *err, size_t errlen)
+{
+	char mount[CGROUP_PATH_LEN], busy[CGROUP_PATH_LEN] = "";
+	int rc;
+
+	if (r->opts.cgroup_path) {
+		rc = cgroup_open_existing(r->opts.cgroup_path, &r->cgroup);
+		if (rc)
+			snprintf(err, errlen, "--cgroup %s: %s", r->opts.cgroup_path,
+				 rc == -EMEDIUMTYPE ? "not a cgroup v2 directory" : strerror(-rc));
+		return rc;
+	}
+	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
+	if (rc) {
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts)");
+		return rc;
+	}
+	rc = cgroup_remove_stale(mount, busy, sizeof(busy));
+	if (rc > 0)
+		warn("removed %d empty cgroup%s left by runs that were killed", rc, rc == 1 ? "" : "s");
+	if (*busy)
+		warn("%s, from a run that was killed, still holds processes (its guard may still hold their policy): left alone",
+		     busy);
+	rc = cgroup_create(mount, &r->cgroup);
+	if (rc)
+		snprintf(err, errlen, "cannot make a cgroup under %s: %s", mount, strerror(-rc));
+	return rc;
+}
+
+/* Before the command is forked: the policy programs and the cgroup. */
+static int prepare_enforcement(struct run *r)
+{
+	char err[512];
+
+	if (enforce_load(r->tracer, &r->policy, err, sizeof(err)) ||
+	    open_cgroup(r, err, sizeof(err)))
+		return enforcement_unavailable(r, err);
+	r->cgroup_open = true;
+	session_set_enforcing(r->session, true);
+	return EXIT_OK;
+}
+
+/* With the command held: moves it into the cgroup, links the programs
+ * there, and starts the guard that keeps copies of the links, so that
+ * the policy cannot end before the command does. */
+static int start_enforcement(struct run *r)
+{
+	char err[512];
+	int rc;
+
+	if (r->opts.command) {
+		rc = cgroup_add_process(&r->cgroup, r->command.pid);
+		if (rc) {
+			snprintf(err, sizeof(err), "cannot move the command into %s: %s",
+				 r->cgroup.path, strerror(-rc));
+			return enforcement_unavailable(r, err);
+		}
+	}
+	if (enforce_attach(r->tracer, r->cgroup.dir_fd, &r->enforcement, err, sizeof(err)))
+		return enforcement_unavailable(r, err);
+	rc = cgroup_guard_start(&r->cgroup, r->enforcement.link_fds, r->enforcement.nlinks,
+				&r->guard);
+	if (rc) {
+		snprintf(err, sizeof(err), "cannot start the guard process: %s", strerror(-rc));
+		return enforcement_unavailable(r, err);
+	}
+	r->guarded = true;
+	return EXIT_OK;
+}
+
 /* Everything up to the first traced instruction: returns an exit code. */
 static int start_tracing(struct run *r)
 {
 	struct tracer_config config = {
 		.follow_children = r->opts.follow_children,
 		.buffer_pages = r->opts.buffer_pages,
+		.enforce = r->opts.enforce,
+		.allow_list = r->policy.nallow > 0,
 		.on_record = on_record,
 		.on_lost = on_lost,
 	};
@@ -396,10 +518,14 @@ static int start_tracing(struct run *r)
 		warn("%s", err);
 		return rc == -EPERM ? EXIT_PERMISSION : EXIT_KERNEL;
 	}
-	/* --enforce plugs in here, with the programs loaded and before the
-	 * command is started; until it does, the policy is audited only */
+	if (r->opts.enforce) {
+		rc = prepare_enforcement(r);
+		if (rc)
+			return rc;
+	}
 	if (r->opts.command) {
-		rc = hold_command(r->command_path, r->opts.command, NULL, &r->command);
+		rc = hold_command(r->command_path, r->opts.command,
+				  r->opts.user ? &r->user : NULL, &r->command);
 		if (rc) {
 			warn("cannot start %s: %s", r->opts.command[0], strerror(-rc));
 			return EXIT_RUNTIME;
@@ -420,6 +546,11 @@ static int start_tracing(struct run *r)
 	if (rc) {
 		warn("%s", err);
 		return EXIT_KERNEL;
+	}
+	if (r->cgroup_open) {
+		rc = start_enforcement(r);
+		if (rc)
+			return rc;
 	}
 	r->out.start_ns = monotonic_ns();
 	if (r->opts.npids && r->opts.follow_children && seed_descendants(r)) {
@@ -515,6 +646,11 @@ int main(int argc, char **argv)
 	rc = load_policy(&r);
 	if (rc)
 		goto cleanup;
+	if (r.opts.user && resolve_run_as(r.opts.user, &r.user, err, sizeof(err))) {
+		warn("%s", err);
+		rc = EXIT_USAGE;
+		goto cleanup;
+	}
 
 	install_signal_handlers();
 	rc = start_tracing(&r);
@@ -544,11 +680,14 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 
 cleanup:
-	tracer_close(r.tracer);
 	if (r.command_held)
 		abandon_command(&r.command);
 	if (r.started && r.opts.command && reap_command(&r, 0))
 		rc = exit_code_of(r.command_status);
+	/* after the command: its policy ends with it */
+	end_enforcement(&r);
+	tracer_close(r.tracer);
+	run_as_free(&r.user);
 	if (r.started && r.opts.fail_on_violation && session_totals(r.session)->violations)
 		rc = violation_exit(&r, rc);
 	close_outputs(&r);

@@ -64,8 +64,14 @@ fakenet_up() {
 	return 1
 }
 
+# `ip netns exec` gives its command a mount namespace of its own with the
+# namespace's sysfs over /sys, which lacks the cgroup v2 hierarchy systemd
+# mounts under it; deptrace --enforce needs one. This puts it back there, in
+# that private mount namespace only, then runs the command.
+FAKENET_WITH_CGROUP=(sh -c 'mountpoint -q /sys/fs/cgroup || mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec "$@"' sh)
+
 fakenet_run() {
-	ip netns exec "$FAKENET_NS" "$@"
+	ip netns exec "$FAKENET_NS" "${FAKENET_WITH_CGROUP[@]}" "$@"
 }
 
 # `ip netns exec` execs COMMAND, so $! is the service itself (a function

@@ -172,7 +172,8 @@ fakenet_test_up() {
 	fakenet_up deptrace-test "$SCRATCH" "$@" ||
 		fail "cannot set up the namespace and dnsmasq: $(cat "$SCRATCH/dnsmasq.log" 2>/dev/null)"
 	DEPTRACE=$SCRATCH/deptrace-in-netns
-	printf '#!/bin/bash\nexec ip netns exec %q %q "$@"\n' "$FAKENET_NS" "$real_deptrace" > "$DEPTRACE"
+	printf '#!/bin/bash\nexec ip netns exec %q %s%q "$@"\n' "$FAKENET_NS" \
+		"$(printf '%q ' "${FAKENET_WITH_CGROUP[@]}")" "$real_deptrace" > "$DEPTRACE"
 	chmod +x "$DEPTRACE"
 }
 

@@ -13,6 +13,9 @@ static struct output out;
 static struct session *s;
 static struct policy policy;  /* judged by, when it has rules */
 static bool enforcing;
+/* Whether the policy's hook saw the connects that follow (it does, but
+ * for a socket made outside the cgroup). */
+static bool judged_by_policy = true;
 
 static void setup(void)
 {
@@ -28,6 +31,7 @@ static void teardown(void)
 	s = NULL;
 	policy_free(&policy);
 	enforcing = false;
+	judged_by_policy = true;
 	free(text);
 	text = NULL;
 	remove_scratch_dir(scratch);
@@ -154,6 +158,7 @@ static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char 
 	rec.connect.proto = type == DEPTRACE_EVENT_SEND_BLOCKED ? DEPTRACE_PROTO_UDP : DEPTRACE_PROTO_TCP;
 	rec.connect.result = result;
 	rec.connect.blocked = blocked;
+	rec.connect.judged = judged_by_policy;
 	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
 	session_record(s, &rec);
 }
@@ -354,12 +359,14 @@ START_TEST(test_blocked_attempts)
 	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 3000000, "192.0.2.53", 53, -EPERM, true);
 	dns_record(101, 4000000, 0x4242, 1, NULL);
 	dns_record(101, 4000001, 0x4243, 28, NULL);
-	lookup_blocked_record(101, 4000002, 0x4242);
+	lookup_blocked_record(0, 4000002, 0x4242); /* the kernel names no process */
 	/* reported at once, not as NOANSWER 5 s later; the other waits */
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	connect_record(101, 5000000, "192.0.2.8", 443, -EINPROGRESS);
 	attempt_record(DEPTRACE_EVENT_CONNECT, 101, 6000000, "198.51.100.1", 443, -EPERM, true);
-	lookup_blocked_record(101, 7000000, 0x9999); /* no such query: nothing */
+	lookup_blocked_record(0, 7000000, 0x9999); /* no such query: nothing */
+	judged_by_policy = false;
+	connect_record(101, 8000000, "192.0.2.9", 443, 0);
 	t = finish();
 	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) 192.0.2.7:443"
 				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
@@ -374,9 +381,11 @@ START_TEST(test_blocked_attempts)
 	ck_assert_msg(strstr(t, "EPERM (blocked) 198.51.100.1:443"
 				"  VIOLATION hidden (deploy.sh > curl): refused by the policy in force\n"), "%s", t);
 	ck_assert_msg(strstr(t, "192.0.2.7:443  TCP  1 time, 0.002-0.002s: EPERM (blocked) x1"), "%s", t);
-	ck_assert_uint_eq(session_totals(s)->connections, 4);
+	ck_assert_msg(strstr(t, "ok            192.0.2.9:443  VIOLATION hidden (deploy.sh > curl),"
+				" NOT BLOCKED (socket made outside the cgroup): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->connections, 5);
 	ck_assert_uint_eq(session_totals(s)->lookups, 2);
-	ck_assert_uint_eq(session_totals(s)->violations, 6);
+	ck_assert_uint_eq(session_totals(s)->violations, 7);
 }
 END_TEST
 

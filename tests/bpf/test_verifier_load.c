@@ -1,6 +1,7 @@
-/* Both backends' programs, compiled by libbcc and loaded through the
- * kernel's verifier without being attached. On a kernel without kprobes
- * this is the only thing that keeps the kprobe programs from rotting.
+/* Both backends' programs, and the policy programs with each, compiled by
+ * libbcc and loaded through the kernel's verifier without being attached.
+ * On a kernel without kprobes this is the only thing that keeps the kprobe
+ * programs from rotting.
  * Root only; exits 77 (skipped) otherwise. */
 #define _GNU_SOURCE
 #include <check.h>
@@ -11,8 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "enforce.h"
 #include "kheaders.h"
 #include "kernel_probe.h"
+#include "policy.h"
 #include "tracer.h"
 
 static struct headers_choice headers;
@@ -37,12 +40,16 @@ static int loaded_programs(void)
 static void ignore_record(void *cookie, const union deptrace_record *rec) {}
 static void ignore_lost(void *cookie, uint64_t lost) {}
 
-static void load_and_unload(enum backend backend, bool follow_children,
+/* With `enforcing`, also the policy programs (policy_cgroup.bpf.h), with
+ * rules of every kind in their maps and an allow list. */
+static void load_and_unload(enum backend backend, bool follow_children, bool enforcing,
 			    size_t expected_programs)
 {
 	struct tracer_config config = {
 		.backend = backend,
 		.follow_children = follow_children,
+		.enforce = enforcing,
+		.allow_list = enforcing,
 		.buffer_pages = 8,
 		.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL,
 		.on_record = ignore_record,
@@ -54,6 +61,23 @@ static void load_and_unload(enum backend backend, bool follow_children,
 	int rc = tracer_load(&config, &tracer, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "%s backend: %s", backend_name(backend), err);
+	if (enforcing) {
+		static const char *const rules[][2] = {
+			{ "deny", "192.0.2.0/24" }, { "deny", "[2001:db8::/32]:443" },
+			{ "deny", "forge.example.com" }, { "deny", "*.forge.example.com" },
+			{ "allow", "10.0.0.0/8" },
+		};
+		struct policy policy = { 0 };
+
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+			ck_assert_int_eq(policy_add_rule(&policy,
+							 strcmp(rules[i][0], "deny") ? RULE_ALLOW : RULE_DENY,
+							 rules[i][1], "test", err, sizeof(err)), 0);
+		rc = enforce_load(tracer, &policy, err, sizeof(err));
+		policy_free(&policy);
+		ck_assert_msg(rc == 0, "%s backend, policy programs: %s", backend_name(backend), err);
+		expected_programs += ENFORCE_PROGRAMS;
+	}
 	ck_assert_uint_eq(tracer_program_count(tracer), expected_programs);
 	ck_assert_int_eq(loaded_programs(), before + (int)expected_programs);
 	tracer_close(tracer);
@@ -85,16 +109,18 @@ static size_t programs_needed(enum backend backend, bool follow_children)
 START_TEST(test_kprobe_programs_load)
 {
 	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 22);
-	load_and_unload(BACKEND_KPROBE, true, programs_needed(BACKEND_KPROBE, true));
-	load_and_unload(BACKEND_KPROBE, false, programs_needed(BACKEND_KPROBE, false));
+	load_and_unload(BACKEND_KPROBE, true, false, programs_needed(BACKEND_KPROBE, true));
+	load_and_unload(BACKEND_KPROBE, false, false, programs_needed(BACKEND_KPROBE, false));
+	load_and_unload(BACKEND_KPROBE, true, true, programs_needed(BACKEND_KPROBE, true));
 }
 END_TEST
 
 START_TEST(test_tracepoint_programs_load)
 {
 	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 23);
-	load_and_unload(BACKEND_TRACEPOINT, true, programs_needed(BACKEND_TRACEPOINT, true));
-	load_and_unload(BACKEND_TRACEPOINT, false, programs_needed(BACKEND_TRACEPOINT, false));
+	load_and_unload(BACKEND_TRACEPOINT, true, false, programs_needed(BACKEND_TRACEPOINT, true));
+	load_and_unload(BACKEND_TRACEPOINT, false, false, programs_needed(BACKEND_TRACEPOINT, false));
+	load_and_unload(BACKEND_TRACEPOINT, true, true, programs_needed(BACKEND_TRACEPOINT, true));
 }
 END_TEST
 

@@ -281,8 +281,10 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 /* The policy in force refused a query: the query, seen on its way out, is
  * reported now rather than as NOANSWER later. The packet hook cannot name
  * the process: the latest query with that DNS ID is the one (its record
- * came from the same send, just before). None waiting (its record was
- * lost, and counted so): nothing to say. */
+ * came from the same send, just before). Queries the same thread handed
+ * to the same call after it (glibc's A and AAAA in one sendmmsg) were
+ * never sent: the call failed with EPERM for them too. None waiting (its
+ * record was lost, and counted so): nothing to say. */
 static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
 {
 	struct pending_lookup *latest = NULL, query;
@@ -296,6 +298,15 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 	query = *latest;
 	drop_pending(s, latest);
 	report_lookup(s, &query.h, query.qname, query.qtype, NULL, true);
+	for (size_t i = s->npending; i-- > 0;) {
+		struct pending_lookup later = s->pending[i];
+
+		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
+		    later.h.ts_ns > ev->h.ts_ns)
+			continue;
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &later.h, later.qname, later.qtype, NULL, true);
+	}
 }
 
 void session_set_enforcing(struct session *s, bool enforcing)

@@ -56,15 +56,17 @@ struct run {
 };
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One write a line: stderr is unbuffered, and the output may share its
+ * file (2>&1), where a line written in pieces would be cut by another's. */
 static void warn(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
-	fputs("deptrace: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "deptrace: %s\n", line);
 }
 
 /* A signal sent to deptrace by a process is passed on to the command; one

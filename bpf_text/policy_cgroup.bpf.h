@@ -72,17 +72,19 @@ static __always_inline void ipv4_as_mapped(u8 addr[16], u32 ip4_be)
 
 /* The verifier lets a program read user_ip4 or user_ip6 by the hook it
  * is attached to, so each family has its own entry points. */
-static __always_inline void destination4(struct bpf_sock_addr *ctx, u8 addr[16])
+static __always_inline const u8 *destination4(struct bpf_sock_addr *ctx, u8 addr[16])
 {
 	ipv4_as_mapped(addr, ctx->user_ip4);
+	return addr;
 }
 
-static __always_inline void destination6(struct bpf_sock_addr *ctx, u8 addr[16])
+static __always_inline const u8 *destination6(struct bpf_sock_addr *ctx, u8 addr[16])
 {
 	u32 words[4] = { ctx->user_ip6[0], ctx->user_ip6[1],
 			 ctx->user_ip6[2], ctx->user_ip6[3] };
 
 	__builtin_memcpy(addr, words, 16);
+	return addr;
 }
 
 static __always_inline void fill_refused(struct deptrace_connect_event *ev,
@@ -132,36 +134,33 @@ static __always_inline int judge_datagram(struct bpf_sock_addr *ctx, u16 family,
 	return 0;
 }
 
+/* The entry points: the hook's family, and whether it is a connect(). */
 int policy_connect4(struct bpf_sock_addr *ctx)
 {
 	u8 addr[16];
 
-	destination4(ctx, addr);
-	return judge_connect(ctx, DEPTRACE_AF_INET, addr);
+	return judge_connect(ctx, DEPTRACE_AF_INET, destination4(ctx, addr));
 }
 
 int policy_connect6(struct bpf_sock_addr *ctx)
 {
 	u8 addr[16];
 
-	destination6(ctx, addr);
-	return judge_connect(ctx, DEPTRACE_AF_INET6, addr);
+	return judge_connect(ctx, DEPTRACE_AF_INET6, destination6(ctx, addr));
 }
 
 int policy_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	u8 addr[16];
 
-	destination4(ctx, addr);
-	return judge_datagram(ctx, DEPTRACE_AF_INET, addr);
+	return judge_datagram(ctx, DEPTRACE_AF_INET, destination4(ctx, addr));
 }
 
 int policy_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	u8 addr[16];
 
-	destination6(ctx, addr);
-	return judge_datagram(ctx, DEPTRACE_AF_INET6, addr);
+	return judge_datagram(ctx, DEPTRACE_AF_INET6, destination6(ctx, addr));
 }
 
 /* Offset of the UDP payload of a datagram to port 53, or 0. The egress

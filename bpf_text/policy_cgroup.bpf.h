@@ -260,13 +260,15 @@ int policy_dns_egress(struct __sk_buff *skb)
 
 	if (!off || skb->len <= off + DEPTRACE_DNS_HEADER_LEN)
 		return 1;
-	n = skb->len - off - DEPTRACE_DNS_HEADER_LEN;
-	if (n >= DEPTRACE_QNAME_MAX)
-		n = DEPTRACE_QNAME_MAX - 1;
-	/* as in dns_capture.bpf.h: keep the mask for the verifier */
+	n = skb->len - off - DEPTRACE_DNS_HEADER_LEN; /* above 0 */
+	if (n > DEPTRACE_QNAME_MAX)
+		n = DEPTRACE_QNAME_MAX;
+	/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows (6.1's
+	 * loses a zero check on a copy of n); the empty asm keeps clang from
+	 * dropping the mask, as in dns_capture.bpf.h */
 	asm volatile("" : "+r"(n));
-	n &= DEPTRACE_QNAME_MAX - 1;
-	if (!n || bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n) ||
+	n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n) ||
 	    bpf_skb_load_bytes(skb, off, &dns_id, 2))
 		return 1;
 	if (!qname_denied(name, n))

@@ -17,7 +17,12 @@ done' sh "$stop" "$SCRATCH/curl.pids" "$port" &
 loop=$!
 sleep 0.5
 start_deptrace -p "$loop"
-sleep 2
+# three curls traced, however slow the machine (an emulated VM runs about
+# one a second)
+deadline=$((SECONDS + 60))
+until [[ $(count_lines - curl - - -) -ge 3 ]] || ((SECONDS >= deadline)); do
+	sleep 0.2
+done
 touch "$stop"
 wait_deptrace
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace exited $DEPTRACE_RC"

@@ -49,5 +49,7 @@ sleep 0.5 &
 target=$!
 rc=0
 timeout 60 "$DEPTRACE" -p "$target" > "$SCRATCH/early.out" 2> "$SCRATCH/early.err" || rc=$?
-[[ $rc == 0 ]] || fail "a target gone before attaching: deptrace exited $rc (124: it hung)"
+# 4: on a slow machine (an emulated VM) the target was gone even before
+# deptrace looked for it, which is also an end, not a hang
+[[ $rc == 0 || $rc == 4 ]] || fail "a target gone before attaching: deptrace exited $rc (124: it hung)"
 pass "a target that exits during start-up ends tracing"

@@ -48,15 +48,15 @@ static __always_inline int read_from(void *dst, u32 size, const void *src,
 static __always_inline int read_destination(struct deptrace_connect_event *ev,
 					    const void *uaddr, int from_user)
 {
-	u16 family = 0;
+	/* one read for IPv4, the common case: every sockaddr it could be
+	 * (AF_INET or AF_INET6) is at least this long */
+	struct ipv4_sockaddr sin = {};
+	u16 family;
 
-	if (read_from(&family, sizeof(family), uaddr, from_user))
+	if (read_from(&sin, sizeof(sin), uaddr, from_user))
 		return -1;
+	family = sin.family;
 	if (family == DEPTRACE_AF_INET) {
-		struct ipv4_sockaddr sin = {};
-
-		if (read_from(&sin, sizeof(sin), uaddr, from_user))
-			return -1;
 		ev->dport = ntohs(sin.port);
 		__builtin_memcpy(ev->daddr, sin.addr, 4);
 	} else if (family == DEPTRACE_AF_INET6) {
@@ -108,7 +108,7 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 		if (ev->result == 0 && ev->dport == DEPTRACE_DNS_PORT &&
 		    ev->proto != DEPTRACE_PROTO_TCP)
 			dns_sockets.update(&key, &yes);
-		else
+		else if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
 			dns_sockets.delete(&key);
 	}
 	inflight.delete(&id);

@@ -11,6 +11,7 @@
  */
 #include <uapi/linux/ptrace.h> /* struct pt_regs */
 #include "deptrace_event.h"
+#include "probe_read.bpf.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
 #include "dns_capture.bpf.h"

@@ -8,6 +8,7 @@
  * before tracing began.
  */
 #include "deptrace_event.h"
+#include "probe_read.bpf.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
 #include "dns_capture.bpf.h"
@@ -89,14 +90,21 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 	return 0;
 }
 
-TRACEPOINT_PROBE(sock, inet_sock_set_state)
+/* A raw tracepoint: this fires on every TCP state change of every process
+ * on the machine (about ten per loopback connection), and the perf
+ * tracepoint of the same name builds a record each time before the program
+ * can look; the raw one hands over the arguments (sk, oldstate, newstate)
+ * as they are. Only tcp_v4_connect and tcp_v6_connect (and MPTCP's, on its
+ * TCP subflow) enter SYN_SENT, in the connecting thread, so the state alone
+ * says TCP without reading the kernel's struct sock. */
+RAW_TRACEPOINT_PROBE(inet_sock_set_state)
 {
-	u64 id = bpf_get_current_pid_tgid();
+	u64 id;
 	struct deptrace_connect_event *ev;
 
-	if (args->newstate != DEPTRACE_TCP_SYN_SENT ||
-	    args->protocol != DEPTRACE_IPPROTO_TCP)
+	if ((int)ctx->args[2] != DEPTRACE_TCP_SYN_SENT)
 		return 0;
+	id = bpf_get_current_pid_tgid();
 	ev = inflight.lookup(&id);
 	if (ev)
 		ev->proto = DEPTRACE_PROTO_TCP;

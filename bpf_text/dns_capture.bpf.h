@@ -255,6 +255,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_close)
 	if (!current_traced_proc())
 		return 0;
 	key = fd_key(args->fd);
-	dns_sockets.delete(&key);
+	if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
+		dns_sockets.delete(&key);
 	return 0;
 }

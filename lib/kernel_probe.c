@@ -48,7 +48,7 @@ const struct probe_spec kprobe_probes[] = {
 const struct probe_spec tracepoint_probes[] = {
 	{ "syscalls", "sys_enter_socket", NULL, false },
 	{ "syscalls", "sys_exit_socket", NULL, false },
-	{ "sock", "inet_sock_set_state", NULL, false },
+	{ "sock", "inet_sock_set_state", "raw_tracepoint__inet_sock_set_state", false },
 	{ 0 },
 };
 
@@ -134,7 +134,9 @@ void probe_kernel(struct kernel_features *features)
 	features->tracefs = tracing_ready();
 	features->kprobes = access("/sys/bus/event_source/devices/kprobe/type", R_OK) == 0 ||
 			    access(TRACING_DIR "/kprobe_events", R_OK) == 0;
-	features->missing_symbol = first_missing_symbol(kprobe_probes);
+	/* reading /proc/kallsyms takes ~0.1 s of start-up: only where kprobes
+	 * could use the answer */
+	features->missing_symbol = features->kprobes ? first_missing_symbol(kprobe_probes) : NULL;
 	features->missing_tracepoint = first_missing_tracepoint(shared_probes);
 	features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
 }

@@ -24,7 +24,7 @@ struct kernel_features {
 	int bpf_errno;               /* 0 when bpf(2) can create a map */
 	bool tracefs;                /* TRACING_DIR/events readable */
 	bool kprobes;                /* kprobe PMU or kprobe_events present */
-	const char *missing_symbol;  /* first kprobe target not in kallsyms */
+	const char *missing_symbol;  /* first kprobe target not in kallsyms (NULL without kprobes) */
 	const char *missing_tracepoint; /* first of shared_probes absent */
 	const char *missing_syscall_tracepoint; /* first of tracepoint_probes absent */
 };
@@ -53,7 +53,9 @@ int parse_backend(const char *name, enum backend *backend);
 struct probe_spec {
 	const char *category; /* tracepoint category, or NULL for a kprobe */
 	const char *name;     /* tracepoint or kernel function name */
-	const char *function; /* kprobes: the eBPF function to run */
+	const char *function; /* kprobes: the eBPF function to run; beside a
+			       * category: a raw tracepoint (no record is built
+			       * for its program), RAW_TRACEPOINT_PROBE's */
 	bool children_only;   /* needed only to follow forked processes */
 };
 

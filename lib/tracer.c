@@ -30,6 +30,7 @@ struct loaded_program {
 
 struct attachment {
 	int perf_fd;
+	bool raw;              /* a raw tracepoint's fd, not a perf event */
 	char kprobe_event[96]; /* "" for tracepoints */
 };
 
@@ -49,9 +50,16 @@ struct tracer {
 	uint64_t malformed;
 };
 
+/* A raw tracepoint hands its program the arguments as they are, where a
+ * tracepoint's perf event first builds a record of them. */
+static bool is_raw(const struct probe_spec *probe)
+{
+	return probe->category && probe->function;
+}
+
 static void tracepoint_function(const struct probe_spec *probe, char *buf, size_t len)
 {
-	if (probe->category)
+	if (probe->category && !probe->function)
 		snprintf(buf, len, "tracepoint__%s__%s", probe->category, probe->name);
 	else
 		snprintf(buf, len, "%s", probe->function);
@@ -132,7 +140,8 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 
 	tracepoint_function(probe, function, sizeof(function));
 	fd = tracer_load_function(t, function,
-				  probe->category ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_KPROBE,
+				  is_raw(probe) ? BPF_PROG_TYPE_RAW_TRACEPOINT
+				  : probe->category ? BPF_PROG_TYPE_TRACEPOINT : BPF_PROG_TYPE_KPROBE,
 				  -1, err, errlen);
 	return fd < 0 ? fd : 0;
 }
@@ -208,7 +217,10 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 
 	tracepoint_function(probe, function, sizeof(function));
 	a->kprobe_event[0] = '\0';
-	if (probe->category) {
+	a->raw = is_raw(probe);
+	if (a->raw) {
+		fd = bpf_attach_raw_tracepoint(program_fd(t, function), probe->name);
+	} else if (probe->category) {
 		fd = bpf_attach_tracepoint(program_fd(t, function), probe->category, probe->name);
 	} else {
 		/* named per process: concurrent deptraces must not share events */
@@ -218,7 +230,8 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 				       a->kprobe_event, probe->name, 0, 0);
 	}
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot attach to %s %s%s%s", probe->category ? "tracepoint" : "kprobe",
+		snprintf(err, errlen, "cannot attach to %s %s%s%s",
+			 a->raw ? "raw tracepoint" : probe->category ? "tracepoint" : "kprobe",
 			 probe->category ? probe->category : "", probe->category ? ":" : "", probe->name);
 		return -EINVAL;
 	}
@@ -331,14 +344,18 @@ int tracer_attach(struct tracer *t, char *err, size_t errlen)
 	return rc ? rc : for_each_probe(t, attach_probe, err, errlen);
 }
 
-void tracer_poll(struct tracer *t, int timeout_ms)
+size_t tracer_poll(struct tracer *t, int timeout_ms)
 {
+	size_t delivered;
+
 	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
 	perf_reader_consume(t->nreaders, t->readers);
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
 	for (size_t i = 0; i < t->nbatch; i++)
 		t->config.on_record(t->config.cookie, &t->batch[i]);
+	delivered = t->nbatch;
 	t->nbatch = 0;
+	return delivered;
 }
 
 uint64_t tracer_malformed(const struct tracer *t)
@@ -376,7 +393,16 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	/* A raw tracepoint lets go of its program only after an RCU grace
+	 * period; closed first, that has passed by the time the perf events
+	 * below are closed (each waits for one), so that no program of ours
+	 * is left loaded once deptrace has exited. */
+	for (size_t i = 0; i < t->nattachments; i++)
+		if (t->attachments[i].raw)
+			close(t->attachments[i].perf_fd);
 	for (size_t i = 0; i < t->nattachments; i++) {
+		if (t->attachments[i].raw)
+			continue;
 		bpf_close_perf_event_fd(t->attachments[i].perf_fd);
 		/* only a kprobe_events fallback left something to remove */
 		if (t->attachments[i].kprobe_event[0])

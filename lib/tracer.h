@@ -45,8 +45,9 @@ int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 /* Delivers pending records to on_record, in the order they happened
  * (each CPU has its own buffer: a DNS answer read on one CPU and the
  * connect it leads to on another arrive in either order); waits up to
- * timeout_ms for a buffer to fill, then drains them all. */
-void tracer_poll(struct tracer *tracer, int timeout_ms);
+ * timeout_ms for a buffer to fill, then drains them all. Returns how many
+ * it delivered. */
+size_t tracer_poll(struct tracer *tracer, int timeout_ms);
 
 /* Loads one more function of the compiled text through the verifier (the
  * policy programs, which enforce.c attaches itself); closed with the

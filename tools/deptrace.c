@@ -28,6 +28,12 @@
 #include "tracer.h"
 
 #define POLL_INTERVAL_MS 200
+/* The kernel wakes deptrace only every 32 events (tracer.c); fewer wait
+ * for the poll timeout. At start and after records came, more may be
+ * waiting below that count: look again after POLL_SOON_MS, doubling back
+ * to POLL_INTERVAL_MS while nothing comes. The first event and the last
+ * of a burst are printed within milliseconds, not 200. */
+#define POLL_SOON_MS 4
 
 static volatile sig_atomic_t stop_requests;
 static volatile sig_atomic_t command_pid;
@@ -264,8 +270,11 @@ static int report_check(const struct options *opts)
 	if (*notice)
 		printf("%-16s %s)\n", "", notice);
 	printf("%-16s %s\n", "kprobes", features.kprobes ? "yes" : "no (CONFIG_KPROBES off)");
-	printf("%-16s %s%s\n", "kprobe targets", features.missing_symbol ? "missing " : "all found",
-	       features.missing_symbol ? features.missing_symbol : "");
+	if (!features.kprobes)
+		printf("%-16s %s\n", "kprobe targets", "not looked for (no kprobes)");
+	else
+		printf("%-16s %s%s\n", "kprobe targets", features.missing_symbol ? "missing " : "all found",
+		       features.missing_symbol ? features.missing_symbol : "");
 	printf("%-16s %s%s\n", "tracepoints", features.missing_tracepoint ? "missing " : "all shared ones found",
 	       features.missing_tracepoint ? features.missing_tracepoint : "");
 	printf("%-16s %s%s\n", "syscall tps", features.missing_syscall_tracepoint ? "missing " : "all found",
@@ -598,9 +607,15 @@ static void trace_until_done(struct run *r)
 {
 	uint64_t deadline = r->opts.duration > 0
 		? monotonic_ns() + (uint64_t)(r->opts.duration * 1e9) : 0;
+	int timeout_ms = POLL_SOON_MS;
 
 	for (;;) {
-		tracer_poll(r->tracer, POLL_INTERVAL_MS);
+		size_t delivered = tracer_poll(r->tracer, timeout_ms);
+
+		if (delivered)
+			timeout_ms = POLL_SOON_MS;
+		else if ((timeout_ms *= 2) > POLL_INTERVAL_MS)
+			timeout_ms = POLL_INTERVAL_MS;
 		session_expire_lookups(r->session, monotonic_ns());
 		if (fflush(r->out.stream) || ferror(r->out.stream)) {
 			warn("cannot write the output: %s", strerror(errno));
@@ -609,7 +624,9 @@ static void trace_until_done(struct run *r)
 		reap_command(r, WNOHANG);
 		if (stop_requests > 1 || (stop_requests && (!r->opts.command || r->command_reaped)))
 			break;
-		if (!tracer_has_processes(r->tracer))
+		/* asking the kernel walks the traced map's buckets; while records
+		 * come, a traced process was alive to send them */
+		if (!delivered && !tracer_has_processes(r->tracer))
 			break;
 		/* -p targets beside a command (a service it calls) may run on
 		 * for ever: the command's end is the run's end */

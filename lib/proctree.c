@@ -22,8 +22,14 @@ static ssize_t read_small_file(const char *path, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
-/* The state and parent fields of PROC_ROOT/PID/stat. 0 or -errno. */
-static int read_stat(const char *proc_root, pid_t pid, char *state, int *ppid)
+/* PF_EXITING in the flags field of /proc/PID/stat: set as the task
+ * starts to exit, before the sched_process_exit tracepoint fires. */
+#define PROC_FLAG_EXITING 0x4u
+
+/* The state, parent and flags fields of PROC_ROOT/PID/stat (flags 0 where
+ * the file stops short of them). 0 or -errno. */
+static int read_stat(const char *proc_root, pid_t pid, char *state, int *ppid,
+		     unsigned int *flags)
 {
 	char path[64 + 256], buf[1024], *close_paren;
 	ssize_t n;
@@ -34,7 +40,8 @@ static int read_stat(const char *proc_root, pid_t pid, char *state, int *ppid)
 		return (int)n;
 	/* comm may hold spaces and parentheses: the fields resume after the last ')' */
 	close_paren = strrchr(buf, ')');
-	if (!close_paren || sscanf(close_paren + 1, " %c %d", state, ppid) != 2)
+	*flags = 0;
+	if (!close_paren || sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %u", state, ppid, flags) < 2)
 		return -EINVAL;
 	return 0;
 }
@@ -43,7 +50,8 @@ int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
 {
 	char state;
 	int parent;
-	int rc = read_stat(proc_root, pid, &state, &parent);
+	unsigned int flags;
+	int rc = read_stat(proc_root, pid, &state, &parent, &flags);
 
 	if (!rc)
 		*ppid = parent;
@@ -54,8 +62,10 @@ bool process_alive(const char *proc_root, pid_t pid)
 {
 	char state;
 	int parent;
+	unsigned int flags;
 
-	return !read_stat(proc_root, pid, &state, &parent) && state != 'Z' && state != 'X';
+	return !read_stat(proc_root, pid, &state, &parent, &flags) && state != 'Z' && state != 'X' &&
+	       !(flags & PROC_FLAG_EXITING);
 }
 
 static int is_listed(const pid_t *pids, size_t n, pid_t pid)

@@ -27,7 +27,8 @@ struct proc_link {
 /* The parent of process `pid`, read from PROC_ROOT/PID/stat. 0 or -errno. */
 int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
 
-/* Whether process `pid` still runs (exists, and is not a zombie). */
+/* Whether process `pid` still runs: it exists, is not a zombie and has not
+ * begun to exit (whose exit the kernel may already have reported). */
 bool process_alive(const char *proc_root, pid_t pid);
 
 /* Every process below `roots` (children, grandchildren, ...), each with its

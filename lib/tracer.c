@@ -1,6 +1,7 @@
 /* tracer: see tracer.h. */
 #define _GNU_SOURCE
 #include "tracer.h"
+#include "proctree.h"
 
 #include <bcc/bcc_common.h>
 #include <bcc/libbpf.h>
@@ -201,11 +202,31 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
 	return bpf_update_elem(t->traced_fd, &key, &proc, BPF_ANY) ? -errno : 0;
 }
 
-void tracer_remove_process(struct tracer *t, pid_t pid)
+size_t tracer_forget_exited(struct tracer *t)
 {
-	__u32 key = (__u32)pid;
+	__u32 key, next, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	bool more = bpf_get_first_key(t->traced_fd, &key, sizeof(key)) == 0;
 
-	bpf_delete_elem(t->traced_fd, &key);
+	/* collected first: a deletion would restart the walk */
+	while (more) {
+		if (!process_alive("/proc", (pid_t)key)) {
+			if (ngone == cap) {
+				__u32 *grown = realloc(gone, (cap = cap ? 2 * cap : 64) * sizeof(*gone));
+
+				if (!grown)
+					break;
+				gone = grown;
+			}
+			gone[ngone++] = key;
+		}
+		more = bpf_get_next_key(t->traced_fd, &key, &next) == 0;
+		key = next;
+	}
+	for (size_t i = 0; i < ngone; i++)
+		bpf_delete_elem(t->traced_fd, &gone[i]);
+	free(gone);
+	return ngone;
 }
 
 static int attach_probe(struct tracer *t, const struct probe_spec *probe,

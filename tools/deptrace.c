@@ -34,6 +34,10 @@
  * to POLL_INTERVAL_MS while nothing comes. The first event and the last
  * of a burst are printed within milliseconds, not 200. */
 #define POLL_SOON_MS 4
+/* While nothing comes, how often the traced processes are checked against
+ * /proc (tracer_forget_exited): the net under any exit the kernel side
+ * could not see. */
+#define SWEEP_INTERVAL_NS 1000000000ull
 
 static volatile sig_atomic_t stop_requests;
 static volatile sig_atomic_t command_pid;
@@ -214,16 +218,6 @@ static int seed_targets(struct run *r)
 	return 0;
 }
 
-/* A target that exited before the exit probe was attached would stay in
- * the traced map for ever, and tracing would never end: once attached,
- * every later exit is seen, so one look at /proc now settles the rest. */
-static void forget_exited_targets(struct run *r)
-{
-	for (size_t i = 0; i < r->opts.npids; i++)
-		if (!process_alive("/proc", r->opts.pids[i]))
-			tracer_remove_process(r->tracer, r->opts.pids[i]);
-}
-
 static int seed_descendants(struct run *r)
 {
 	size_t seen = (size_t)-1;
@@ -238,9 +232,6 @@ static int seed_descendants(struct run *r)
 		for (size_t i = 0; i < count; i++) {
 			tracer_add_process(r->tracer, links[i].pid, links[i].ppid);
 			session_add_process(r->session, links[i].pid, links[i].ppid, false);
-			/* seeded after attaching: one that is gone already stays gone */
-			if (!process_alive("/proc", links[i].pid))
-				tracer_remove_process(r->tracer, links[i].pid);
 		}
 		free(links);
 		if (count == seen)
@@ -568,7 +559,9 @@ static int start_tracing(struct run *r)
 		warn("cannot read /proc to find the targets' children");
 		return EXIT_RUNTIME;
 	}
-	forget_exited_targets(r);
+	/* a process seeded as it exited stays gone: the exit probe, attached
+	 * now, sees every later exit, so one look at /proc settles the rest */
+	tracer_forget_exited(r->tracer);
 	if (r->opts.command) {
 		rc = release_command(&r->command);
 		r->command_held = false;
@@ -608,6 +601,7 @@ static void trace_until_done(struct run *r)
 	uint64_t deadline = r->opts.duration > 0
 		? monotonic_ns() + (uint64_t)(r->opts.duration * 1e9) : 0;
 	int timeout_ms = POLL_SOON_MS;
+	uint64_t next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
 
 	for (;;) {
 		size_t delivered = tracer_poll(r->tracer, timeout_ms);
@@ -626,8 +620,14 @@ static void trace_until_done(struct run *r)
 			break;
 		/* asking the kernel walks the traced map's buckets; while records
 		 * come, a traced process was alive to send them */
-		if (!delivered && !tracer_has_processes(r->tracer))
-			break;
+		if (!delivered) {
+			if (monotonic_ns() >= next_sweep) {
+				tracer_forget_exited(r->tracer);
+				next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
+			}
+			if (!tracer_has_processes(r->tracer))
+				break;
+		}
 		/* -p targets beside a command (a service it calls) may run on
 		 * for ever: the command's end is the run's end */
 		if (r->opts.npids && r->command_reaped)

@@ -35,6 +35,33 @@ wait_deptrace
 kill -0 "$target" || fail "--duration hurt the traced process"
 pass "--duration ends tracing and leaves the target running"
 
+# A traced process whose exit the kernel side never saw (seeded from /proc
+# just as it exited) is found gone in /proc once tracing goes quiet: it must
+# not keep -p tracing going after the real target exits. Planted here by
+# hand in deptrace's traced map, under a PID nothing uses.
+start_deptrace -p "$target"
+map=$(bpftool map show | awk '$3 == "name" && $4 == "traced" { sub(":", "", $1); print $1 }')
+[[ $map =~ ^[0-9]+$ ]] || fail "cannot find deptrace's traced map in bpftool map show: '$map'"
+ghost=4194000
+while [[ -e /proc/$ghost ]]; do ghost=$((ghost + 1)); done
+bpftool map update id "$map" key hex $(printf '%08x' "$ghost" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4 \3 \2 \1/') \
+	value 0 0 0 0 any || fail "cannot plant PID $ghost in map $map"
+kill "$target"
+for ((i = 0; i < 300; i++)); do
+	kill -0 "$DEPTRACE_BG" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$DEPTRACE_BG" 2>/dev/null; then
+	kill -INT "$DEPTRACE_BG"
+	wait_deptrace
+	fail "-p still tracing 30 s after its target exited, held by a PID gone from /proc"
+fi
+wait_deptrace
+[[ $DEPTRACE_RC == 0 ]] || fail "-p with a planted PID: exit $DEPTRACE_RC"
+pass "a traced PID gone from /proc without an exit event does not keep tracing going"
+
+sleep 60 &
+target=$!
 start_deptrace -p "$target"
 kill -INT "$DEPTRACE_BG"
 wait_deptrace

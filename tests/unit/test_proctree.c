@@ -72,14 +72,19 @@ START_TEST(test_read_ppid)
 }
 END_TEST
 
-/* Running or sleeping counts as alive; a zombie, a dead task or a missing
- * entry does not. */
+/* Running or sleeping counts as alive; a zombie, a dead task, one that has
+ * begun to exit (PF_EXITING, 0x4, in the flags field) or a missing entry
+ * does not. */
 START_TEST(test_process_alive)
 {
 	write_file(root, "40/stat", "40 (zombie) Z 1 40 40 0\n");
 	write_file(root, "41/stat", "41 (dead) X 1 41 41 0\n");
 	write_file(root, "42/stat", "42 (a) Z) R 1 42 42 0\n");
+	write_file(root, "43/stat", "43 (exiting) R 1 43 43 0 -1 4194564 0\n");
+	write_file(root, "44/stat", "44 (sleeping) S 1 44 44 0 -1 4194560 0\n");
 	ck_assert(process_alive(root, 11));
+	ck_assert(!process_alive(root, 43));
+	ck_assert(process_alive(root, 44));
 	ck_assert(!process_alive(root, 40));
 	ck_assert(!process_alive(root, 41));
 	ck_assert(process_alive(root, 42)); /* the state after the last ')' */

@@ -202,7 +202,7 @@ int tracer_add_process(struct tracer *t, pid_t pid, pid_t ppid)
 	return bpf_update_elem(t->traced_fd, &key, &proc, BPF_ANY) ? -errno : 0;
 }
 
-size_t tracer_forget_exited(struct tracer *t)
+void tracer_forget_exited(struct tracer *t)
 {
 	__u32 key, next, *gone = NULL;
 	size_t ngone = 0, cap = 0;
@@ -226,7 +226,6 @@ size_t tracer_forget_exited(struct tracer *t)
 	for (size_t i = 0; i < ngone; i++)
 		bpf_delete_elem(t->traced_fd, &gone[i]);
 	free(gone);
-	return ngone;
 }
 
 static int attach_probe(struct tracer *t, const struct probe_spec *probe,

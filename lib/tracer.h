@@ -43,8 +43,8 @@ int tracer_add_process(struct tracer *tracer, pid_t pid, pid_t ppid);
 /* Removes the traced processes /proc shows as gone or exiting. The kernel
  * removes a process when it exits; one added just after (seeding races
  * every exit between reading /proc and the map update) would stay for
- * ever, and tracing would never end. Returns how many it removed. */
-size_t tracer_forget_exited(struct tracer *tracer);
+ * ever, and tracing would never end. */
+void tracer_forget_exited(struct tracer *tracer);
 int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 
 /* Delivers pending records to on_record, in the order they happened

@@ -6,21 +6,34 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool same_destination(const struct dependency *d, const struct dep_observation *o)
+/* A lookup's destination is its question: "forge.example.com A". */
+static void lookup_name(const struct event *ev, char name[DEP_NAME_LEN])
 {
-	if (d->kind != o->kind)
-		return false;
-	if (o->kind == DEP_LOOKUP)
-		return !strcmp(d->name, o->name);
-	return d->proto == o->proto && d->port == o->port && !memcmp(d->addr, o->addr, 16);
+	snprintf(name, DEP_NAME_LEN, "%s %s", ev->qname, ev->qtype);
 }
 
-static struct dependency *find_or_add(struct depmap *map, const struct dep_observation *o)
+static enum dep_kind kind_of(const struct event *ev)
+{
+	return ev->kind == EVENT_LOOKUP ? DEP_LOOKUP : DEP_CONNECTION;
+}
+
+static bool same_destination(const struct dependency *d, const struct event *ev,
+			     const char *question)
+{
+	if (d->kind != kind_of(ev))
+		return false;
+	if (d->kind == DEP_LOOKUP)
+		return !strcmp(d->name, question);
+	return d->proto == ev->proto && d->port == ev->port && !memcmp(d->addr, ev->addr, 16);
+}
+
+static struct dependency *find_or_add(struct depmap *map, const struct event *o,
+				      const char *question)
 {
 	struct dependency *d;
 
 	for (size_t i = 0; i < map->count; i++)
-		if (same_destination(&map->deps[i], o))
+		if (same_destination(&map->deps[i], o, question))
 			return &map->deps[i];
 	if (map->count == map->cap) {
 		size_t cap = map->cap ? map->cap * 2 : 16;
@@ -33,11 +46,12 @@ static struct dependency *find_or_add(struct depmap *map, const struct dep_obser
 	}
 	d = &map->deps[map->count++];
 	memset(d, 0, sizeof(*d));
-	d->kind = o->kind;
-	if (o->kind == DEP_CONNECTION)
+	d->kind = kind_of(o);
+	if (d->kind == DEP_CONNECTION) {
 		memcpy(d->addr, o->addr, 16);
-	d->port = o->port;
-	d->proto = o->proto;
+		d->port = o->port;
+		d->proto = o->proto;
+	}
 	d->first_ns = o->ts_ns;
 	return d;
 }
@@ -59,7 +73,7 @@ static void count_result(struct dependency *d, const char *result)
 }
 
 static struct dep_program *find_or_add_program(struct dependency *d,
-					       const struct dep_observation *o)
+					       const struct event *o)
 {
 	struct dep_program *p;
 
@@ -80,7 +94,7 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	return p;
 }
 
-static void count_program(struct dependency *d, const struct dep_observation *o)
+static void count_program(struct dependency *d, const struct event *o)
 {
 	struct dep_program *p = find_or_add_program(d, o);
 
@@ -92,22 +106,27 @@ static void count_program(struct dependency *d, const struct dep_observation *o)
 	p->violations += o->violation != NULL;
 }
 
-int depmap_add(struct depmap *map, const struct dep_observation *obs)
+int depmap_add(struct depmap *map, const struct event *ev)
 {
-	struct dependency *d = find_or_add(map, obs);
+	char question[DEP_NAME_LEN] = "";
+	struct dependency *d;
 
+	if (ev->kind == EVENT_LOOKUP)
+		lookup_name(ev, question);
+	d = find_or_add(map, ev, question);
 	if (!d)
 		return -ENOMEM;
 	/* the first name seen sticks: later unnamed attempts keep it */
-	if (!d->name[0] && obs->name)
-		snprintf(d->name, sizeof(d->name), "%s", obs->name);
+	if (!d->name[0])
+		snprintf(d->name, sizeof(d->name), "%s",
+			 d->kind == DEP_LOOKUP ? question : ev->name ? ev->name : "");
 	d->count++;
-	d->last_ns = obs->ts_ns;
-	d->failed |= obs->failed;
-	count_result(d, obs->result);
-	count_program(d, obs);
-	if (obs->violation && !d->violations++)
-		snprintf(d->rule, sizeof(d->rule), "%s", obs->violation);
+	d->last_ns = ev->ts_ns;
+	d->failed |= ev->failed;
+	count_result(d, ev->result);
+	count_program(d, ev);
+	if (ev->violation && !d->violations++)
+		snprintf(d->rule, sizeof(d->rule), "%s", ev->violation->rule);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "policy.h"
 #include "proctree.h"
 
@@ -66,23 +67,9 @@ struct depmap {
 	size_t count, cap;
 };
 
-/* What happened, once: the map counts it under its destination. */
-struct dep_observation {
-	enum dep_kind kind;
-	const char *name;          /* may be NULL */
-	const uint8_t *addr;       /* 16 bytes; connections only */
-	uint16_t port;
-	uint8_t proto;
-	uint64_t ts_ns;
-	const char *result;
-	bool failed;
-	const struct proc_info *proc;
-	const char *chain;
-	const char *violation;     /* the rule it broke, or NULL */
-};
-
-/* 0 or -ENOMEM. */
-int depmap_add(struct depmap *map, const struct dep_observation *obs);
+/* Counts a connection or lookup (ev->proc set) under its destination.
+ * 0 or -ENOMEM. */
+int depmap_add(struct depmap *map, const struct event *ev);
 
 /* Named destinations first, by name, then by address and port; lookups
  * after connections. */

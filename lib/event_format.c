@@ -41,14 +41,6 @@ void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t le
 		snprintf(buf, len, "[%s]:%u", text, port);
 }
 
-void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len)
-{
-	uint8_t addr[16];
-
-	event_address(ev, addr);
-	format_endpoint(addr, ev->dport, buf, len);
-}
-
 void format_result(int result, char *buf, size_t len)
 {
 	const char *name;

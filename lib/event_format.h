@@ -27,9 +27,6 @@ void format_address(const uint8_t addr[16], char *buf, size_t len);
 /* "192.0.2.10:443" or "[2001:db8::53]:53". */
 void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t len);
 
-/* format_endpoint of a connect event's destination. */
-void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len);
-
 /* What an attempt the enforced policy refused reads as, connection or
  * lookup. */
 #define RESULT_BLOCKED "EPERM (blocked)"

@@ -1,108 +1,25 @@
 /* output: see output.h. */
 #include "output.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "event_format.h"
+#include "json_writer.h"
 
-#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s%s\n"
-#define MARKER_LEN (DEP_CHAIN_LEN + POLICY_TEXT_LEN + 48)
+/* The text and JSON emitters: the format is chosen once per run, by
+ * output_init, not per field. */
+struct output_emitter {
+	void (*header)(struct output *out);
+	void (*event)(struct output *out, const struct event *ev);
+	void (*summary)(struct output *out, const struct depmap *map,
+			const struct run_totals *totals, bool asked);
+};
 
 static double seconds(const struct output *out, uint64_t ts_ns)
 {
 	return ts_ns > out->start_ns ? (ts_ns - out->start_ns) / 1e9 : 0.0;
-}
-
-/* JSON string escaping: quotes, backslashes and control characters. */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void json_key(FILE *f, const char *key, const char *value)
-{
-	fprintf(f, ",\"%s\":", key);
-	json_string(f, value);
-}
-
-/* The fields every JSON event has: "type", "time" and the process. */
-static void json_event_start(struct output *out, const char *type,
-			     const struct event_process *who)
-{
-	FILE *f = out->stream;
-	char comm[DEPTRACE_COMM_LEN];
-
-	snprintf(comm, sizeof(comm), "%.*s", DEPTRACE_COMM_LEN - 1, who->h->comm);
-	fprintf(f, "{\"type\":\"%s\",\"time\":%.6f,\"pid\":%u,\"ppid\":%u", type,
-		seconds(out, who->h->ts_ns), who->h->pid, who->h->ppid);
-	json_key(f, "comm", comm);
-	if (who->info && who->info->exe[0])
-		json_key(f, "exe", who->info->exe);
-	if (who->info && who->info->args[0])
-		json_key(f, "args", who->info->args);
-	if (who->chain && who->chain[0])
-		json_key(f, "chain", who->chain);
-}
-
-/* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
- * force, an event that got through anyway says so: "VIOLATION direct,
- * NOT BLOCKED: ...", with the reason when it is known. */
-static void text_violation(const struct violation_view *v, const char *chain, char *buf,
-			   size_t len)
-{
-	char where[DEP_CHAIN_LEN + 4] = "";
-
-	if (!v->direct)
-		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
-	snprintf(buf, len, "  VIOLATION %s%s%s%s: %s", v->direct ? "direct" : "hidden", where,
-		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
-		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
-}
-
-static void text_line(struct output *out, const struct event_process *who,
-		      const char *proto, const char *result, const char *destination,
-		      const struct violation_view *violation)
-{
-	char time[24], pid[12], ppid[12], comm[DEPTRACE_COMM_LEN], marker[MARKER_LEN] = "";
-	const struct deptrace_header *h = who->h;
-
-	snprintf(comm, sizeof(comm), "%.*s", DEPTRACE_COMM_LEN - 1, h->comm);
-	snprintf(time, sizeof(time), "%.3f", seconds(out, h->ts_ns));
-	snprintf(pid, sizeof(pid), "%u", h->pid);
-	snprintf(ppid, sizeof(ppid), "%u", h->ppid);
-	if (violation)
-		text_violation(violation, who->chain, marker, sizeof(marker));
-	fprintf(out->stream, LINE_FORMAT, time, pid, ppid, comm, proto, result, destination,
-		marker);
-}
-
-/* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
- * "origin" is left out for an allow-list miss and "blocked" when the
- * policy was not in force. */
-static void json_violation(FILE *f, const struct violation_view *v, const char *chain)
-{
-	fprintf(f, ",\"violation\":{\"class\":\"%s\"", v->direct ? "direct" : "hidden");
-	json_key(f, "rule", v->rule);
-	if (v->origin)
-		json_key(f, "origin", v->origin);
-	json_key(f, "chain", chain ? chain : "");
-	if (v->enforcing)
-		fprintf(f, ",\"blocked\":%s", v->blocked ? "true" : "false");
-	if (v->unguarded)
-		fputs(",\"outside_cgroup\":true", f);
-	fputc('}', f);
 }
 
 void format_violations(const struct run_totals *totals, char *buf, size_t len)
@@ -113,208 +30,354 @@ void format_violations(const struct run_totals *totals, char *buf, size_t len)
 		 (unsigned long long)totals->hidden_violations);
 }
 
-void output_header(struct output *out)
-{
-	if (out->format == OUTPUT_TEXT)
-		fprintf(out->stream, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO",
-			"RESULT", "DESTINATION", "");
-	fflush(out->stream);
-}
+/* --- text ------------------------------------------------------------------ */
 
-void output_connection(struct output *out, const struct connection_view *c)
-{
-	char endpoint[DESTINATION_LEN], address[ADDRESS_LEN], result[DEP_RESULT_LEN];
-	char destination[DESTINATION_LEN + 300];
-	uint8_t addr[16];
+#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s%s"
+/* The longest line: a summary's destination with every result kind and
+ * the rule, or an event's chain and rule; well within. */
+#define TEXT_LINE_LEN 4096
 
-	event_address(c->ev, addr);
-	format_endpoint(addr, c->ev->dport, endpoint, sizeof(endpoint));
-	format_connect_result(c->ev, result, sizeof(result));
-	if (out->format == OUTPUT_TEXT) {
-		if (c->name)
-			snprintf(destination, sizeof(destination), "%s (%s)", endpoint, c->name);
-		else
-			snprintf(destination, sizeof(destination), "%s", endpoint);
-		text_line(out, &c->who, proto_name(c->ev->proto), result, destination,
-			  c->violation);
+/* A line is built whole, then written through text_end_line. */
+struct text_line {
+	char buf[TEXT_LINE_LEN];
+	size_t used;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+text_add(struct text_line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->used >= sizeof(l->buf))
 		return;
-	}
-	json_event_start(out, "connect", &c->who);
-	format_address(addr, address, sizeof(address));
-	json_key(out->stream, "proto", proto_name(c->ev->proto));
-	json_key(out->stream, "address", address);
-	fprintf(out->stream, ",\"port\":%u", c->ev->dport);
-	if (c->name)
-		json_key(out->stream, "name", c->name);
-	json_key(out->stream, "result", result);
-	fprintf(out->stream, ",\"failed\":%s", connect_failed(c->ev->result) ? "true" : "false");
-	if (c->violation)
-		json_violation(out->stream, c->violation, c->who.chain);
-	fputs("}\n", out->stream);
+	va_start(ap, fmt);
+	n = vsnprintf(l->buf + l->used, sizeof(l->buf) - l->used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->used += (size_t)n;
 }
 
-void output_lookup(struct output *out, const struct lookup_view *l)
+/* Writes the line with its control bytes (a program's name, arguments, a
+ * DNS name: what the traced programs chose) in a visible form, "\x1b", so
+ * that none reaches the terminal raw, then ends it. */
+static void text_end_line(FILE *f, struct text_line *l)
 {
-	char address[ADDRESS_LEN], destination[DEP_NAME_LEN + 16 + 8 * ADDRESS_LEN];
+	for (const char *s = l->buf; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('\n', f);
+	l->used = 0;
+	l->buf[0] = '\0';
+}
+
+/* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
+ * force, an event that got through anyway says so: "VIOLATION direct,
+ * NOT BLOCKED: ...", with the reason when it is known. */
+static void text_violation(struct text_line *l, const struct event_violation *v,
+			   const char *chain)
+{
+	char where[DEP_CHAIN_LEN + 4] = "";
+
+	if (!v->direct)
+		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
+	text_add(l, "  VIOLATION %s%s%s%s: %s", v->direct ? "direct" : "hidden", where,
+		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
+		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
+}
+
+static void text_header(struct output *out)
+{
+	struct text_line l = { .used = 0 };
+
+	text_add(&l, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT",
+		 "DESTINATION", "");
+	text_end_line(out->stream, &l);
+}
+
+/* DESTINATION: "192.0.2.10:443 (forge.example.com)", or
+ * "forge.example.com A -> 192.0.2.10, 2001:db8::10". */
+static void text_destination(const struct event *ev, char *buf, size_t len)
+{
+	char endpoint[DESTINATION_LEN], address[ADDRESS_LEN];
 	size_t used;
 
-	if (out->format == OUTPUT_TEXT) {
-		used = (size_t)snprintf(destination, sizeof(destination), "%s %s", l->qname, l->qtype);
-		for (size_t i = 0; i < l->naddrs && used < sizeof(destination); i++) {
-			format_address(l->addrs[i], address, sizeof(address));
-			used += (size_t)snprintf(destination + used, sizeof(destination) - used,
-						 "%s%s", i ? ", " : " -> ", address);
-		}
-		text_line(out, &l->who, "DNS", l->status, destination, l->violation);
+	if (ev->kind == EVENT_CONNECT) {
+		format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
+		if (ev->name)
+			snprintf(buf, len, "%s (%s)", endpoint, ev->name);
+		else
+			snprintf(buf, len, "%s", endpoint);
 		return;
 	}
-	json_event_start(out, "dns", &l->who);
-	json_key(out->stream, "query", l->qname);
-	json_key(out->stream, "qtype", l->qtype);
-	json_key(out->stream, "status", l->status);
-	fputs(",\"answers\":[", out->stream);
-	for (size_t i = 0; i < l->naddrs; i++) {
-		format_address(l->addrs[i], address, sizeof(address));
-		if (i)
-			fputc(',', out->stream);
-		json_string(out->stream, address);
+	used = (size_t)snprintf(buf, len, "%s %s", ev->qname, ev->qtype);
+	for (size_t i = 0; i < ev->nanswers && used < len; i++) {
+		format_address(ev->answers[i], address, sizeof(address));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : " -> ",
+					 address);
 	}
-	fputc(']', out->stream);
-	if (l->violation)
-		json_violation(out->stream, l->violation, l->who.chain);
-	fputs("}\n", out->stream);
 }
 
-void output_exec(struct output *out, const struct event_process *who)
+static void text_event(struct output *out, const struct event *ev)
 {
-	if (out->format != OUTPUT_JSON)
-		return;
-	json_event_start(out, "exec", who);
-	fputs("}\n", out->stream);
+	char time[24], pid[12], ppid[12];
+	char destination[DEP_NAME_LEN + 16 + 16 * ADDRESS_LEN];
+	struct text_line l = { .used = 0 };
+
+	if (ev->kind == EVENT_EXEC)
+		return; /* the exec shows in the chains of the events after it */
+	snprintf(time, sizeof(time), "%.3f", seconds(out, ev->ts_ns));
+	snprintf(pid, sizeof(pid), "%u", ev->pid);
+	snprintf(ppid, sizeof(ppid), "%u", ev->ppid);
+	text_destination(ev, destination, sizeof(destination));
+	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
+		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result,
+		 destination, "");
+	if (ev->violation)
+		text_violation(&l, ev->violation, ev->chain);
+	text_end_line(out->stream, &l);
 }
 
-static void text_results(FILE *f, const struct dependency *d)
-{
-	for (size_t i = 0; i < d->nresults; i++)
-		fprintf(f, "%s%s x%u", i ? ", " : "", d->results[i].text, d->results[i].count);
-	if (d->other_results)
-		fprintf(f, ", %u other", d->other_results);
-}
-
-static void text_destination(const struct dependency *d, char *buf, size_t len)
+static void text_dependency(struct output *out, const struct dependency *d)
 {
 	char endpoint[DESTINATION_LEN];
+	struct text_line l = { .used = 0 };
 
 	if (d->kind == DEP_LOOKUP) {
-		snprintf(buf, len, "%s", d->name);
-		return;
+		text_add(&l, "%s", d->name);
+	} else {
+		format_endpoint(d->addr, d->port, endpoint, sizeof(endpoint));
+		text_add(&l, "%s%s%s", d->name, d->name[0] ? " " : "", endpoint);
 	}
-	format_endpoint(d->addr, d->port, endpoint, sizeof(endpoint));
-	snprintf(buf, len, "%s%s%s", d->name, d->name[0] ? " " : "", endpoint);
+	text_add(&l, "  %s  %u time%s, %.3f-%.3fs: ",
+		 d->kind == DEP_LOOKUP ? "DNS" : proto_name(d->proto), d->count,
+		 d->count == 1 ? "" : "s", seconds(out, d->first_ns), seconds(out, d->last_ns));
+	for (size_t i = 0; i < d->nresults; i++)
+		text_add(&l, "%s%s x%u", i ? ", " : "", d->results[i].text, d->results[i].count);
+	if (d->other_results)
+		text_add(&l, ", %u other", d->other_results);
+	if (d->violations)
+		text_add(&l, "  VIOLATION %s x%u", d->rule, d->violations);
+	text_end_line(out->stream, &l);
+	for (size_t j = 0; j < d->nprograms; j++) {
+		const struct dep_program *p = &d->programs[j];
+
+		text_add(&l, "    %s x%u  (%s%s%s)", p->chain, p->count, p->comm,
+			 p->exe[0] ? " " : "", p->exe);
+		if (p->violations)
+			text_add(&l, "  VIOLATION %s", p->direct ? "direct" : "hidden");
+		text_end_line(out->stream, &l);
+	}
+	if (d->other_programs) {
+		text_add(&l, "    and %u more", d->other_programs);
+		text_end_line(out->stream, &l);
+	}
 }
 
 static void text_summary(struct output *out, const struct depmap *map,
-			 const struct run_totals *totals)
+			 const struct run_totals *totals, bool asked)
 {
-	FILE *f = out->stream;
-	char destination[DEP_NAME_LEN + DESTINATION_LEN];
+	struct text_line l = { .used = 0 };
 
-	fprintf(f, "\nDEPENDENCIES (%zu)\n", map->count);
-	for (size_t i = 0; i < map->count; i++) {
-		const struct dependency *d = &map->deps[i];
-
-		text_destination(d, destination, sizeof(destination));
-		fprintf(f, "%s  %s  %u time%s, %.3f-%.3fs: ", destination,
-			d->kind == DEP_LOOKUP ? "DNS" : proto_name(d->proto), d->count,
-			d->count == 1 ? "" : "s", seconds(out, d->first_ns), seconds(out, d->last_ns));
-		text_results(f, d);
-		if (d->violations)
-			fprintf(f, "  VIOLATION %s x%u", d->rule, d->violations);
-		fputc('\n', f);
-		for (size_t j = 0; j < d->nprograms; j++) {
-			const struct dep_program *p = &d->programs[j];
-
-			fprintf(f, "    %s x%u  (%s%s%s)", p->chain, p->count, p->comm,
-				p->exe[0] ? " " : "", p->exe);
-			if (p->violations)
-				fprintf(f, "  VIOLATION %s", p->direct ? "direct" : "hidden");
-			fputc('\n', f);
-		}
-		if (d->other_programs)
-			fprintf(f, "    and %u more\n", d->other_programs);
-	}
+	if (!asked)
+		return;
+	fputc('\n', out->stream);
+	text_add(&l, "DEPENDENCIES (%zu)", map->count);
+	text_end_line(out->stream, &l);
+	for (size_t i = 0; i < map->count; i++)
+		text_dependency(out, &map->deps[i]);
 	if (totals->policy) {
-		char count[VIOLATIONS_LEN];
-
-		format_violations(totals, count, sizeof(count));
-		fprintf(f, "%s\n", count);
+		format_violations(totals, l.buf, sizeof(l.buf));
+		text_end_line(out->stream, &l);
 	}
+}
+
+/* --- JSON Lines ------------------------------------------------------------ */
+
+static void json_header(struct output *out)
+{
+	(void)out; /* JSON Lines have no heading */
+}
+
+/* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
+ * "origin" is left out for an allow-list miss and "blocked" when the
+ * policy was not in force. */
+static void json_violation(struct json_writer *w, const struct event_violation *v,
+			   const char *chain)
+{
+	jsonw_name(w, "violation");
+	jsonw_start_object(w);
+	jsonw_string_field(w, "class", v->direct ? "direct" : "hidden");
+	jsonw_string_field(w, "rule", v->rule);
+	if (v->origin)
+		jsonw_string_field(w, "origin", v->origin);
+	jsonw_string_field(w, "chain", chain ? chain : "");
+	if (v->enforcing)
+		jsonw_bool_field(w, "blocked", v->blocked);
+	if (v->unguarded)
+		jsonw_bool_field(w, "outside_cgroup", true);
+	jsonw_end_object(w);
+}
+
+static const char *const json_event_types[] = {
+	[EVENT_CONNECT] = "connect",
+	[EVENT_LOOKUP] = "dns",
+	[EVENT_EXEC] = "exec",
+};
+
+static void json_event(struct output *out, const struct event *ev)
+{
+	struct json_writer w;
+	char address[ADDRESS_LEN];
+
+	jsonw_init(&w, out->stream);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", json_event_types[ev->kind]);
+	jsonw_fixed_field(&w, "time", seconds(out, ev->ts_ns), 6);
+	jsonw_uint_field(&w, "pid", ev->pid);
+	jsonw_uint_field(&w, "ppid", ev->ppid);
+	jsonw_string_field(&w, "comm", ev->comm);
+	if (ev->proc && ev->proc->exe[0])
+		jsonw_string_field(&w, "exe", ev->proc->exe);
+	if (ev->proc && ev->proc->args[0])
+		jsonw_string_field(&w, "args", ev->proc->args);
+	if (ev->chain && ev->chain[0])
+		jsonw_string_field(&w, "chain", ev->chain);
+	if (ev->kind == EVENT_CONNECT) {
+		format_address(ev->addr, address, sizeof(address));
+		jsonw_string_field(&w, "proto", proto_name(ev->proto));
+		jsonw_string_field(&w, "address", address);
+		jsonw_uint_field(&w, "port", ev->port);
+		if (ev->name)
+			jsonw_string_field(&w, "name", ev->name);
+		jsonw_string_field(&w, "result", ev->result);
+		jsonw_bool_field(&w, "failed", ev->failed);
+	} else if (ev->kind == EVENT_LOOKUP) {
+		jsonw_string_field(&w, "query", ev->qname);
+		jsonw_string_field(&w, "qtype", ev->qtype);
+		jsonw_string_field(&w, "status", ev->result);
+		jsonw_name(&w, "answers");
+		jsonw_start_array(&w);
+		for (size_t i = 0; i < ev->nanswers; i++) {
+			format_address(ev->answers[i], address, sizeof(address));
+			jsonw_string(&w, address);
+		}
+		jsonw_end_array(&w);
+	}
+	if (ev->violation)
+		json_violation(&w, ev->violation, ev->chain);
+	jsonw_end_object(&w);
+}
+
+static void json_dependency(struct output *out, struct json_writer *w,
+			    const struct dependency *d)
+{
+	char address[ADDRESS_LEN];
+
+	jsonw_start_object(w);
+	jsonw_string_field(w, "kind", d->kind == DEP_LOOKUP ? "lookup" : "connection");
+	if (d->name[0])
+		jsonw_string_field(w, "name", d->name);
+	if (d->kind == DEP_CONNECTION) {
+		format_address(d->addr, address, sizeof(address));
+		jsonw_string_field(w, "proto", proto_name(d->proto));
+		jsonw_string_field(w, "address", address);
+		jsonw_uint_field(w, "port", d->port);
+	}
+	jsonw_uint_field(w, "count", d->count);
+	jsonw_fixed_field(w, "first", seconds(out, d->first_ns), 6);
+	jsonw_fixed_field(w, "last", seconds(out, d->last_ns), 6);
+	jsonw_bool_field(w, "failed", d->failed);
+	jsonw_name(w, "results");
+	jsonw_start_object(w);
+	for (size_t j = 0; j < d->nresults; j++)
+		jsonw_uint_field(w, d->results[j].text, d->results[j].count);
+	jsonw_end_object(w);
+	jsonw_name(w, "programs");
+	jsonw_start_array(w);
+	for (size_t j = 0; j < d->nprograms; j++) {
+		const struct dep_program *p = &d->programs[j];
+
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "count", p->count);
+		jsonw_string_field(w, "comm", p->comm);
+		jsonw_string_field(w, "exe", p->exe);
+		jsonw_string_field(w, "chain", p->chain);
+		if (p->violations)
+			jsonw_string_field(w, "violation", p->direct ? "direct" : "hidden");
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	if (d->violations) {
+		jsonw_name(w, "violation");
+		jsonw_start_object(w);
+		jsonw_string_field(w, "rule", d->rule);
+		jsonw_uint_field(w, "count", d->violations);
+		jsonw_end_object(w);
+	}
+	jsonw_end_object(w);
 }
 
 static void json_summary(struct output *out, const struct depmap *map,
-			 const struct run_totals *totals)
+			 const struct run_totals *totals, bool asked)
 {
-	FILE *f = out->stream;
-	char address[ADDRESS_LEN];
+	struct json_writer w;
 
-	fprintf(f, "{\"type\":\"summary\",\"connections\":%llu,\"lookups\":%llu,\"lost\":%llu",
-		(unsigned long long)totals->connections, (unsigned long long)totals->lookups,
-		(unsigned long long)totals->lost);
-	if (totals->policy)
-		fprintf(f, ",\"violations\":{\"count\":%llu,\"direct\":%llu,\"hidden\":%llu}",
-			(unsigned long long)totals->violations,
-			(unsigned long long)totals->direct_violations,
-			(unsigned long long)totals->hidden_violations);
-	fputs(",\"dependencies\":[", f);
-	for (size_t i = 0; i < map->count; i++) {
-		const struct dependency *d = &map->deps[i];
-
-		fprintf(f, "%s{\"kind\":\"%s\"", i ? "," : "",
-			d->kind == DEP_LOOKUP ? "lookup" : "connection");
-		if (d->name[0])
-			json_key(f, "name", d->name);
-		if (d->kind == DEP_CONNECTION) {
-			format_address(d->addr, address, sizeof(address));
-			json_key(f, "proto", proto_name(d->proto));
-			json_key(f, "address", address);
-			fprintf(f, ",\"port\":%u", d->port);
-		}
-		fprintf(f, ",\"count\":%u,\"first\":%.6f,\"last\":%.6f,\"failed\":%s,\"results\":{",
-			d->count, seconds(out, d->first_ns), seconds(out, d->last_ns),
-			d->failed ? "true" : "false");
-		for (size_t j = 0; j < d->nresults; j++) {
-			fprintf(f, "%s", j ? "," : "");
-			json_string(f, d->results[j].text);
-			fprintf(f, ":%u", d->results[j].count);
-		}
-		fputs("},\"programs\":[", f);
-		for (size_t j = 0; j < d->nprograms; j++) {
-			fprintf(f, "%s{\"count\":%u", j ? "," : "", d->programs[j].count);
-			json_key(f, "comm", d->programs[j].comm);
-			json_key(f, "exe", d->programs[j].exe);
-			json_key(f, "chain", d->programs[j].chain);
-			if (d->programs[j].violations)
-				json_key(f, "violation", d->programs[j].direct ? "direct" : "hidden");
-			fputc('}', f);
-		}
-		fputc(']', f);
-		if (d->violations) {
-			fputs(",\"violation\":{\"rule\":", f);
-			json_string(f, d->rule);
-			fprintf(f, ",\"count\":%u}", d->violations);
-		}
-		fputc('}', f);
+	(void)asked; /* the summary object ends every JSON stream */
+	jsonw_init(&w, out->stream);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", "summary");
+	jsonw_uint_field(&w, "connections", totals->connections);
+	jsonw_uint_field(&w, "lookups", totals->lookups);
+	jsonw_uint_field(&w, "lost", totals->lost);
+	if (totals->policy) {
+		jsonw_name(&w, "violations");
+		jsonw_start_object(&w);
+		jsonw_uint_field(&w, "count", totals->violations);
+		jsonw_uint_field(&w, "direct", totals->direct_violations);
+		jsonw_uint_field(&w, "hidden", totals->hidden_violations);
+		jsonw_end_object(&w);
 	}
-	fputs("]}\n", f);
+	jsonw_name(&w, "dependencies");
+	jsonw_start_array(&w);
+	for (size_t i = 0; i < map->count; i++)
+		json_dependency(out, &w, &map->deps[i]);
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+}
+
+/* --- the choice, once ------------------------------------------------------- */
+
+static const struct output_emitter emitters[] = {
+	[OUTPUT_TEXT] = { .header = text_header, .event = text_event, .summary = text_summary },
+	[OUTPUT_JSON] = { .header = json_header, .event = json_event, .summary = json_summary },
+};
+
+void output_init(struct output *out, FILE *stream, enum output_format format)
+{
+	*out = (struct output){ .stream = stream, .emitter = &emitters[format] };
+}
+
+void output_header(struct output *out)
+{
+	out->emitter->header(out);
+	fflush(out->stream);
+}
+
+void output_event(struct output *out, const struct event *ev)
+{
+	out->emitter->event(out, ev);
 }
 
 void output_summary(struct output *out, const struct depmap *map,
-		    const struct run_totals *totals)
+		    const struct run_totals *totals, bool asked)
 {
-	if (out->format == OUTPUT_JSON)
-		json_summary(out, map, totals);
-	else
-		text_summary(out, map, totals);
+	out->emitter->summary(out, map, totals, asked);
 	fflush(out->stream);
 }
 

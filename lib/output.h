@@ -22,55 +22,19 @@
 #include <stdio.h>
 
 #include "depmap.h"
-#include "deptrace_event.h"
-#include "proctree.h"
+#include "event.h"
 
 enum output_format {
 	OUTPUT_TEXT,
 	OUTPUT_JSON,
 };
 
+struct output_emitter; /* the format's functions, chosen once by output_init */
+
 struct output {
 	FILE *stream;
-	enum output_format format;
+	const struct output_emitter *emitter;
 	uint64_t start_ns; /* CLOCK_MONOTONIC at the start of tracing */
-};
-
-/* A process as an event names it: the record's own fields, plus what the
- * process table knows (NULL if nothing). */
-struct event_process {
-	const struct deptrace_header *h;
-	const struct proc_info *info;
-	const char *chain;
-};
-
-/* Why an event breaks the policy. */
-struct violation_view {
-	const char *rule;   /* "deny forge.example.com", "not on the allow list" */
-	const char *origin; /* where the rule was given ("deploy.policy:3"), or NULL */
-	bool direct;        /* a traced root's own, not a program it started */
-	bool enforcing;     /* the policy was in force: say whether it was refused */
-	bool blocked;
-	bool unguarded;     /* in force, but on a socket made outside the cgroup,
-			       which its hooks never see */
-};
-
-struct connection_view {
-	struct event_process who;
-	const struct deptrace_connect_event *ev;
-	const char *name;   /* what the process resolved to reach it, or NULL */
-	const struct violation_view *violation; /* NULL: keeps the policy */
-};
-
-struct lookup_view {
-	struct event_process who;
-	const struct violation_view *violation; /* NULL: keeps the policy */
-	const char *qname;
-	const char *qtype;       /* "A", "AAAA", ... */
-	const char *status;      /* "NOERROR", "NXDOMAIN", ..., "NOANSWER",
-				    "EPERM (blocked)" */
-	const uint8_t (*addrs)[16]; /* IPv4 as v4-mapped */
-	size_t naddrs;
 };
 
 struct run_totals {
@@ -87,12 +51,22 @@ struct run_totals {
 #define VIOLATIONS_LEN 96
 void format_violations(const struct run_totals *totals, char *buf, size_t len);
 
+/* Writes `format` to `stream` from now on (start_ns 0 until set). */
+void output_init(struct output *out, FILE *stream, enum output_format format);
+
+/* The column heads (text; nothing in JSON). */
 void output_header(struct output *out);
-void output_connection(struct output *out, const struct connection_view *c);
-void output_lookup(struct output *out, const struct lookup_view *l);
-void output_exec(struct output *out, const struct event_process *who);
+
+/* One line (text) or object (JSON) for a connection or lookup; an exec
+ * has a JSON object only. Text shows every control byte in a program's
+ * name, arguments or a DNS name as a visible escape (ESC as \x1b), so
+ * that no traced program can move the cursor or forge a line. */
+void output_event(struct output *out, const struct event *ev);
+
+/* The dependency map at the end: in text when `asked` (-s, or run mode),
+ * in JSON always (the summary object ends the stream). */
 void output_summary(struct output *out, const struct depmap *map,
-		    const struct run_totals *totals);
+		    const struct run_totals *totals, bool asked);
 
 /* The map as a Graphviz digraph: the process tree (by program and chain)
  * and the destinations each part of it reached; failures in red,

@@ -103,11 +103,29 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
+/* The event's process fields, from the record and the process table. */
+static struct event process_event(enum event_kind kind, const struct deptrace_header *h,
+				  const struct proc_info *p, const char *comm,
+				  const char *chain)
+{
+	return (struct event){
+		.kind = kind, .ts_ns = h->ts_ns, .pid = h->pid, .ppid = h->ppid,
+		.comm = comm, .proc = p, .chain = chain,
+	};
+}
+
+/* The record's name for its process, whole (it fills its field when the
+ * name is 15 characters long). */
+static void record_comm(const struct deptrace_header *h, char comm[DEPTRACE_COMM_LEN])
+{
+	snprintf(comm, DEPTRACE_COMM_LEN, "%.*s", DEPTRACE_COMM_LEN - 1, h->comm);
+}
+
 static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 {
 	struct proc_info *p = note_process(s, &ev->h);
-	struct event_process who = { .h = &ev->h, .info = p };
-	char chain[DEP_CHAIN_LEN];
+	char chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
+	struct event event;
 	size_t used = 0;
 
 	if (!p)
@@ -118,20 +136,21 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));
-	who.chain = chain;
-	output_exec(s->config.out, &who);
+	record_comm(&ev->h, comm);
+	event = process_event(EVENT_EXEC, &ev->h, p, comm, chain);
+	output_event(s->config.out, &event);
 }
 
 /* Whether an event breaks the policy, from the policy's verdict and the
  * kernel's refusal: fills and counts `v` and returns it, or returns NULL
  * for an event that keeps the policy. */
-static const struct violation_view *judge(struct session *s, struct verdict verdict,
-					  bool blocked, bool unguarded,
-					  const struct proc_info *p, struct violation_view *v)
+static const struct event_violation *judge(struct session *s, struct verdict verdict,
+					   bool blocked, bool unguarded,
+					   const struct proc_info *p, struct event_violation *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
-	*v = (struct violation_view){
+	*v = (struct event_violation){
 		.rule = verdict.rule ? verdict.rule->text : "not on the allow list",
 		.origin = verdict.rule ? verdict.rule->origin : NULL,
 		.direct = p && p->root,
@@ -151,84 +170,81 @@ static const struct violation_view *judge(struct session *s, struct verdict verd
 	return v;
 }
 
+/* Hands a built event to every consumer: the output, and the map (for a
+ * process the table knows). */
+static void publish(struct session *s, const struct event *ev)
+{
+	output_event(s->config.out, ev);
+	if (ev->proc)
+		depmap_add(&s->map, ev);
+}
+
 /* A connect() or, refused by the policy, a datagram sent without one. */
 static void on_connect(struct session *s, const struct deptrace_connect_event *ev)
 {
 	struct proc_info *p = note_process(s, &ev->h);
-	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN];
-	uint8_t addr[16];
-	struct connection_view view = { .who = { .h = &ev->h, .info = p, .chain = chain },
-					.ev = ev };
+	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN], comm[DEPTRACE_COMM_LEN];
+	struct event event = process_event(EVENT_CONNECT, &ev->h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
-	struct violation_view violation;
-	struct dep_observation obs;
+	struct event_violation violation;
 
-	event_address(ev, addr);
-	view.name = name_table_lookup(s->names, addr);
+	record_comm(&ev->h, comm);
+	event_address(ev, event.addr);
+	event.port = ev->dport;
+	event.proto = ev->proto;
+	event.name = name_table_lookup(s->names, event.addr);
+	format_connect_result(ev, result, sizeof(result));
+	event.result = result;
+	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	if (s->config.policy)
-		verdict = policy_check_connection(s->config.policy, addr, ev->dport, view.name);
+		verdict = policy_check_connection(s->config.policy, event.addr, ev->dport,
+						  event.name);
 	/* a connect() the policy's hook never judged was made on a socket
 	 * from outside the cgroup (inherited, or passed in) */
-	view.violation = judge(s, verdict, ev->blocked,
-			       s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
-			       !ev->judged,
-			       p, &violation);
-	output_connection(s->config.out, &view);
+	event.violation = judge(s, verdict, ev->blocked,
+				s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
+				!ev->judged,
+				p, &violation);
 	s->totals.connections++;
-	if (!p)
-		return;
-	format_connect_result(ev, result, sizeof(result));
-	obs = (struct dep_observation){
-		.kind = DEP_CONNECTION, .name = view.name, .addr = addr, .port = ev->dport,
-		.proto = ev->proto, .ts_ns = ev->h.ts_ns, .result = result,
-		.failed = connect_failed(ev->result), .proc = p, .chain = chain,
-		.violation = view.violation ? view.violation->rule : NULL,
-	};
-	depmap_add(&s->map, &obs);
+	publish(s, &event);
 }
 
-/* Reports one lookup: its line, its names for later connections, its
- * place in the map. `h` is the query's header (or the answer's, when the
- * query was not seen); `msg` the answer, or NULL for none; `blocked`: the
- * policy in force refused to send the query. */
+/* Reports one lookup: its event, its names for later connections. `h` is
+ * the query's header (or the answer's, when the query was not seen);
+ * `msg` the answer, or NULL for none; `blocked`: the policy in force
+ * refused to send the query. */
 static void report_lookup(struct session *s, const struct deptrace_header *h,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
 			  bool blocked)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
-	char type[16], chain[DEP_CHAIN_LEN], what[DNS_NAME_LEN + 16];
+	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
 	struct proc_info *p = note_process(s, h);
-	struct lookup_view view = { .who = { .h = h, .info = p, .chain = chain },
-				    .qname = qname, .qtype = type, .addrs = addrs };
+	struct event event = process_event(EVENT_LOOKUP, h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
-	struct violation_view violation;
-	struct dep_observation obs;
+	struct event_violation violation;
 
+	record_comm(h, comm);
 	dns_type_name(qtype, type, sizeof(type));
+	event.qname = qname;
+	event.qtype = type;
+	event.answers = addrs;
 	if (blocked)
-		view.status = RESULT_BLOCKED;
+		event.result = RESULT_BLOCKED;
 	else
-		view.status = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+		event.result = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+	event.failed = !msg || msg->rcode != 0;
 	if (msg)
-		view.naddrs = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
-	for (size_t i = 0; i < view.naddrs; i++)
+		event.nanswers = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
+	for (size_t i = 0; i < event.nanswers; i++)
 		name_table_add(s->names, addrs[i], qname);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
 	if (s->config.policy)
 		verdict = policy_check_lookup(s->config.policy, qname);
-	view.violation = judge(s, verdict, blocked, false, p, &violation);
-	output_lookup(s->config.out, &view);
+	event.violation = judge(s, verdict, blocked, false, p, &violation);
 	s->totals.lookups++;
-	if (!p)
-		return;
-	snprintf(what, sizeof(what), "%s %s", qname, type);
-	obs = (struct dep_observation){
-		.kind = DEP_LOOKUP, .name = what, .ts_ns = h->ts_ns, .result = view.status,
-		.failed = !msg || msg->rcode != 0, .proc = p, .chain = chain,
-		.violation = view.violation ? view.violation->rule : NULL,
-	};
-	depmap_add(&s->map, &obs);
+	publish(s, &event);
 }
 
 static struct pending_lookup *find_pending(struct session *s, uint32_t pid,
@@ -359,8 +375,7 @@ void session_finish(struct session *s)
 {
 	session_expire_lookups(s, UINT64_MAX);
 	depmap_sort(&s->map);
-	if (s->config.summary || s->config.out->format == OUTPUT_JSON)
-		output_summary(s->config.out, &s->map, &s->totals);
+	output_summary(s->config.out, &s->map, &s->totals, s->config.summary);
 	if (s->config.graph)
 		output_graph(s->config.graph, &s->map);
 }

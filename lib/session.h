@@ -2,9 +2,9 @@
  *
  * Keeps the process table, the names processes resolved (their own DNS
  * traffic, and /etc/hosts), the DNS queries still waiting for an answer and
- * the dependency map; turns each record into the lines output.h prints,
- * each judged by the policy. Nothing here touches the kernel: tests feed
- * it records directly.
+ * the dependency map; builds one event (event.h) from each record, judged
+ * by the policy, and hands it to the output and the map. Nothing here
+ * touches the kernel: tests feed it records directly.
  */
 #ifndef DEPTRACE_SESSION_H
 #define DEPTRACE_SESSION_H

@@ -308,12 +308,14 @@ static FILE *open_output_file(const char *path, bool *created)
 /* Opened before anything slow, so that a typo fails at once. */
 static int open_outputs(struct run *r)
 {
-	r->out.format = r->opts.json ? OUTPUT_JSON : OUTPUT_TEXT;
+	FILE *stream = stdout;
+
 	if (r->opts.output_path) {
-		r->out.stream = open_output_file(r->opts.output_path, &r->output_created);
-		if (!r->out.stream)
+		stream = open_output_file(r->opts.output_path, &r->output_created);
+		if (!stream)
 			return EXIT_USAGE;
 	}
+	output_init(&r->out, stream, r->opts.json ? OUTPUT_JSON : OUTPUT_TEXT);
 	if (r->opts.graph_path) {
 		r->graph = open_output_file(r->opts.graph_path, &r->graph_created);
 		if (!r->graph)

@@ -20,6 +20,16 @@ static struct deptrace_connect_event make_event(int family, const char *addr, un
 	return ev;
 }
 
+/* A record's destination, as the session takes it (event_address) and
+ * the output shows it (format_endpoint). */
+static void format_destination(const struct deptrace_connect_event *ev, char *buf, size_t len)
+{
+	uint8_t addr[16];
+
+	event_address(ev, addr);
+	format_endpoint(addr, ev->dport, buf, len);
+}
+
 /* format_destination into a buffer of DESTINATION_LEN pre-filled with junk. */
 static void assert_destination(const struct deptrace_connect_event *ev, const char *want)
 {
@@ -140,14 +150,14 @@ struct captured {
 	size_t len;
 };
 
-static void capture_open(struct captured *cap, struct output *out, uint64_t start_ns)
+static void capture_open(struct captured *cap, struct output *out, uint64_t start_ns,
+			 enum output_format format)
 {
 	cap->text = NULL;
 	cap->len = 0;
 	cap->stream = open_memstream(&cap->text, &cap->len);
 	ck_assert_ptr_nonnull(cap->stream);
-	out->stream = cap->stream;
-	out->format = OUTPUT_TEXT;
+	output_init(out, cap->stream, format);
 	out->start_ns = start_ns;
 }
 
@@ -190,12 +200,27 @@ static long column_of(const char *line, const char *word)
 	return found;
 }
 
-/* A connection line with nothing known beyond the event itself. */
-static void emit(struct output *out, const struct deptrace_connect_event *ev)
+/* The event of a connect record with nothing known beyond the record
+ * (the session fills in the rest); `result` holds its result. */
+static struct event connect_event(const struct deptrace_connect_event *rec,
+				  char result[DEP_RESULT_LEN])
 {
-	struct connection_view view = { .who = { .h = &ev->h }, .ev = ev };
+	struct event ev = { .kind = EVENT_CONNECT, .ts_ns = rec->h.ts_ns, .pid = rec->h.pid,
+			    .ppid = rec->h.ppid, .comm = rec->h.comm, .proto = rec->proto,
+			    .port = rec->dport, .result = result,
+			    .failed = connect_failed(rec->result) };
 
-	output_connection(out, &view);
+	event_address(rec, ev.addr);
+	format_connect_result(rec, result, DEP_RESULT_LEN);
+	return ev;
+}
+
+static void emit(struct output *out, const struct deptrace_connect_event *rec)
+{
+	char result[DEP_RESULT_LEN];
+	struct event ev = connect_event(rec, result);
+
+	output_event(out, &ev);
 }
 
 static const char *const header_columns[] = {
@@ -209,7 +234,7 @@ START_TEST(test_header)
 	char *lines[4];
 	long prev = -1;
 
-	capture_open(&cap, &out, 0);
+	capture_open(&cap, &out, 0, OUTPUT_TEXT);
 	output_header(&out);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 1);
@@ -245,7 +270,7 @@ START_TEST(test_event_line)
 	ev.proto = DEPTRACE_PROTO_TCP;
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "curl");
 
-	capture_open(&cap, &out, start);
+	capture_open(&cap, &out, start, OUTPUT_TEXT);
 	output_header(&out);
 	emit(&out, &ev);
 	capture_close(&cap);
@@ -278,15 +303,14 @@ START_TEST(test_wide_values_stay_aligned)
 	ev.h.ppid = 4194303;
 	ev.result = -EINPROGRESS;
 	ev.proto = DEPTRACE_PROTO_UDP;
-	/* a full comm with no NUL: only DEPTRACE_COMM_LEN - 1 characters show */
-	memcpy(ev.h.comm, "abcdefghijklmnop", DEPTRACE_COMM_LEN);
+	/* the longest name a process has (test_session: a full comm field) */
+	snprintf(ev.h.comm, sizeof(ev.h.comm), "abcdefghijklmno");
 
-	capture_open(&cap, &out, start);
+	capture_open(&cap, &out, start, OUTPUT_TEXT);
 	output_header(&out);
 	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
-	ck_assert_ptr_null(strstr(lines[1], "abcdefghijklmnop"));
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 		ck_assert_msg(column_of(lines[0], header_columns[i]) ==
 				      column_of(lines[1], values[i]),
@@ -307,7 +331,7 @@ START_TEST(test_time_is_relative_to_start)
 	ev.h.pid = ev.h.ppid = 1;
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "x");
 
-	capture_open(&cap, &out, start);
+	capture_open(&cap, &out, start, OUTPUT_TEXT);
 	ev.h.ts_ns = start;
 	emit(&out, &ev);
 	ev.h.ts_ns = start + 123456789ULL;
@@ -334,8 +358,8 @@ END_TEST
 START_TEST(test_json_connection)
 {
 	struct deptrace_connect_event ev = make_event(AF_INET6, "::ffff:192.0.2.11", 22);
-	struct connection_view view = { .who = { .h = &ev.h, .chain = "deploy.sh > git" },
-					.ev = &ev, .name = "forge.example.com" };
+	char result[DEP_RESULT_LEN];
+	struct event view;
 	struct captured cap;
 	struct output out;
 
@@ -345,10 +369,12 @@ START_TEST(test_json_connection)
 	ev.result = -ECONNREFUSED;
 	ev.proto = DEPTRACE_PROTO_TCP;
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "a\"b\\c\n");
-	capture_open(&cap, &out, 0);
-	out.format = OUTPUT_JSON;
+	view = connect_event(&ev, result);
+	view.chain = "deploy.sh > git";
+	view.name = "forge.example.com";
+	capture_open(&cap, &out, 0, OUTPUT_JSON);
 	output_header(&out); /* nothing in JSON */
-	output_connection(&out, &view);
+	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_str_eq(cap.text,
 			 "{\"type\":\"connect\",\"time\":0.002500,\"pid\":7,\"ppid\":6,"
@@ -363,23 +389,110 @@ START_TEST(test_lookup_line)
 {
 	struct deptrace_header h = { .ts_ns = 1000000000, .pid = 9, .ppid = 8, .comm = "curl" };
 	uint8_t addrs[2][16] = { { 0 } };
-	struct lookup_view view = { .who = { .h = &h }, .qname = "forge.example.com",
-				    .qtype = "A", .status = "NOERROR", .addrs = addrs, .naddrs = 2 };
+	struct event view = { .kind = EVENT_LOOKUP, .ts_ns = h.ts_ns, .pid = h.pid,
+			      .ppid = h.ppid, .comm = h.comm, .qname = "forge.example.com",
+			      .qtype = "A", .result = "NOERROR", .answers = addrs, .nanswers = 2 };
 	struct captured cap;
 	struct output out;
 	char *lines[4];
 
 	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10", addrs[0]), 1);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", addrs[1]), 1);
-	capture_open(&cap, &out, 0);
+	capture_open(&cap, &out, 0, OUTPUT_TEXT);
 	output_header(&out);
-	output_lookup(&out, &view);
+	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
 	ck_assert_int_eq(column_of(lines[0], "PROTO"), column_of(lines[1], "DNS"));
 	ck_assert_int_eq(column_of(lines[0], "RESULT"), column_of(lines[1], "NOERROR"));
 	ck_assert_str_eq(lines[1] + column_of(lines[0], "DESTINATION"),
 			 "forge.example.com A -> 192.0.2.10, 2001:db8::10");
+	free(cap.text);
+}
+END_TEST
+
+/* What a traced program chose (its name, arguments, a name it resolved)
+ * may hold ESC, CR, LF or bytes that are not UTF-8: text shows the control
+ * bytes in a visible form and stays one line; JSON stays valid UTF-8. */
+static const char hostile_comm[] = "a\x1b[2Jb\rc";
+static const char hostile_args[] = "curl\n0.000 1 1 fake TCP ok \x7f\xff";
+static const char hostile_name[] = "evil\x1b]0;t\x07.example";
+
+static struct event hostile_event(const struct deptrace_connect_event *rec,
+				  char result[DEP_RESULT_LEN], struct proc_info *proc)
+{
+	struct event ev = connect_event(rec, result);
+
+	memset(proc, 0, sizeof(*proc));
+	snprintf(proc->exe, sizeof(proc->exe), "/usr/bin/curl");
+	snprintf(proc->args, sizeof(proc->args), "%s", hostile_args);
+	ev.comm = hostile_comm;
+	ev.proc = proc;
+	ev.chain = "deploy.sh > a\x1b[2Jb\rc";
+	ev.name = hostile_name;
+	return ev;
+}
+
+START_TEST(test_text_shows_control_bytes)
+{
+	struct deptrace_connect_event rec = make_event(AF_INET, "192.0.2.10", 443);
+	char result[DEP_RESULT_LEN];
+	static struct event_violation violation = { .rule = "deny 192.0.2.0/24" };
+	struct proc_info proc;
+	struct event ev = hostile_event(&rec, result, &proc);
+	struct captured cap;
+	struct output out;
+	char *lines[2];
+
+	ev.violation = &violation; /* hidden: the chain is shown too */
+	capture_open(&cap, &out, 0, OUTPUT_TEXT);
+	output_event(&out, &ev);
+	capture_close(&cap);
+	ck_assert_uint_eq(split_lines(cap.text, lines, 2), 1);
+	for (const char *c = lines[0]; *c; c++)
+		ck_assert_msg((unsigned char)*c >= 0x20 && *c != 0x7f,
+			      "raw control byte 0x%02x in '%s'", (unsigned char)*c, lines[0]);
+	ck_assert_ptr_nonnull(strstr(lines[0], " a\\x1b[2Jb\\x0dc "));
+	ck_assert_ptr_nonnull(strstr(lines[0], "(evil\\x1b]0;t\\x07.example)"));
+	ck_assert_ptr_nonnull(strstr(lines[0], "(deploy.sh > a\\x1b[2Jb\\x0dc)"));
+	free(cap.text);
+}
+END_TEST
+
+/* Whether `s` is valid UTF-8 holding no raw control byte. */
+static bool valid_utf8_text(const unsigned char *s)
+{
+	while (*s) {
+		size_t n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3
+			 : (*s & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (!n || (*s < 0x20 && *s != '\n'))
+			return false;
+		for (size_t i = 1; i < n; i++)
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+		s += n;
+	}
+	return true;
+}
+
+START_TEST(test_json_stays_valid_utf8)
+{
+	struct deptrace_connect_event rec = make_event(AF_INET, "192.0.2.10", 443);
+	char result[DEP_RESULT_LEN];
+	struct proc_info proc;
+	struct event ev = hostile_event(&rec, result, &proc);
+	struct captured cap;
+	struct output out;
+
+	capture_open(&cap, &out, 0, OUTPUT_JSON);
+	output_event(&out, &ev);
+	capture_close(&cap);
+	ck_assert_msg(valid_utf8_text((const unsigned char *)cap.text), "not valid: %s", cap.text);
+	ck_assert_ptr_nonnull(strstr(cap.text, "\"comm\":\"a\\u001b[2Jb\\u000dc\""));
+	ck_assert_ptr_nonnull(strstr(cap.text,
+				     "\"args\":\"curl\\u000a0.000 1 1 fake TCP ok \\u007f\\ufffd\""));
+	ck_assert_ptr_nonnull(strstr(cap.text, "\"name\":\"evil\\u001b]0;t\\u0007.example\""));
 	free(cap.text);
 }
 END_TEST
@@ -406,6 +519,8 @@ static Suite *event_format_suite(void)
 	tcase_add_test(output, test_event_line);
 	tcase_add_test(output, test_wide_values_stay_aligned);
 	tcase_add_test(output, test_time_is_relative_to_start);
+	tcase_add_test(output, test_text_shows_control_bytes);
+	tcase_add_test(output, test_json_stays_valid_utf8);
 	suite_add_tcase(s, output);
 	return s;
 }

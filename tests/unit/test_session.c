@@ -50,9 +50,7 @@ static void open_session(enum output_format format, bool summary)
 	memcpy(hosts_path, hosts, sizeof(hosts));
 	config.proc_root = proc_root;
 	config.hosts_path = hosts_path;
-	out.stream = open_memstream(&text, &text_len);
-	out.format = format;
-	out.start_ns = 0;
+	output_init(&out, open_memstream(&text, &text_len), format);
 	s = session_new(&config);
 	ck_assert_ptr_nonnull(s);
 	session_add_process(s, 100, 1, true);
@@ -236,6 +234,26 @@ START_TEST(test_garbage_is_not_a_lookup)
 	session_finish(s);
 	ck_assert_uint_eq(session_totals(s)->lookups, 0);
 	ck_assert_ptr_null(strstr(close_output(), "DNS "));
+}
+END_TEST
+
+/* A name that fills the record's whole field (no NUL): its first
+ * DEPTRACE_COMM_LEN - 1 characters show, nothing past the field. */
+START_TEST(test_full_comm_field)
+{
+	union deptrace_record rec;
+
+	open_session(OUTPUT_TEXT, false);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, 100, 1, "", 5);
+	memcpy(rec.connect.h.comm, "abcdefghijklmnop", DEPTRACE_COMM_LEN);
+	rec.connect.family = AF_INET;
+	rec.connect.dport = 80;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.1", rec.connect.daddr), 1);
+	session_record(s, &rec);
+	ck_assert_ptr_nonnull(strstr(close_output(), " abcdefghijklmno "));
+	ck_assert_ptr_null(strstr(text, "abcdefghijklmnop"));
 }
 END_TEST
 
@@ -430,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, test_lookup_names_the_connection);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
+	tcase_add_test(tc, test_full_comm_field);
 	tcase_add_test(tc, test_json_ends_with_summary);
 	tcase_add_test(tc, test_violations_direct_and_hidden);
 	tcase_add_test(tc, test_allow_list_miss_in_json);

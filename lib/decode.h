@@ -8,6 +8,7 @@
 #define DEPTRACE_DECODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "deptrace_event.h"
 
@@ -21,5 +22,14 @@ union deptrace_record {
 
 /* 0, or -EINVAL for a sample too short for its type or of no known type. */
 int decode_record(const void *data, size_t size, union deptrace_record *rec);
+
+/* Where decoded records go (session.h makes one), wherever they come from:
+ * the tracer's perf buffer, or a test. `lost`: records the source knows it
+ * dropped (a full buffer). */
+struct record_sink {
+	void (*record)(void *ctx, const union deptrace_record *rec);
+	void (*lost)(void *ctx, uint64_t lost);
+	void *ctx;
+};
 
 #endif

@@ -355,6 +355,23 @@ void session_record(struct session *s, const union deptrace_record *rec)
 void session_lost(struct session *s, uint64_t lost)
 {
 	s->totals.lost += lost;
+	message_say(&s->config.messages, "lost %llu events (%llu so far): raise --buffer-pages",
+		    (unsigned long long)lost, (unsigned long long)s->totals.lost);
+}
+
+static void sink_record(void *ctx, const union deptrace_record *rec)
+{
+	session_record(ctx, rec);
+}
+
+static void sink_lost(void *ctx, uint64_t lost)
+{
+	session_lost(ctx, lost);
+}
+
+struct record_sink session_sink(struct session *s)
+{
+	return (struct record_sink){ .record = sink_record, .lost = sink_lost, .ctx = s };
 }
 
 void session_expire_lookups(struct session *s, uint64_t now_ns)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "decode.h"
+#include "message.h"
 #include "output.h"
 #include "policy.h"
 
@@ -31,6 +32,7 @@ struct session_config {
 					empty: nothing is */
 	bool enforcing;          /* the kernel refuses what the policy forbids:
 				    a violation it let through is flagged */
+	struct message_sink messages; /* warnings (lost records) */
 };
 
 struct session;
@@ -45,6 +47,11 @@ void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root);
 /* Whether the policy is in force from now on (enforcement is set up
  * after the session starts, and may fail open). */
 void session_set_enforcing(struct session *s, bool enforcing);
+
+/* The sink the records of the run go to (a tracer's, or a test's): each
+ * record is turned into its event; lost records are counted, and told to
+ * the config's messages. */
+struct record_sink session_sink(struct session *s);
 
 void session_record(struct session *s, const union deptrace_record *rec);
 void session_lost(struct session *s, uint64_t lost);

@@ -15,10 +15,6 @@
 
 #define MAX_CPUS 1024
 #define MAX_PROGRAMS 48
-/* Waking the reader for every event costs the traced task an interrupt
- * inside its connect(); woken every 32, and drained after every poll
- * timeout whatever the count, events are late by at most that timeout. */
-#define WAKEUP_EVENTS 32
 #define MAX_ATTACHMENTS 32
 
 extern const char bpf_text_connect_kprobe[];
@@ -292,7 +288,7 @@ static void deliver_lost(void *cookie, uint64_t lost)
 {
 	struct tracer *t = cookie;
 
-	t->config.on_lost(t->config.cookie, lost);
+	t->config.sink.lost(t->config.sink.ctx, lost);
 }
 
 /* Online CPUs from a list like "0-3,5"; -1 on error. */
@@ -334,7 +330,7 @@ static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
 	}
 	for (int i = 0; i < ncpus; i++) {
 		struct bcc_perf_buffer_opts opts = {
-			.pid = -1, .cpu = cpus[i], .wakeup_events = WAKEUP_EVENTS,
+			.pid = -1, .cpu = cpus[i], .wakeup_events = TRACER_WAKEUP_EVENTS,
 		};
 		struct perf_reader *reader;
 		int fd;
@@ -364,6 +360,17 @@ int tracer_attach(struct tracer *t, char *err, size_t errlen)
 	return rc ? rc : for_each_probe(t, attach_probe, err, errlen);
 }
 
+/* Waking the reader for every record costs the traced task an interrupt
+ * inside its connect(); woken every TRACER_WAKEUP_EVENTS, and drained after
+ * every poll timeout whatever the count, records are late by at most that
+ * timeout. */
+int tracer_poll_timeout(int timeout_ms, size_t delivered)
+{
+	if (delivered)
+		return TRACER_POLL_SOON_MS;
+	return timeout_ms * 2 > TRACER_POLL_INTERVAL_MS ? TRACER_POLL_INTERVAL_MS : timeout_ms * 2;
+}
+
 size_t tracer_poll(struct tracer *t, int timeout_ms)
 {
 	size_t delivered;
@@ -372,7 +379,7 @@ size_t tracer_poll(struct tracer *t, int timeout_ms)
 	perf_reader_consume(t->nreaders, t->readers);
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
 	for (size_t i = 0; i < t->nbatch; i++)
-		t->config.on_record(t->config.cookie, &t->batch[i]);
+		t->config.sink.record(t->config.sink.ctx, &t->batch[i]);
 	delivered = t->nbatch;
 	t->nbatch = 0;
 	return delivered;

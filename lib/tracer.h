@@ -28,9 +28,7 @@ struct tracer_config {
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
 	bool enforce;              /* compile in the policy programs (enforce.h) */
 	bool allow_list;           /* ... refusing what no allow rule admits */
-	void (*on_record)(void *cookie, const union deptrace_record *rec);
-	void (*on_lost)(void *cookie, uint64_t lost);
-	void *cookie;
+	struct record_sink sink;   /* where tracer_poll delivers records */
 };
 
 struct tracer;
@@ -47,7 +45,21 @@ int tracer_add_process(struct tracer *tracer, pid_t pid, pid_t ppid);
 void tracer_forget_exited(struct tracer *tracer);
 int tracer_attach(struct tracer *tracer, char *err, size_t errlen);
 
-/* Delivers pending records to on_record, in the order they happened
+/* How long tracer_poll waits. The kernel wakes deptrace only every
+ * TRACER_WAKEUP_EVENTS records; fewer wait for the poll timeout. At start
+ * and after records came, more may be waiting below that count: look again
+ * after TRACER_POLL_SOON_MS, doubling back to TRACER_POLL_INTERVAL_MS while
+ * nothing comes. The first record and the last of a burst are delivered
+ * within milliseconds, not 200. */
+#define TRACER_WAKEUP_EVENTS 32
+#define TRACER_POLL_SOON_MS 4
+#define TRACER_POLL_INTERVAL_MS 200
+
+/* The timeout of the next tracer_poll, after one that waited `timeout_ms`
+ * and delivered `delivered` records (TRACER_POLL_SOON_MS to start). */
+int tracer_poll_timeout(int timeout_ms, size_t delivered);
+
+/* Delivers pending records to the sink, in the order they happened
  * (each CPU has its own buffer: a DNS answer read on one CPU and the
  * connect it leads to on another arrive in either order); waits up to
  * timeout_ms for a buffer to fill, then drains them all. Returns how many

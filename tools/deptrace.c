@@ -27,13 +27,6 @@
 #include "session.h"
 #include "tracer.h"
 
-#define POLL_INTERVAL_MS 200
-/* The kernel wakes deptrace only every 32 events (tracer.c); fewer wait
- * for the poll timeout. At start and after records came, more may be
- * waiting below that count: look again after POLL_SOON_MS, doubling back
- * to POLL_INTERVAL_MS while nothing comes. The first event and the last
- * of a burst are printed within milliseconds, not 200. */
-#define POLL_SOON_MS 4
 /* While nothing comes, how often the traced processes are checked against
  * /proc (tracer_forget_exited): the net under any exit the kernel side
  * could not see. */
@@ -100,16 +93,9 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
 }
 
-static void on_record(void *cookie, const union deptrace_record *rec)
+static void warn_line(void *ctx, const char *line)
 {
-	session_record(cookie, rec);
-}
-
-static void on_lost(void *cookie, uint64_t lost)
-{
-	session_lost(cookie, lost);
-	warn("lost %llu events (%llu so far): raise --buffer-pages", (unsigned long long)lost,
-	     (unsigned long long)session_totals(cookie)->lost);
+	warn("%s", line);
 }
 
 /* The rules of --deny and --allow, in order, then those of the --policy
@@ -456,8 +442,6 @@ static int start_tracing(struct run *r)
 		.buffer_pages = r->opts.buffer_pages,
 		.enforce = r->opts.enforce,
 		.allow_list = r->policy.nallow > 0,
-		.on_record = on_record,
-		.on_lost = on_lost,
 	};
 	struct kernel_features features;
 	struct headers_choice headers;
@@ -509,6 +493,7 @@ static int start_tracing(struct run *r)
 		.proc_root = "/proc",
 		.hosts_path = "/etc/hosts",
 		.policy = &r->policy,
+		.messages = { .line = warn_line },
 	};
 
 	r->session = session_new(&session_config);
@@ -516,7 +501,7 @@ static int start_tracing(struct run *r)
 		warn("out of memory");
 		return EXIT_RUNTIME;
 	}
-	config.cookie = r->session;
+	config.sink = session_sink(r->session);
 	rc = tracer_load(&config, &r->tracer, err, sizeof(err));
 	if (rc) {
 		warn("%s", err);
@@ -602,16 +587,13 @@ static void trace_until_done(struct run *r)
 {
 	uint64_t deadline = r->opts.duration > 0
 		? monotonic_ns() + (uint64_t)(r->opts.duration * 1e9) : 0;
-	int timeout_ms = POLL_SOON_MS;
+	int timeout_ms = TRACER_POLL_SOON_MS;
 	uint64_t next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
 
 	for (;;) {
 		size_t delivered = tracer_poll(r->tracer, timeout_ms);
 
-		if (delivered)
-			timeout_ms = POLL_SOON_MS;
-		else if ((timeout_ms *= 2) > POLL_INTERVAL_MS)
-			timeout_ms = POLL_INTERVAL_MS;
+		timeout_ms = tracer_poll_timeout(timeout_ms, delivered);
 		session_expire_lookups(r->session, monotonic_ns());
 		if (fflush(r->out.stream) || ferror(r->out.stream)) {
 			warn("cannot write the output: %s", strerror(errno));

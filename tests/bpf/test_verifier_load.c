@@ -52,8 +52,7 @@ static void load_and_unload(enum backend backend, bool follow_children, bool enf
 		.allow_list = enforcing,
 		.buffer_pages = 8,
 		.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL,
-		.on_record = ignore_record,
-		.on_lost = ignore_lost,
+		.sink = { .record = ignore_record, .lost = ignore_lost },
 	};
 	struct tracer *tracer = NULL;
 	char err[512] = "";

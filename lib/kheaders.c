@@ -304,3 +304,29 @@ int prepare_kernel_headers(struct headers_choice *choice,
 	copy_path(choice->tree, merged);
 	return 0;
 }
+
+int kheaders_choose(const char *release, struct headers_choice *choice, char *err,
+		    size_t errlen)
+{
+	struct headers_search search;
+	int rc;
+
+	default_headers_search(&search);
+	rc = find_kernel_headers(release, &search, choice);
+	if (rc) {
+		if (choice->source == HEADERS_ENV)
+			snprintf(err, errlen,
+				 "BCC_KERNEL_SOURCE=%s holds no kernel headers (no include/linux/kconfig.h): fix or unset it",
+				 choice->tree);
+		else
+			snprintf(err, errlen,
+				 "no kernel headers for %s: run scripts/setup-deps, install a linux-headers package, or set BCC_KERNEL_SOURCE",
+				 release);
+		return rc;
+	}
+	rc = prepare_kernel_headers(choice, &search);
+	if (rc)
+		snprintf(err, errlen, "cannot merge kernel headers %s into %s: %s", choice->arch_dir,
+			 search.cache_dir, strerror(-rc));
+	return rc;
+}

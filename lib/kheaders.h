@@ -48,6 +48,12 @@ int find_kernel_headers(const char *release, const struct headers_search *search
 int prepare_kernel_headers(struct headers_choice *choice,
 			   const struct headers_search *search);
 
+/* The whole choice for kernel `release` on this system: find_kernel_headers
+ * then prepare_kernel_headers with the default search. 0, or -errno with
+ * a one-line reason and what to do in `err`. */
+int kheaders_choose(const char *release, struct headers_choice *choice, char *err,
+		    size_t errlen);
+
 /* Symlinks every entry of `src` into `dst`, descending where both have a
  * directory of the same name, so that `dst` shows the union of the trees
  * merged into it (the first one merged wins a clash). 0 or -errno. */

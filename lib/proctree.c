@@ -46,7 +46,7 @@ static int read_stat(const char *proc_root, pid_t pid, char *state, int *ppid,
 	return 0;
 }
 
-int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
+int proctree_read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
 {
 	char state;
 	int parent;
@@ -58,7 +58,7 @@ int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid)
 	return rc;
 }
 
-bool process_alive(const char *proc_root, pid_t pid)
+bool proctree_process_alive(const char *proc_root, pid_t pid)
 {
 	char state;
 	int parent;
@@ -76,8 +76,8 @@ static int is_listed(const pid_t *pids, size_t n, pid_t pid)
 	return 0;
 }
 
-int list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
-		     struct proc_link **links, size_t *count)
+int proctree_list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
+			      struct proc_link **links, size_t *count)
 {
 	struct proc_link *all = NULL, *found = NULL;
 	size_t nall = 0, cap = 0, nfound = 0;
@@ -95,7 +95,7 @@ int list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
 
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
-		if (read_ppid(proc_root, atoi(e->d_name), &ppid))
+		if (proctree_read_ppid(proc_root, atoi(e->d_name), &ppid))
 			continue; /* exited meanwhile */
 		if (nall == cap) {
 			struct proc_link *grown;

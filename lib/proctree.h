@@ -25,17 +25,17 @@ struct proc_link {
 };
 
 /* The parent of process `pid`, read from PROC_ROOT/PID/stat. 0 or -errno. */
-int read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
+int proctree_read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
 
 /* Whether process `pid` still runs: it exists, is not a zombie and has not
  * begun to exit (whose exit the kernel may already have reported). */
-bool process_alive(const char *proc_root, pid_t pid);
+bool proctree_process_alive(const char *proc_root, pid_t pid);
 
 /* Every process below `roots` (children, grandchildren, ...), each with its
  * parent, in no particular order; the roots themselves are not included.
  * The caller frees *links. 0 or -errno. */
-int list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
-		     struct proc_link **links, size_t *count);
+int proctree_list_descendants(const char *proc_root, const pid_t *roots, size_t nroots,
+			      struct proc_link **links, size_t *count);
 
 struct proc_info {
 	pid_t pid;

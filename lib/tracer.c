@@ -206,7 +206,7 @@ void tracer_forget_exited(struct tracer *t)
 
 	/* collected first: a deletion would restart the walk */
 	while (more) {
-		if (!process_alive("/proc", (pid_t)key)) {
+		if (!proctree_process_alive("/proc", (pid_t)key)) {
 			if (ngone == cap) {
 				__u32 *grown = realloc(gone, (cap = cap ? 2 * cap : 64) * sizeof(*gone));
 

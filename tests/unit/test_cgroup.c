@@ -425,7 +425,7 @@ START_TEST(test_guard_outlives_deptrace)
 	kill(guard.pid, SIGTSTP);
 	sleep_ms(1000); /* longer than the guard retries an rmdir */
 	ck_assert_int_eq(waitpid(guard.pid, NULL, WNOHANG), 0);
-	ck_assert(process_alive("/proc", guard.pid));
+	ck_assert(proctree_process_alive("/proc", guard.pid));
 	ck_assert(has_fd(guard.pid, link[0]));
 	ck_assert(exists(cg.path));
 

@@ -65,9 +65,9 @@ START_TEST(test_read_ppid)
 {
 	pid_t ppid = -1;
 
-	ck_assert_int_eq(read_ppid(root, 11, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid(root, 11, &ppid), 0);
 	ck_assert_int_eq(ppid, 10);
-	ck_assert_int_eq(read_ppid(root, 1, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid(root, 1, &ppid), 0);
 	ck_assert_int_eq(ppid, 0);
 }
 END_TEST
@@ -82,13 +82,13 @@ START_TEST(test_process_alive)
 	write_file(root, "42/stat", "42 (a) Z) R 1 42 42 0\n");
 	write_file(root, "43/stat", "43 (exiting) R 1 43 43 0 -1 4194564 0\n");
 	write_file(root, "44/stat", "44 (sleeping) S 1 44 44 0 -1 4194560 0\n");
-	ck_assert(process_alive(root, 11));
-	ck_assert(!process_alive(root, 43));
-	ck_assert(process_alive(root, 44));
-	ck_assert(!process_alive(root, 40));
-	ck_assert(!process_alive(root, 41));
-	ck_assert(process_alive(root, 42)); /* the state after the last ')' */
-	ck_assert(!process_alive(root, 4242));
+	ck_assert(proctree_process_alive(root, 11));
+	ck_assert(!proctree_process_alive(root, 43));
+	ck_assert(proctree_process_alive(root, 44));
+	ck_assert(!proctree_process_alive(root, 40));
+	ck_assert(!proctree_process_alive(root, 41));
+	ck_assert(proctree_process_alive(root, 42)); /* the state after the last ')' */
+	ck_assert(!proctree_process_alive(root, 4242));
 }
 END_TEST
 
@@ -96,11 +96,11 @@ START_TEST(test_read_ppid_tricky_comm)
 {
 	pid_t ppid = -1;
 
-	ck_assert_int_eq(read_ppid(root, 10, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid(root, 10, &ppid), 0);
 	ck_assert_int_eq(ppid, 1);
-	ck_assert_int_eq(read_ppid(root, 12, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid(root, 12, &ppid), 0);
 	ck_assert_int_eq(ppid, 11);
-	ck_assert_int_eq(read_ppid(root, 31, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid(root, 31, &ppid), 0);
 	ck_assert_int_eq(ppid, 30);
 }
 END_TEST
@@ -109,9 +109,9 @@ START_TEST(test_read_ppid_errors)
 {
 	pid_t ppid = 777;
 
-	ck_assert_int_eq(read_ppid(root, 99, &ppid), -ENOENT);
-	ck_assert_int_eq(read_ppid(root, 40, &ppid), -ENOENT);
-	ck_assert_int_eq(read_ppid(root, 41, &ppid), -EINVAL);
+	ck_assert_int_eq(proctree_read_ppid(root, 99, &ppid), -ENOENT);
+	ck_assert_int_eq(proctree_read_ppid(root, 40, &ppid), -ENOENT);
+	ck_assert_int_eq(proctree_read_ppid(root, 41, &ppid), -EINVAL);
 	ck_assert_int_eq(ppid, 777); /* untouched on failure */
 }
 END_TEST
@@ -123,13 +123,13 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-/* list_descendants, sorted by PID for comparison. */
+/* proctree_list_descendants, sorted by PID for comparison. */
 static size_t descendants(const pid_t *roots, size_t nroots, struct proc_link **links)
 {
 	size_t count = 12345;
 
 	*links = NULL;
-	ck_assert_int_eq(list_descendants(root, roots, nroots, links, &count), 0);
+	ck_assert_int_eq(proctree_list_descendants(root, roots, nroots, links, &count), 0);
 	ck_assert_uint_ne(count, 12345);
 	if (count)
 		qsort(*links, count, sizeof(**links), by_pid);
@@ -223,7 +223,7 @@ START_TEST(test_descendants_missing_root_dir)
 	size_t count = 0;
 
 	pathf(missing, "%s/nonexistent", root);
-	ck_assert_int_eq(list_descendants(missing, roots, 1, &links, &count), -ENOENT);
+	ck_assert_int_eq(proctree_list_descendants(missing, roots, 1, &links, &count), -ENOENT);
 }
 END_TEST
 
@@ -245,9 +245,9 @@ START_TEST(test_real_proc)
 		for (;;)
 			pause();
 	}
-	ck_assert_int_eq(read_ppid("/proc", child, &ppid), 0);
+	ck_assert_int_eq(proctree_read_ppid("/proc", child, &ppid), 0);
 	ck_assert_int_eq(ppid, self);
-	ck_assert_int_eq(list_descendants("/proc", &self, 1, &links, &count), 0);
+	ck_assert_int_eq(proctree_list_descendants("/proc", &self, 1, &links, &count), 0);
 	for (size_t i = 0; i < count; i++) {
 		ck_assert_int_ne(links[i].pid, self);
 		if (links[i].pid == child) {

@@ -1,0 +1,769 @@
+/* run: see run.h. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel_probe.h"
+#include "output.h"
+#include "policy.h"
+#include "proctree.h"
+#include "session.h"
+
+/* While nothing comes, how often the traced processes are checked against
+ * /proc (tracer_forget_exited): the net under any exit the kernel side
+ * could not see. */
+#define SWEEP_INTERVAL_NS 1000000000ull
+
+/* An output file (-o, --graph): one the run made is removed again if
+ * tracing never started. */
+struct run_file {
+	FILE *stream;   /* NULL: not open */
+	const char *path;
+	bool created;
+};
+
+/* The command of run mode, through its states. */
+enum command_state {
+	COMMAND_NONE,    /* no command, or not forked yet */
+	COMMAND_HELD,    /* forked, waiting before its exec */
+	COMMAND_RUNNING, /* released */
+	COMMAND_REAPED,
+};
+
+struct run_command {
+	enum command_state state;
+	char path[4096];
+	struct run_as user;      /* -u */
+	struct held_command held;
+};
+
+/* --enforce: the cgroup the policy holds in (open while dir_fd >= 0), the
+ * links there, and the guard that keeps copies of them (running while
+ * pid > 0). */
+struct run_enforcement {
+	struct enforced_cgroup cgroup;
+	struct enforcement links;
+	struct cgroup_guard guard;
+};
+
+struct run {
+	const struct options *opts;
+	struct message_sink messages;
+	struct run_ops ops;
+	const char *proc_root;
+	const char *hosts_path;
+	struct run_facts facts;
+	struct policy policy;
+	struct run_command command;
+	struct run_file output, graph;
+	struct output out;
+	struct headers_choice headers;
+	struct session *session;
+	struct tracer *tracer;
+	struct run_enforcement enforcement;
+};
+
+static const int failure_exit_codes[] = {
+	[RUN_FAILED_NOTHING] = EXIT_OK,
+	[RUN_FAILED_USAGE] = EXIT_USAGE,
+	[RUN_FAILED_PERMISSION] = EXIT_PERMISSION,
+	[RUN_FAILED_NO_PROCESS] = EXIT_NO_PROCESS,
+	[RUN_FAILED_KERNEL] = EXIT_KERNEL,
+	[RUN_FAILED_NO_HEADERS] = EXIT_NO_HEADERS,
+	[RUN_FAILED_ENFORCE] = EXIT_ENFORCE,
+	[RUN_FAILED_NOT_FOUND] = EXIT_NOT_FOUND,
+	[RUN_FAILED_CANNOT_EXECUTE] = EXIT_CANNOT_EXECUTE,
+	[RUN_FAILED_RUNTIME] = EXIT_RUNTIME,
+};
+
+int run_exit_code(const struct run_facts *f)
+{
+	if (f->failure)
+		return failure_exit_codes[f->failure];
+	if (f->fail_on_violation && f->violated)
+		return EXIT_VIOLATION;
+	if (f->command_exited)
+		return exit_code_of(f->command_status);
+	return f->lost ? EXIT_RUNTIME : EXIT_OK;
+}
+
+#define say(r, ...) message_say(&(r)->messages, __VA_ARGS__)
+
+/* Records what stopped the run; returns the -errno for the step. */
+static int fail(struct run *r, enum run_failure failure, int rc)
+{
+	r->facts.failure = failure;
+	return rc < 0 ? rc : -EINVAL;
+}
+
+/* --- signals --------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t command_pid;
+
+/* A signal sent to deptrace by a process is passed on to the command; one
+ * from the terminal (Ctrl-C) has reached the command's process group
+ * already and is not sent twice. */
+static void on_stop_signal(int signo, siginfo_t *info, void *context)
+{
+	stop_requests++;
+	if (command_pid > 0 && info->si_code <= 0 && info->si_pid != command_pid)
+		kill(command_pid, signo);
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_stop_signal, .sa_flags = SA_SIGINFO };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* --- the real kernel side ---------------------------------------------------- */
+
+static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config *config,
+				       struct headers_choice *headers,
+				       const struct message_sink *messages)
+{
+	struct kernel_features features;
+	char notice[256], err[512];
+	int rc;
+
+	rc = ensure_tracefs(notice, sizeof(notice));
+	if (rc) {
+		message_say(messages, "cannot mount tracefs at %s: %s", TRACING_DIR, strerror(-rc));
+		return RUN_FAILED_KERNEL;
+	}
+	if (*notice)
+		message_say(messages, "%s: libbcc reads tracepoint formats there (left mounted)",
+			    notice);
+	probe_kernel(&features);
+	config->backend = choose_backend(&features, wanted, err, sizeof(err));
+	if (config->backend == BACKEND_AUTO) {
+		message_say(messages, "cannot trace on this kernel: %s", err);
+		return RUN_FAILED_KERNEL;
+	}
+	if (kheaders_choose(features.release, headers, err, sizeof(err))) {
+		message_say(messages, "%s", err);
+		return RUN_FAILED_NO_HEADERS;
+	}
+	if (headers->source == HEADERS_NEAREST)
+		message_say(messages, "no headers for kernel %s; compiling against %s",
+			    features.release,
+			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
+	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	return RUN_FAILED_NOTHING;
+}
+
+static int open_cgroup(const char *path, struct enforced_cgroup *cg, char *err,
+		       size_t errlen, const struct message_sink *messages)
+{
+	char mount[CGROUP_PATH_LEN], busy[CGROUP_PATH_LEN] = "";
+	int rc;
+
+	if (path) {
+		rc = cgroup_open_existing(path, cg);
+		if (rc)
+			snprintf(err, errlen, "--cgroup %s: %s", path,
+				 rc == -EMEDIUMTYPE ? "not a cgroup v2 directory" : strerror(-rc));
+		return rc;
+	}
+	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
+	if (rc) {
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts)");
+		return rc;
+	}
+	rc = cgroup_remove_stale(mount, busy, sizeof(busy));
+	if (rc > 0)
+		message_say(messages, "removed %d empty cgroup%s left by runs that were killed", rc,
+			    rc == 1 ? "" : "s");
+	if (*busy)
+		message_say(messages,
+			    "%s, from a run that was killed, still holds processes (its guard may still hold their policy): left alone",
+			    busy);
+	rc = cgroup_create(mount, cg);
+	if (rc)
+		snprintf(err, errlen, "cannot make a cgroup under %s: %s", mount, strerror(-rc));
+	return rc;
+}
+
+const struct run_ops run_real_ops = {
+	.have_privileges = have_tracing_privileges,
+	.prepare_kernel = prepare_kernel,
+	.tracer_load = tracer_load,
+	.tracer_add_process = tracer_add_process,
+	.tracer_attach = tracer_attach,
+	.tracer_forget_exited = tracer_forget_exited,
+	.tracer_poll = tracer_poll,
+	.tracer_has_processes = tracer_has_processes,
+	.tracer_stat = tracer_stat,
+	.tracer_malformed = tracer_malformed,
+	.tracer_close = tracer_close,
+	.enforce_load = enforce_load,
+	.enforce_attach = enforce_attach,
+	.enforce_detach = enforce_detach,
+	.cgroup_open = open_cgroup,
+	.cgroup_add_process = cgroup_add_process,
+	.cgroup_guard_start = cgroup_guard_start,
+	.cgroup_guard_stop = cgroup_guard_stop,
+	.cgroup_release = cgroup_release,
+	.hold_command = hold_command,
+	.release_command = release_command,
+	.abandon_command = abandon_command,
+	.wait_command = waitpid,
+};
+
+/* --- prepare ----------------------------------------------------------------- */
+
+struct run *run_new(const struct run_config *config)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->opts = config->opts;
+	r->messages = config->messages;
+	r->ops = config->ops ? *config->ops : run_real_ops;
+	r->proc_root = config->proc_root ? config->proc_root : "/proc";
+	r->hosts_path = config->hosts_path ? config->hosts_path : "/etc/hosts";
+	r->facts.fail_on_violation = r->opts->fail_on_violation;
+	r->enforcement.cgroup.dir_fd = -1;
+	r->output.path = r->opts->output_path;
+	r->graph.path = r->opts->graph_path;
+	return r;
+}
+
+/* The rules of --deny and --allow, in order, then those of the --policy
+ * files: a file that does not parse is a usage error, before anything is
+ * set up. */
+static int load_policy(struct run *r)
+{
+	const struct options *o = r->opts;
+	char err[512];
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < o->nrules; i++)
+		rc = policy_add_rule(&r->policy, o->rules[i].action, o->rules[i].text,
+				     rule_option(o->rules[i].action), err, sizeof(err));
+	for (size_t i = 0; !rc && i < o->npolicy_files; i++) {
+		size_t before = r->policy.count;
+
+		rc = policy_load_file(&r->policy, o->policy_files[i], err, sizeof(err));
+		if (!rc && r->policy.count == before)
+			say(r, "%s holds no rules (only comments or blank lines): nothing in it can be broken",
+			    o->policy_files[i]);
+	}
+	if (rc) {
+		say(r, "%s", err);
+		return fail(r, rc == -ENOMEM ? RUN_FAILED_RUNTIME : RUN_FAILED_USAGE, rc);
+	}
+	if (o->enforce && enforce_check_policy(&r->policy, err, sizeof(err))) {
+		say(r, "cannot enforce %s", err);
+		return fail(r, RUN_FAILED_USAGE, -EINVAL);
+	}
+	return 0;
+}
+
+static int check_targets_exist(struct run *r)
+{
+	for (size_t i = 0; i < r->opts->npids; i++) {
+		pid_t pid = r->opts->pids[i];
+
+		if (kill(pid, 0) && errno == ESRCH) {
+			say(r, "no process with PID %d: check the PID (ps -p %d)", (int)pid, (int)pid);
+			return fail(r, RUN_FAILED_NO_PROCESS, -ESRCH);
+		}
+	}
+	return 0;
+}
+
+/* A command that cannot be run: no such file, or not executable. */
+static int command_failed(struct run *r, int rc)
+{
+	say(r, "cannot run %s: %s", r->opts->command[0], strerror(rc));
+	return fail(r, rc == ENOENT ? RUN_FAILED_NOT_FOUND : RUN_FAILED_CANNOT_EXECUTE, -rc);
+}
+
+static int open_file(struct run *r, struct run_file *file)
+{
+	if (!file->path)
+		return 0;
+	file->created = access(file->path, F_OK) != 0;
+	file->stream = fopen(file->path, "w");
+	if (!file->stream) {
+		int rc = -errno;
+
+		say(r, "cannot write %s: %s", file->path, strerror(-rc));
+		return fail(r, RUN_FAILED_USAGE, rc);
+	}
+	return 0;
+}
+
+/* Files made by a run that never started are removed again. */
+static void close_file(struct run_file *file, bool started)
+{
+	if (!file->stream)
+		return;
+	fclose(file->stream);
+	file->stream = NULL;
+	if (!started && file->created)
+		unlink(file->path);
+}
+
+int run_prepare(struct run *r)
+{
+	const struct options *o = r->opts;
+	char err[256];
+	int rc;
+
+	rc = load_policy(r);
+	if (rc)
+		return rc;
+	if (o->user) {
+		rc = resolve_run_as(o->user, &r->command.user, err, sizeof(err));
+		if (rc) {
+			say(r, "%s", err);
+			return fail(r, RUN_FAILED_USAGE, rc);
+		}
+	}
+	if (!r->ops.have_privileges()) {
+		say(r, "tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN): run it with sudo");
+		return fail(r, RUN_FAILED_PERMISSION, -EPERM);
+	}
+	rc = check_targets_exist(r);
+	if (rc)
+		return rc;
+	if (o->command) {
+		rc = resolve_command(o->command[0], r->command.path, sizeof(r->command.path));
+		if (rc)
+			return command_failed(r, rc);
+	}
+	/* opened before anything slow, so that a typo fails at once */
+	rc = open_file(r, &r->output);
+	if (!rc)
+		rc = open_file(r, &r->graph);
+	if (rc)
+		return rc;
+	output_init(&r->out, r->output.stream ? r->output.stream : stdout,
+		    o->json ? OUTPUT_JSON : OUTPUT_TEXT);
+	return 0;
+}
+
+/* --- start ------------------------------------------------------------------- */
+
+/* Detaches the policy and removes the cgroup deptrace made; the command
+ * is gone, or runs on audited. Each part undoes itself only if set up. */
+static void end_enforcement(struct run *r)
+{
+	struct run_enforcement *e = &r->enforcement;
+	unsigned moved = 0;
+	int rc;
+
+	r->ops.enforce_detach(&e->links);
+	if (e->guard.pid > 0)
+		r->ops.cgroup_guard_stop(&e->guard);
+	e->guard.pid = 0;
+	if (e->cgroup.dir_fd >= 0) {
+		rc = r->ops.cgroup_release(&e->cgroup, &moved);
+		if (rc)
+			say(r, "cannot remove cgroup %s: %s", e->cgroup.path, strerror(-rc));
+		if (moved)
+			say(r, "%u process%s the command left running moved out of %s: the policy no longer holds for them",
+			    moved, moved == 1 ? "" : "es", e->cgroup.path);
+	}
+	e->cgroup.dir_fd = -1;
+	if (r->session)
+		session_set_enforcing(r->session, false);
+}
+
+/* Enforcement that cannot be set up: the command runs audited, as the
+ * guide advises (fail-open), unless --fail-closed. */
+static int enforcement_unavailable(struct run *r, const char *why)
+{
+	end_enforcement(r);
+	if (r->opts->fail_closed) {
+		say(r, "cannot enforce the policy: %s; --fail-closed: not running anything", why);
+		return fail(r, RUN_FAILED_ENFORCE, -EPERM);
+	}
+	say(r, "cannot enforce the policy: %s; auditing only (--fail-closed refuses to run instead)",
+	    why);
+	return 0;
+}
+
+/* Before the command is forked: the policy programs and the cgroup. */
+static int prepare_enforcement(struct run *r)
+{
+	char err[512];
+
+	if (r->ops.enforce_load(r->tracer, &r->policy, err, sizeof(err)) ||
+	    r->ops.cgroup_open(r->opts->cgroup_path, &r->enforcement.cgroup, err, sizeof(err),
+			       &r->messages)) {
+		r->enforcement.cgroup.dir_fd = -1;
+		return enforcement_unavailable(r, err);
+	}
+	session_set_enforcing(r->session, true);
+	return 0;
+}
+
+/* With the command held: moves it into the cgroup, links the programs
+ * there, and starts the guard that keeps copies of the links, so that
+ * the policy cannot end before the command does. */
+static int start_enforcement(struct run *r)
+{
+	struct run_enforcement *e = &r->enforcement;
+	char err[512];
+	int rc;
+
+	if (r->command.state == COMMAND_HELD) {
+		rc = r->ops.cgroup_add_process(&e->cgroup, r->command.held.pid);
+		if (rc) {
+			snprintf(err, sizeof(err), "cannot move the command into %s: %s",
+				 e->cgroup.path, strerror(-rc));
+			return enforcement_unavailable(r, err);
+		}
+	}
+	if (r->ops.enforce_attach(r->tracer, e->cgroup.dir_fd, &e->links, err, sizeof(err)))
+		return enforcement_unavailable(r, err);
+	rc = r->ops.cgroup_guard_start(&e->cgroup, e->links.link_fds, e->links.nlinks, &e->guard);
+	if (rc) {
+		e->guard.pid = 0;
+		snprintf(err, sizeof(err), "cannot start the guard process: %s", strerror(-rc));
+		return enforcement_unavailable(r, err);
+	}
+	return 0;
+}
+
+/* The processes traced from the start: the command (held) and the -p
+ * targets, in the traced map and the session. */
+static int seed_process(struct run *r, pid_t pid, pid_t ppid, bool root)
+{
+	int rc = r->ops.tracer_add_process(r->tracer, pid, ppid);
+
+	if (!rc)
+		session_add_process(r->session, pid, ppid, root);
+	return rc;
+}
+
+static int seed_targets(struct run *r)
+{
+	int rc;
+
+	if (r->command.state == COMMAND_HELD) {
+		rc = seed_process(r, r->command.held.pid, getpid(), true);
+		if (rc) {
+			say(r, "cannot trace the command: %s", strerror(-rc));
+			return fail(r, RUN_FAILED_RUNTIME, rc);
+		}
+	}
+	for (size_t i = 0; i < r->opts->npids; i++) {
+		pid_t ppid = 0;
+
+		proctree_read_ppid(r->proc_root, r->opts->pids[i], &ppid);
+		rc = seed_process(r, r->opts->pids[i], ppid, true);
+		if (rc) {
+			say(r, "cannot add the target processes: %s", strerror(-rc));
+			return fail(r, RUN_FAILED_RUNTIME, rc);
+		}
+	}
+	return 0;
+}
+
+/* The processes already below the -p targets. Runs after attaching, so
+ * that a fork between the /proc walk and the attach cannot be missed;
+ * repeated until a walk finds nothing new. */
+static int seed_descendants(struct run *r)
+{
+	size_t seen = (size_t)-1;
+
+	for (int pass = 0; pass < 4; pass++) {
+		struct proc_link *links;
+		size_t count;
+		int rc = proctree_list_descendants(r->proc_root, r->opts->pids, r->opts->npids,
+						   &links, &count);
+
+		if (rc) {
+			say(r, "cannot read /proc to find the targets' children");
+			return fail(r, RUN_FAILED_RUNTIME, rc);
+		}
+		for (size_t i = 0; i < count; i++) {
+			r->ops.tracer_add_process(r->tracer, links[i].pid, links[i].ppid);
+			session_add_process(r->session, links[i].pid, links[i].ppid, false);
+		}
+		free(links);
+		if (count == seen)
+			break;
+		seen = count;
+	}
+	return 0;
+}
+
+static int hold(struct run *r)
+{
+	const struct options *o = r->opts;
+	int rc = r->ops.hold_command(r->command.path, o->command,
+				     o->user ? &r->command.user : NULL, &r->command.held);
+
+	if (rc) {
+		say(r, "cannot start %s: %s", o->command[0], strerror(-rc));
+		return fail(r, RUN_FAILED_RUNTIME, rc);
+	}
+	r->command.state = COMMAND_HELD;
+	command_pid = r->command.held.pid;
+	return 0;
+}
+
+static int release(struct run *r)
+{
+	int rc = r->ops.release_command(&r->command.held);
+
+	if (rc) {
+		/* the child is reaped already */
+		r->command.state = COMMAND_NONE;
+		command_pid = 0;
+		return command_failed(r, rc);
+	}
+	r->command.state = COMMAND_RUNNING;
+	return 0;
+}
+
+/* Loads the programs into a new session's tracer. */
+static int load(struct run *r)
+{
+	const struct options *o = r->opts;
+	struct tracer_config config = {
+		.follow_children = o->follow_children,
+		.buffer_pages = o->buffer_pages,
+		.enforce = o->enforce,
+		.allow_list = r->policy.nallow > 0,
+	};
+	struct session_config session_config = {
+		.out = &r->out,
+		.summary = o->summary,
+		.graph = r->graph.stream,
+		.proc_root = r->proc_root,
+		.hosts_path = r->hosts_path,
+		.policy = &r->policy,
+		.messages = r->messages,
+	};
+	enum run_failure failure;
+	char err[512];
+	int rc;
+
+	failure = r->ops.prepare_kernel(o->backend, &config, &r->headers, &r->messages);
+	if (failure)
+		return fail(r, failure, -EINVAL);
+	r->session = session_new(&session_config);
+	if (!r->session) {
+		say(r, "out of memory");
+		return fail(r, RUN_FAILED_RUNTIME, -ENOMEM);
+	}
+	config.sink = session_sink(r->session);
+	rc = r->ops.tracer_load(&config, &r->tracer, err, sizeof(err));
+	if (rc) {
+		say(r, "%s", err);
+		return fail(r, rc == -EPERM ? RUN_FAILED_PERMISSION : RUN_FAILED_KERNEL, rc);
+	}
+	return 0;
+}
+
+int run_start(struct run *r)
+{
+	const struct options *o = r->opts;
+	char err[512];
+	int rc;
+
+	if (r->facts.failure)
+		return -ECANCELED;
+	install_signal_handlers();
+	rc = load(r);
+	if (!rc && o->enforce)
+		rc = prepare_enforcement(r);
+	if (!rc && o->command)
+		rc = hold(r);
+	if (!rc)
+		rc = seed_targets(r);
+	if (rc)
+		return rc;
+	rc = r->ops.tracer_attach(r->tracer, err, sizeof(err));
+	if (rc) {
+		say(r, "%s", err);
+		return fail(r, RUN_FAILED_KERNEL, rc);
+	}
+	if (r->enforcement.cgroup.dir_fd >= 0) {
+		rc = start_enforcement(r);
+		if (rc)
+			return rc;
+	}
+	r->out.start_ns = monotonic_ns();
+	if (o->npids && o->follow_children) {
+		rc = seed_descendants(r);
+		if (rc)
+			return rc;
+	}
+	/* a process seeded as it exited stays gone: the exit probe, attached
+	 * now, sees every later exit, so one look at /proc settles the rest */
+	r->ops.tracer_forget_exited(r->tracer);
+	if (r->command.state == COMMAND_HELD) {
+		rc = release(r);
+		if (rc)
+			return rc;
+	}
+	/* events are printed only from the poll loop: none can precede this */
+	output_header(&r->out);
+	r->facts.started = true;
+	return 0;
+}
+
+/* --- poll -------------------------------------------------------------------- */
+
+/* Reaps the command if it has exited (or, with options 0, once it does). */
+static bool reap_command(struct run *r, int options)
+{
+	pid_t pid;
+
+	if (r->command.state != COMMAND_RUNNING)
+		return r->command.state == COMMAND_REAPED;
+	do
+		pid = r->ops.wait_command(r->command.held.pid, &r->facts.command_status, options);
+	while (pid < 0 && errno == EINTR);
+	if (pid == r->command.held.pid) {
+		r->command.state = COMMAND_REAPED;
+		r->facts.command_exited = true;
+		command_pid = 0;
+	}
+	return r->facts.command_exited;
+}
+
+/* Until every traced process has exited (or, with -p beside a command, the
+ * command has), the duration is over, or a stop signal came (in run mode:
+ * and the command has exited, or a second one). */
+void run_poll(struct run *r)
+{
+	const struct options *o = r->opts;
+	uint64_t deadline = o->duration > 0 ? monotonic_ns() + (uint64_t)(o->duration * 1e9) : 0;
+	uint64_t next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
+	int timeout_ms = TRACER_POLL_SOON_MS;
+
+	if (!r->facts.started)
+		return;
+	for (;;) {
+		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms);
+
+		timeout_ms = tracer_poll_timeout(timeout_ms, delivered);
+		session_expire_lookups(r->session, monotonic_ns());
+		if (fflush(r->out.stream) || ferror(r->out.stream)) {
+			say(r, "cannot write the output: %s", strerror(errno));
+			break;
+		}
+		reap_command(r, WNOHANG);
+		if (stop_requests > 1 || (stop_requests && (!o->command || r->facts.command_exited)))
+			break;
+		/* asking the kernel walks the traced map's buckets; while records
+		 * come, a traced process was alive to send them */
+		if (!delivered) {
+			if (monotonic_ns() >= next_sweep) {
+				r->ops.tracer_forget_exited(r->tracer);
+				next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
+			}
+			if (!r->ops.tracer_has_processes(r->tracer))
+				break;
+		}
+		/* -p targets beside a command (a service it calls) may run on
+		 * for ever: the command's end is the run's end */
+		if (o->npids && r->facts.command_exited)
+			break;
+		if (deadline && monotonic_ns() >= deadline)
+			break;
+	}
+	r->ops.tracer_poll(r->tracer, 0);
+	session_finish(r->session);
+	fflush(r->out.stream);
+}
+
+/* --- finish ------------------------------------------------------------------ */
+
+static void report_totals(struct run *r)
+{
+	const struct run_totals *totals = session_totals(r->session);
+	uint64_t children = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN);
+	uint64_t connects = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS);
+	uint64_t malformed = r->ops.tracer_malformed(r->tracer);
+
+	say(r, "%llu connection%s and %llu lookup%s traced, %llu events lost",
+	    (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
+	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
+	    (unsigned long long)totals->lost);
+	if (totals->policy) {
+		char count[VIOLATIONS_LEN];
+
+		format_violations(totals, count, sizeof(count));
+		say(r, "%s", count);
+	}
+	if (children || connects)
+		say(r, "kernel tables were full: %llu processes and %llu connects not traced",
+		    (unsigned long long)children, (unsigned long long)connects);
+	if (malformed)
+		say(r, "%llu kernel records could not be decoded and were dropped",
+		    (unsigned long long)malformed);
+	r->facts.lost = totals->lost > 0;
+}
+
+void run_finish(struct run *r)
+{
+	if (!r)
+		return;
+	if (r->facts.started)
+		report_totals(r);
+	if (r->command.state == COMMAND_HELD)
+		r->ops.abandon_command(&r->command.held);
+	if (r->facts.started)
+		reap_command(r, 0);
+	/* after the command: its policy ends with it */
+	end_enforcement(r);
+	if (r->tracer)
+		r->ops.tracer_close(r->tracer);
+	r->tracer = NULL;
+	run_as_free(&r->command.user);
+	if (r->facts.started && session_totals(r->session)->violations) {
+		r->facts.violated = true;
+		/* the policy's word is the exit status; the command's own is
+		 * still told */
+		if (r->facts.fail_on_violation && r->facts.command_exited)
+			say(r, "exit status %d (--fail-on-violation); the command's own status was %d",
+			    run_exit_code(&r->facts), exit_code_of(r->facts.command_status));
+	}
+	close_file(&r->output, r->facts.started);
+	close_file(&r->graph, r->facts.started);
+	session_free(r->session);
+	r->session = NULL;
+	policy_free(&r->policy);
+}
+
+const struct run_facts *run_facts(const struct run *r)
+{
+	return &r->facts;
+}
+
+void run_free(struct run *r)
+{
+	free(r);
+}

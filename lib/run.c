@@ -61,7 +61,6 @@ struct run {
 	const char *proc_root;
 	const char *hosts_path;
 	struct run_facts facts;
-	struct policy policy;
 	struct run_command command;
 	struct run_file output, graph;
 	struct output out;
@@ -252,37 +251,6 @@ struct run *run_new(const struct run_config *config)
 	return r;
 }
 
-/* The rules of --deny and --allow, in order, then those of the --policy
- * files: a file that does not parse is a usage error, before anything is
- * set up. */
-static int load_policy(struct run *r)
-{
-	const struct options *o = r->opts;
-	char err[512];
-	int rc = 0;
-
-	for (size_t i = 0; !rc && i < o->nrules; i++)
-		rc = policy_add_rule(&r->policy, o->rules[i].action, o->rules[i].text,
-				     rule_option(o->rules[i].action), err, sizeof(err));
-	for (size_t i = 0; !rc && i < o->npolicy_files; i++) {
-		size_t before = r->policy.count;
-
-		rc = policy_load_file(&r->policy, o->policy_files[i], err, sizeof(err));
-		if (!rc && r->policy.count == before)
-			say(r, "%s holds no rules (only comments or blank lines): nothing in it can be broken",
-			    o->policy_files[i]);
-	}
-	if (rc) {
-		say(r, "%s", err);
-		return fail(r, rc == -ENOMEM ? RUN_FAILED_RUNTIME : RUN_FAILED_USAGE, rc);
-	}
-	if (o->enforce && enforce_check_policy(&r->policy, err, sizeof(err))) {
-		say(r, "cannot enforce %s", err);
-		return fail(r, RUN_FAILED_USAGE, -EINVAL);
-	}
-	return 0;
-}
-
 static int check_targets_exist(struct run *r)
 {
 	for (size_t i = 0; i < r->opts->npids; i++) {
@@ -335,9 +303,6 @@ int run_prepare(struct run *r)
 	char err[256];
 	int rc;
 
-	rc = load_policy(r);
-	if (rc)
-		return rc;
 	if (o->user) {
 		rc = resolve_run_as(o->user, &r->command.user, err, sizeof(err));
 		if (rc) {
@@ -414,7 +379,7 @@ static int prepare_enforcement(struct run *r)
 {
 	char err[512];
 
-	if (r->ops.enforce_load(r->tracer, &r->policy, err, sizeof(err)) ||
+	if (r->ops.enforce_load(r->tracer, &r->opts->policy, err, sizeof(err)) ||
 	    r->ops.cgroup_open(r->opts->cgroup_path, &r->enforcement.cgroup, err, sizeof(err),
 			       &r->messages)) {
 		r->enforcement.cgroup.dir_fd = -1;
@@ -553,7 +518,7 @@ static int load(struct run *r)
 		.follow_children = o->follow_children,
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
-		.allow_list = r->policy.nallow > 0,
+		.allow_list = r->opts->policy.nallow > 0,
 	};
 	struct session_config session_config = {
 		.out = &r->out,
@@ -561,7 +526,7 @@ static int load(struct run *r)
 		.graph = r->graph.stream,
 		.proc_root = r->proc_root,
 		.hosts_path = r->hosts_path,
-		.policy = &r->policy,
+		.policy = &r->opts->policy,
 		.messages = r->messages,
 	};
 	enum run_failure failure;
@@ -755,7 +720,6 @@ void run_finish(struct run *r)
 	close_file(&r->graph, r->facts.started);
 	session_free(r->session);
 	r->session = NULL;
-	policy_free(&r->policy);
 }
 
 const struct run_facts *run_facts(const struct run *r)

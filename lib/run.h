@@ -10,8 +10,9 @@
  *   rc = run_exit_code(run_facts(r));
  *   run_free(r);
  *
- * prepare: what needs nothing from the kernel and fails fast: the policy,
- *   -u, privileges, the -p targets, the command's path, the output files;
+ * prepare: what needs nothing from the kernel and fails fast: -u,
+ *   privileges, the -p targets, the command's path, the output files (the
+ *   policy is the option parser's);
  * start: the kernel side (tracefs, backend, headers), the session, the
  *   programs loaded, enforcement prepared, then in this order: the command
  *   held before its exec, the command and the targets seeded into the
@@ -51,7 +52,7 @@
 /* What stopped a run before it started. */
 enum run_failure {
 	RUN_FAILED_NOTHING = 0,
-	RUN_FAILED_USAGE,          /* a policy, -u user or output file that will not do */
+	RUN_FAILED_USAGE,          /* a -u user or output file that will not do */
 	RUN_FAILED_PERMISSION,     /* not privileged */
 	RUN_FAILED_NO_PROCESS,     /* a -p target does not exist */
 	RUN_FAILED_KERNEL,         /* no tracefs, no backend, programs refused */
@@ -124,7 +125,7 @@ struct run_ops {
 extern const struct run_ops run_real_ops;
 
 struct run_config {
-	const struct options *opts;   /* kept by pointer: outlives the run */
+	const struct options *opts;   /* the policy too; kept by pointer: outlives the run */
 	struct message_sink messages; /* warnings and notices, one line each */
 	const struct run_ops *ops;    /* NULL: run_real_ops */
 	const char *proc_root;        /* NULL: "/proc" */

@@ -11,6 +11,7 @@
 #include "check_report.h"
 #include "options.h"
 #include "run.h"
+#include "usage.h"
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One write a line: stderr is unbuffered, and the output may share its
@@ -32,6 +33,12 @@ static void on_message(void *ctx, const char *line)
 	warn("%s", line);
 }
 
+/* What parse_options tells that is no error. */
+static void notice(const char *message)
+{
+	warn("%s", message);
+}
+
 static int exit_code_of_failure(enum run_failure failure)
 {
 	struct run_facts facts = { .failure = failure };
@@ -48,31 +55,27 @@ int main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = parse_options(argc, argv, &opts, err, sizeof(err));
+	rc = parse_options(argc, argv, notice, &opts, err, sizeof(err));
 	if (rc) {
 		warn("%s", err);
 		return rc;
 	}
 	if (opts.help) {
-		print_usage(stdout);
-		return EXIT_OK;
-	}
-	if (opts.version) {
+		usage_print_help(stdout);
+	} else if (opts.version) {
 		printf("deptrace %s\n", DEPTRACE_VERSION);
-		return EXIT_OK;
-	}
-	if (opts.check)
-		return exit_code_of_failure(check_report(stdout, opts.backend, &messages));
-
-	run = run_new(&config);
-	if (!run) {
+	} else if (opts.check) {
+		rc = exit_code_of_failure(check_report(stdout, opts.backend, &messages));
+	} else if (!(run = run_new(&config))) {
 		warn("out of memory");
-		return exit_code_of_failure(RUN_FAILED_RUNTIME);
+		rc = exit_code_of_failure(RUN_FAILED_RUNTIME);
+	} else {
+		if (!run_prepare(run) && !run_start(run))
+			run_poll(run);
+		run_finish(run);
+		rc = run_exit_code(run_facts(run));
+		run_free(run);
 	}
-	if (!run_prepare(run) && !run_start(run))
-		run_poll(run);
-	run_finish(run);
-	rc = run_exit_code(run_facts(run));
-	run_free(run);
+	options_free(&opts);
 	return rc;
 }

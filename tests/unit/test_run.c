@@ -250,6 +250,7 @@ static const struct run_ops fake_ops = {
 };
 
 static char *command_argv[] = { "true", NULL };
+static struct options opts;
 
 static void setup(void)
 {
@@ -262,29 +263,32 @@ static void setup(void)
 
 static void teardown(void)
 {
+	options_free(&opts);
 	remove_scratch_dir(scratch);
 }
 
-/* The options of `deptrace -o FILE --deny 127.0.0.1 -- true`. */
-static struct options run_mode(void)
+/* The options of `deptrace -o FILE --deny 127.0.0.1 -- true`, as the
+ * option parser leaves them; freed by the teardown. */
+static struct options *run_mode(void)
 {
-	struct options o = {
+	char err[256];
+
+	opts = (struct options){
 		.command = command_argv,
 		.follow_children = true,
 		.buffer_pages = 8,
 		.output_path = output_path,
-		.rules = { { .action = RULE_DENY, .text = "127.0.0.1" } },
-		.nrules = 1,
 	};
-
-	return o;
+	ck_assert_msg(!policy_add_rule(&opts.policy, RULE_DENY, "127.0.0.1", "--deny", err,
+				       sizeof(err)), "%s", err);
+	return &opts;
 }
 
 /* The whole run, as tools/deptrace.c does it; its exit code. */
-static int run(const struct options *opts)
+static int run(const struct options *o)
 {
 	char hosts[PATH_MAX];
-	struct run_config config = { .opts = opts, .messages = { .line = on_message },
+	struct run_config config = { .opts = o, .messages = { .line = on_message },
 				     .ops = &fake_ops, .hosts_path = hosts };
 	struct run *r;
 	int rc;
@@ -353,13 +357,13 @@ END_TEST
  * only then released; -p targets are seeded with it. */
 START_TEST(test_start_order)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	char want[256];
 
-	o.pids[0] = getpid();
-	o.npids = 1;
+	o->pids[0] = getpid();
+	o->npids = 1;
 	fake.command_status = 5 << 8;
-	ck_assert_int_eq(run(&o), 5);
+	ck_assert_int_eq(run(o), 5);
 	snprintf(want, sizeof(want),
 		 "kernel load hold add:%d add:%d attach forget release detach close ",
 		 FAKE_COMMAND_PID, (int)getpid());
@@ -370,11 +374,11 @@ END_TEST
 
 START_TEST(test_enforced_start_order)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	char want[256];
 
-	o.enforce = true;
-	ck_assert_int_eq(run(&o), 0);
+	o->enforce = true;
+	ck_assert_int_eq(run(o), 0);
 	snprintf(want, sizeof(want),
 		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
 		 "enforce_attach guard forget release detach guard_stop cgroup_release close ",
@@ -386,13 +390,13 @@ END_TEST
 /* Enforcement that cannot be set up: audited, with a warning. */
 START_TEST(test_fail_open)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	char want[256];
 
-	o.enforce = true;
+	o->enforce = true;
 	fake.enforce_attach = -EOPNOTSUPP;
 	fake.command_status = 0;
-	ck_assert_int_eq(run(&o), 0);
+	ck_assert_int_eq(run(o), 0);
 	snprintf(want, sizeof(want),
 		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
 		 "enforce_attach detach cgroup_release forget release detach close ",
@@ -405,12 +409,12 @@ END_TEST
 
 START_TEST(test_fail_open_before_the_command)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	char want[256];
 
-	o.enforce = true;
+	o->enforce = true;
 	fake.enforce_load = -EINVAL;
-	ck_assert_int_eq(run(&o), 0);
+	ck_assert_int_eq(run(o), 0);
 	snprintf(want, sizeof(want),
 		 "kernel load enforce_load detach hold add:%d attach forget release detach close ",
 		 FAKE_COMMAND_PID);
@@ -423,13 +427,13 @@ END_TEST
  * set up is undone and the output file the run made is removed. */
 START_TEST(test_fail_closed)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	char want[256];
 
-	o.enforce = true;
-	o.fail_closed = true;
+	o->enforce = true;
+	o->fail_closed = true;
 	fake.guard_start = -EAGAIN;
-	ck_assert_int_eq(run(&o), EXIT_ENFORCE);
+	ck_assert_int_eq(run(o), EXIT_ENFORCE);
 	snprintf(want, sizeof(want),
 		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
 		 "enforce_attach guard detach cgroup_release abandon detach close ",
@@ -444,12 +448,12 @@ END_TEST
 
 START_TEST(test_fail_closed_without_a_cgroup)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 
-	o.enforce = true;
-	o.fail_closed = true;
+	o->enforce = true;
+	o->fail_closed = true;
 	fake.cgroup_open = -ENOENT;
-	ck_assert_int_eq(run(&o), EXIT_ENFORCE);
+	ck_assert_int_eq(run(o), EXIT_ENFORCE);
 	assert_calls("kernel load enforce_load cgroup_open detach detach close ");
 }
 END_TEST
@@ -457,10 +461,10 @@ END_TEST
 /* An exec that fails after the release: the shell's 127. */
 START_TEST(test_exec_fails)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 
 	fake.release = ENOENT;
-	ck_assert_int_eq(run(&o), EXIT_NOT_FOUND);
+	ck_assert_int_eq(run(o), EXIT_NOT_FOUND);
 	assert_said("cannot run true: No such file or directory");
 }
 END_TEST
@@ -469,15 +473,15 @@ END_TEST
  * policy's word is the exit status, and the command's is still told. */
 START_TEST(test_fail_on_violation)
 {
-	struct options o = run_mode();
+	struct options *o = run_mode();
 	FILE *f;
 	char line[512];
 	bool seen = false;
 
-	o.fail_on_violation = true;
+	o->fail_on_violation = true;
 	fake.send_record = true;
 	fake.command_status = 3 << 8;
-	ck_assert_int_eq(run(&o), EXIT_VIOLATION);
+	ck_assert_int_eq(run(o), EXIT_VIOLATION);
 	assert_said("1 connection and 0 lookups traced, 0 events lost");
 	assert_said("1 violation (1 direct, 0 hidden)");
 	assert_said("exit status 7 (--fail-on-violation); the command's own status was 3");
@@ -490,15 +494,30 @@ START_TEST(test_fail_on_violation)
 }
 END_TEST
 
-/* Usage errors stop the run before anything is set up. */
-START_TEST(test_bad_policy_file)
+static bool fake_no_privileges(void)
 {
-	struct options o = run_mode();
+	return false;
+}
 
-	o.policy_files[0] = "/nonexistent/deploy.policy";
-	o.npolicy_files = 1;
-	ck_assert_int_eq(run(&o), EXIT_USAGE);
+/* Without privileges nothing is set up, and no output file is made. */
+START_TEST(test_no_privileges)
+{
+	struct options *o = run_mode();
+	struct run_ops ops = fake_ops;
+	struct run_config config = { .opts = o, .messages = { .line = on_message },
+				     .ops = &ops };
+	struct run *r;
+
+	ops.have_privileges = fake_no_privileges;
+	r = run_new(&config);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(run_prepare(r), -EPERM);
+	ck_assert_int_eq(run_start(r), -ECANCELED);
+	run_finish(r);
+	ck_assert_int_eq(run_exit_code(run_facts(r)), EXIT_PERMISSION);
+	run_free(r);
 	assert_calls("detach ");
+	assert_said("tracing needs root");
 	ck_assert_int_eq(access(output_path, F_OK), -1);
 }
 END_TEST
@@ -520,7 +539,7 @@ static Suite *run_tests_suite(void)
 	tcase_add_test(runs, test_fail_closed_without_a_cgroup);
 	tcase_add_test(runs, test_exec_fails);
 	tcase_add_test(runs, test_fail_on_violation);
-	tcase_add_test(runs, test_bad_policy_file);
+	tcase_add_test(runs, test_no_privileges);
 	suite_add_tcase(s, runs);
 	return s;
 }

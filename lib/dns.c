@@ -1,5 +1,6 @@
 /* dns: see dns.h. */
 #include "dns.h"
+#include "address.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -273,9 +274,7 @@ static void record_address(const struct dns_record *rec, uint8_t addr[16])
 		memcpy(addr, rec->addr, 16);
 		return;
 	}
-	memset(addr, 0, 10);
-	addr[10] = addr[11] = 0xff;
-	memcpy(addr + 12, rec->addr, 4);
+	address_from_v4(rec->addr, addr);
 }
 
 static bool have_address(uint8_t (*addrs)[16], size_t n, const uint8_t addr[16])

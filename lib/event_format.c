@@ -1,6 +1,7 @@
 /* event_format: see event_format.h. */
 #define _GNU_SOURCE
 #include "event_format.h"
+#include "address.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,23 +9,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static const uint8_t v4_mapped_prefix[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-};
-
 void event_address(const struct deptrace_connect_event *ev, uint8_t addr[16])
 {
 	if (ev->family == AF_INET6) {
 		memcpy(addr, ev->daddr, 16);
 		return;
 	}
-	memcpy(addr, v4_mapped_prefix, 12);
-	memcpy(addr + 12, ev->daddr, 4);
+	address_from_v4(ev->daddr, addr);
 }
 
 void format_address(const uint8_t addr[16], char *buf, size_t len)
 {
-	if (!memcmp(addr, v4_mapped_prefix, 12))
+	if (address_is_v4_mapped(addr))
 		inet_ntop(AF_INET, addr + 12, buf, len);
 	else
 		inet_ntop(AF_INET6, addr, buf, len);
@@ -35,7 +31,7 @@ void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t le
 	char text[INET6_ADDRSTRLEN];
 
 	format_address(addr, text, sizeof(text));
-	if (!memcmp(addr, v4_mapped_prefix, 12))
+	if (address_is_v4_mapped(addr))
 		snprintf(buf, len, "%s:%u", text, port);
 	else
 		snprintf(buf, len, "[%s]:%u", text, port);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "names.h"
+#include "address.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,9 +140,10 @@ static bool parse_address(const char *text, uint8_t addr[16])
 {
 	if (inet_pton(AF_INET6, text, addr) == 1)
 		return true;
-	memset(addr, 0, 10);
-	addr[10] = addr[11] = 0xff;
-	return inet_pton(AF_INET, text, addr + 12) == 1;
+	if (inet_pton(AF_INET, text, addr + 12) != 1)
+		return false;
+	address_from_v4(addr + 12, addr);
+	return true;
 }
 
 /* Printed beside destinations, so only visible ASCII, and no longer than

@@ -1,6 +1,7 @@
 /* policy: see policy.h. */
 #define _GNU_SOURCE
 #include "policy.h"
+#include "address.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,9 +16,6 @@
 #define LABEL_MAX 63
 #define WORD_SPACE " \t\r\n\v\f"
 
-static const uint8_t v4_mapped_prefix[12] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-};
 
 /* ASCII only: rules and DNS names are not subject to the locale. */
 static char ascii_lower(char c)
@@ -43,7 +41,7 @@ static void mask_address(uint8_t addr[16], unsigned prefix)
 
 static bool is_v4(const uint8_t addr[16], unsigned prefix)
 {
-	return prefix >= 96 && !memcmp(addr, v4_mapped_prefix, sizeof(v4_mapped_prefix));
+	return prefix >= 96 && address_is_v4_mapped(addr);
 }
 
 /* "192.0.2.0/24", "192.0.2.7", "2001:db8::/32": a whole-address prefix
@@ -91,7 +89,7 @@ static int parse_net(const char *text, bool v6, const char *rule, struct policy_
 		}
 	}
 	if (!v6)
-		memcpy(r->addr, v4_mapped_prefix, sizeof(v4_mapped_prefix));
+		address_from_v4(r->addr + 12, r->addr);
 	r->kind = RULE_NET;
 	r->prefix = (unsigned)bits + (v6 ? 0 : 96);
 	memcpy(masked, r->addr, sizeof(masked));

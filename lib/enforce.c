@@ -122,7 +122,7 @@ int enforce_attach(struct tracer *t, int cgroup_fd, struct enforcement *e,
 			int rc = -errno;
 
 			snprintf(err, errlen, "cannot link %s to the cgroup: %s",
-				 programs[i].function, strerror(errno));
+				 programs[i].function, strerror(-rc));
 			enforce_detach(e);
 			return rc;
 		}

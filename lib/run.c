@@ -264,11 +264,11 @@ static int check_targets_exist(struct run *r)
 	return 0;
 }
 
-/* A command that cannot be run: no such file, or not executable. */
+/* A command that cannot be run (-errno): no such file, or not executable. */
 static int command_failed(struct run *r, int rc)
 {
-	say(r, "cannot run %s: %s", r->opts->command[0], strerror(rc));
-	return fail(r, rc == ENOENT ? RUN_FAILED_NOT_FOUND : RUN_FAILED_CANNOT_EXECUTE, -rc);
+	say(r, "cannot run %s: %s", r->opts->command[0], strerror(-rc));
+	return fail(r, rc == -ENOENT ? RUN_FAILED_NOT_FOUND : RUN_FAILED_CANNOT_EXECUTE, rc);
 }
 
 static int open_file(struct run *r, struct run_file *file)

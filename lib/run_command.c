@@ -19,19 +19,19 @@ static int executable_file(const char *path)
 	struct stat st;
 
 	if (stat(path, &st))
-		return errno == ENOENT || errno == ENOTDIR ? ENOENT : errno;
+		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
 	if (S_ISDIR(st.st_mode) || access(path, X_OK))
-		return EACCES;
+		return -EACCES;
 	return 0;
 }
 
 int resolve_command(const char *name, char *path, size_t len)
 {
 	const char *search = getenv("PATH");
-	int found = ENOENT;
+	int found = -ENOENT;
 
 	if (!*name)
-		return ENOENT;
+		return -ENOENT;
 	if (strchr(name, '/')) {
 		snprintf(path, len, "%s", name);
 		return executable_file(path);
@@ -48,8 +48,8 @@ int resolve_command(const char *name, char *path, size_t len)
 		rc = executable_file(path);
 		if (rc == 0)
 			return 0;
-		if (rc == EACCES)
-			found = EACCES;
+		if (rc == -EACCES)
+			found = -EACCES;
 		search += dirlen + (search[dirlen] == ':');
 	}
 	return found;
@@ -213,7 +213,7 @@ int release_command(struct held_command *cmd)
 	if (n != (ssize_t)sizeof(exec_errno))
 		return 0;
 	waitpid(cmd->pid, NULL, 0);
-	return exec_errno;
+	return -exec_errno;
 }
 
 void abandon_command(struct held_command *cmd)

@@ -19,7 +19,7 @@ struct held_command {
 
 /* Finds the program `name` names, as execvp(3) would: a name with a '/' is
  * a path, others are looked up in $PATH. 0 with the path in `path`, or
- * ENOENT / EACCES (found, but not executable). Done before any set-up, so
+ * -ENOENT / -EACCES (found, but not executable). Done before any set-up, so
  * that a typo fails at once. */
 int resolve_command(const char *name, char *path, size_t len);
 
@@ -48,9 +48,9 @@ void run_as_free(struct run_as *as);
 int hold_command(const char *path, char *const argv[], const struct run_as *as,
 		 struct held_command *cmd);
 
-/* Lets the child exec. Returns 0 once it has, or the positive errno of the
- * failed exec or change of user (EPERM: not allowed to become the user;
- * EACCES: the user cannot execute `path`); the child is then reaped. */
+/* Lets the child exec. Returns 0 once it has, or -errno of the failed exec
+ * or change of user (-EPERM: not allowed to become the user; -EACCES: the
+ * user cannot execute `path`); the child is then reaped. */
 int release_command(struct held_command *cmd);
 
 /* Kills and reaps a held child that will not be released. */

@@ -345,9 +345,11 @@ static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
 		t->readers[t->nreaders++] = reader;
 		fd = perf_reader_fd(reader);
 		if (bpf_update_elem(events_fd, &cpus[i], &fd, BPF_ANY)) {
+			int rc = -errno;
+
 			snprintf(err, errlen, "cannot register the perf buffer of CPU %d: %s",
-				 cpus[i], strerror(errno));
-			return -errno;
+				 cpus[i], strerror(-rc));
+			return rc;
 		}
 	}
 	return 0;

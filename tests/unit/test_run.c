@@ -23,7 +23,7 @@ static char said[4096];
 /* What the fakes are told to do. */
 static struct {
 	int enforce_load, cgroup_open, cgroup_add, enforce_attach, guard_start; /* -errno */
-	int release;          /* a positive errno: the exec failed */
+	int release;          /* -errno: the exec failed */
 	int command_status;   /* wait status */
 	bool send_record;     /* the first poll delivers a connect to 127.0.0.1:9 */
 } fake;
@@ -463,7 +463,7 @@ START_TEST(test_exec_fails)
 {
 	struct options *o = run_mode();
 
-	fake.release = ENOENT;
+	fake.release = -ENOENT;
 	ck_assert_int_eq(run(o), EXIT_NOT_FOUND);
 	assert_said("cannot run true: No such file or directory");
 }

@@ -109,7 +109,7 @@ START_TEST(test_nonexistent_path)
 	struct held_command cmd;
 
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), ENOENT);
+	ck_assert_int_eq(release_command(&cmd), -ENOENT);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -119,9 +119,9 @@ START_TEST(test_not_in_path)
 	char path[PATH_MAX];
 
 	ck_assert_int_eq(resolve_command("deptrace-no-such-command-7f3a", path, sizeof(path)),
-			 ENOENT);
-	ck_assert_int_eq(resolve_command("", path, sizeof(path)), ENOENT);
-	ck_assert_int_eq(resolve_command("/nonexistent/xyz", path, sizeof(path)), ENOENT);
+			 -ENOENT);
+	ck_assert_int_eq(resolve_command("", path, sizeof(path)), -ENOENT);
+	ck_assert_int_eq(resolve_command("/nonexistent/xyz", path, sizeof(path)), -ENOENT);
 }
 END_TEST
 
@@ -145,8 +145,8 @@ START_TEST(test_resolve_not_executable)
 	pathf(path, "%s/plain.txt", scratch);
 	write_file(scratch, "plain.txt", "data\n");
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(resolve_command(path, found, sizeof(found)), EACCES);
-	ck_assert_int_eq(resolve_command(scratch, found, sizeof(found)), EACCES); /* a directory */
+	ck_assert_int_eq(resolve_command(path, found, sizeof(found)), -EACCES);
+	ck_assert_int_eq(resolve_command(scratch, found, sizeof(found)), -EACCES); /* a directory */
 }
 END_TEST
 
@@ -161,7 +161,7 @@ START_TEST(test_not_executable)
 	write_file(scratch, "script.sh", "#!/bin/sh\nexit 0\n");
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), EACCES);
+	ck_assert_int_eq(release_command(&cmd), -EACCES);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -172,7 +172,7 @@ START_TEST(test_directory)
 	struct held_command cmd;
 
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), EACCES);
+	ck_assert_int_eq(release_command(&cmd), -EACCES);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -374,7 +374,7 @@ START_TEST(test_run_as_refused)
 	snprintf(script, sizeof(script), "echo ran > '%s'", marker);
 	resolve_ok("nobody", &as);
 	hold(argv, &as, &cmd);
-	ck_assert_int_eq(release_command(&cmd), EPERM);
+	ck_assert_int_eq(release_command(&cmd), -EPERM);
 	assert_reaped(cmd.pid);
 	ck_assert_int_ne(access(marker, F_OK), 0);
 	run_as_free(&as);

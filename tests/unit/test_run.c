@@ -304,8 +304,15 @@ static int run(const struct options *o)
 	return rc;
 }
 
-static void assert_calls(const char *want)
+/* The fakes' calls were exactly these (a format: PIDs go in). */
+static void __attribute__((format(printf, 1, 2))) assert_calls(const char *fmt, ...)
 {
+	char want[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
 	ck_assert_msg(!strcmp(calls, want), "calls\n  '%s', wanted\n  '%s'", calls, want);
 }
 
@@ -358,16 +365,13 @@ END_TEST
 START_TEST(test_start_order)
 {
 	struct options *o = run_mode();
-	char want[256];
 
 	o->pids[0] = getpid();
 	o->npids = 1;
 	fake.command_status = 5 << 8;
 	ck_assert_int_eq(run(o), 5);
-	snprintf(want, sizeof(want),
-		 "kernel load hold add:%d add:%d attach forget release detach close ",
-		 FAKE_COMMAND_PID, (int)getpid());
-	assert_calls(want);
+	assert_calls("kernel load hold add:%d add:%d attach forget release detach close ",
+		     FAKE_COMMAND_PID, (int)getpid());
 	assert_said("0 connections and 0 lookups traced, 0 events lost");
 }
 END_TEST
@@ -375,15 +379,12 @@ END_TEST
 START_TEST(test_enforced_start_order)
 {
 	struct options *o = run_mode();
-	char want[256];
 
 	o->enforce = true;
 	ck_assert_int_eq(run(o), 0);
-	snprintf(want, sizeof(want),
-		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
-		 "enforce_attach guard forget release detach guard_stop cgroup_release close ",
-		 FAKE_COMMAND_PID, FAKE_COMMAND_PID);
-	assert_calls(want);
+	assert_calls("kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
+		     "enforce_attach guard forget release detach guard_stop cgroup_release close ",
+		     FAKE_COMMAND_PID, FAKE_COMMAND_PID);
 }
 END_TEST
 
@@ -391,17 +392,14 @@ END_TEST
 START_TEST(test_fail_open)
 {
 	struct options *o = run_mode();
-	char want[256];
 
 	o->enforce = true;
 	fake.enforce_attach = -EOPNOTSUPP;
 	fake.command_status = 0;
 	ck_assert_int_eq(run(o), 0);
-	snprintf(want, sizeof(want),
-		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
-		 "enforce_attach detach cgroup_release forget release detach close ",
-		 FAKE_COMMAND_PID, FAKE_COMMAND_PID);
-	assert_calls(want);
+	assert_calls("kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
+		     "enforce_attach detach cgroup_release forget release detach close ",
+		     FAKE_COMMAND_PID, FAKE_COMMAND_PID);
 	assert_said("cannot enforce the policy: fake: cannot link; auditing only");
 	ck_assert_int_eq(access(output_path, F_OK), 0);
 }
@@ -410,15 +408,12 @@ END_TEST
 START_TEST(test_fail_open_before_the_command)
 {
 	struct options *o = run_mode();
-	char want[256];
 
 	o->enforce = true;
 	fake.enforce_load = -EINVAL;
 	ck_assert_int_eq(run(o), 0);
-	snprintf(want, sizeof(want),
-		 "kernel load enforce_load detach hold add:%d attach forget release detach close ",
-		 FAKE_COMMAND_PID);
-	assert_calls(want);
+	assert_calls("kernel load enforce_load detach hold add:%d attach forget release detach close ",
+		     FAKE_COMMAND_PID);
 	assert_said("cannot enforce the policy: fake: no policy programs; auditing only");
 }
 END_TEST
@@ -428,17 +423,14 @@ END_TEST
 START_TEST(test_fail_closed)
 {
 	struct options *o = run_mode();
-	char want[256];
 
 	o->enforce = true;
 	o->fail_closed = true;
 	fake.guard_start = -EAGAIN;
 	ck_assert_int_eq(run(o), EXIT_ENFORCE);
-	snprintf(want, sizeof(want),
-		 "kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
-		 "enforce_attach guard detach cgroup_release abandon detach close ",
-		 FAKE_COMMAND_PID, FAKE_COMMAND_PID);
-	assert_calls(want);
+	assert_calls("kernel load enforce_load cgroup_open hold add:%d attach cgroup_add:%d "
+		     "enforce_attach guard detach cgroup_release abandon detach close ",
+		     FAKE_COMMAND_PID, FAKE_COMMAND_PID);
 	assert_said("cannot start the guard process: Resource temporarily unavailable; "
 		    "--fail-closed: not running anything");
 	ck_assert_ptr_null(strstr(said, "traced"));

@@ -12,13 +12,13 @@ static void report_headers(FILE *out, const struct headers_choice *headers, int 
 	if (rc)
 		fprintf(out, ROW "none\n", "kernel headers");
 	else if (headers->source == HEADERS_NEAREST) {
-		fprintf(out, ROW "%s: %s\n", "kernel headers", headers_source_name(headers->source),
+		fprintf(out, ROW "%s: %s\n", "kernel headers", kheaders_source_name(headers->source),
 			headers->arch_dir);
 		if (headers->common_dir[0])
 			fprintf(out, ROW "merged with %s at %s\n", "", headers->common_dir,
 				headers->tree);
 	} else {
-		fprintf(out, ROW "%s: %s\n", "kernel headers", headers_source_name(headers->source),
+		fprintf(out, ROW "%s: %s\n", "kernel headers", kheaders_source_name(headers->source),
 			headers->tree);
 	}
 }

@@ -15,23 +15,23 @@
 #define AUTOCONF_H "/include/generated/autoconf.h"
 #define HEADERS_PREFIX "linux-headers-"
 
-const char *const default_header_src_dirs[] = {
+const char *const kheaders_default_src_dirs[] = {
 	"/usr/src",
 	"/var/cache/deptrace/headers/usr/src", /* where scripts/setup-deps extracts */
 	NULL,
 };
 
-void default_headers_search(struct headers_search *search)
+void kheaders_default_search(struct headers_search *search)
 {
 	const char *env = getenv("BCC_KERNEL_SOURCE");
 
 	search->env_source = env && *env ? env : NULL;
 	search->modules_dir = "/lib/modules";
-	search->src_dirs = default_header_src_dirs;
+	search->src_dirs = kheaders_default_src_dirs;
 	search->cache_dir = "/var/cache/deptrace/kernel-trees";
 }
 
-const char *headers_source_name(enum headers_source source)
+const char *kheaders_source_name(enum headers_source source)
 {
 	switch (source) {
 	case HEADERS_ENV: return "BCC_KERNEL_SOURCE";
@@ -82,7 +82,7 @@ static int parse_version(const char *s, long v[3])
 	return 0;
 }
 
-long version_distance(const char *release, const char *candidate)
+long kheaders_version_distance(const char *release, const char *candidate)
 {
 	long want[3], have[3], patch;
 
@@ -137,7 +137,7 @@ static void consider_tree(const char *release, const char *parent,
 		return; /* a -common half, or not a usable tree */
 	if (!has_file(dir, KCONFIG_H) && !find_common_half(parent, dir, common))
 		return;
-	distance = version_distance(release, name + strlen(HEADERS_PREFIX));
+	distance = kheaders_version_distance(release, name + strlen(HEADERS_PREFIX));
 	if (distance < 0)
 		return;
 	if (*best >= 0 && (distance > *best ||
@@ -150,8 +150,8 @@ static void consider_tree(const char *release, const char *parent,
 	copy_path(choice->tree, dir);
 }
 
-int find_kernel_headers(const char *release, const struct headers_search *search,
-			struct headers_choice *choice)
+int kheaders_find(const char *release, const struct headers_search *search,
+		  struct headers_choice *choice)
 {
 	char kdir[PATH_MAX], build[PATH_MAX], source[PATH_MAX];
 	long best = -1;
@@ -190,7 +190,7 @@ int find_kernel_headers(const char *release, const struct headers_search *search
 
 static int link_entry(const char *src, const char *dst);
 
-int merge_tree(const char *src, const char *dst)
+int kheaders_merge_tree(const char *src, const char *dst)
 {
 	DIR *d = opendir(src);
 	struct dirent *e;
@@ -234,11 +234,11 @@ static int link_entry(const char *src, const char *dst)
 		earlier[len] = '\0';
 		if (unlink(dst) || mkdir(dst, 0755))
 			return -errno;
-		err = merge_tree(earlier, dst);
+		err = kheaders_merge_tree(earlier, dst);
 		if (err)
 			return err;
 	}
-	return merge_tree(src, dst);
+	return kheaders_merge_tree(src, dst);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag,
@@ -266,8 +266,7 @@ static int merged_tree_complete(const char *tree)
 	return has_file(tree, KCONFIG_H) && has_file(tree, AUTOCONF_H);
 }
 
-int prepare_kernel_headers(struct headers_choice *choice,
-			   const struct headers_search *search)
+int kheaders_prepare(struct headers_choice *choice, const struct headers_search *search)
 {
 	char merged[PATH_MAX], staging[PATH_MAX];
 	const char *name;
@@ -286,9 +285,9 @@ int prepare_kernel_headers(struct headers_choice *choice,
 			return err;
 		if (mkdir(staging, 0755))
 			return -errno;
-		err = merge_tree(choice->arch_dir, staging);
+		err = kheaders_merge_tree(choice->arch_dir, staging);
 		if (!err)
-			err = merge_tree(choice->common_dir, staging);
+			err = kheaders_merge_tree(choice->common_dir, staging);
 		/* an incomplete tree left by an interrupted run is replaced */
 		if (!merged_tree_complete(merged))
 			nftw(merged, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -311,8 +310,8 @@ int kheaders_choose(const char *release, struct headers_choice *choice, char *er
 	struct headers_search search;
 	int rc;
 
-	default_headers_search(&search);
-	rc = find_kernel_headers(release, &search, choice);
+	kheaders_default_search(&search);
+	rc = kheaders_find(release, &search, choice);
 	if (rc) {
 		if (choice->source == HEADERS_ENV)
 			snprintf(err, errlen,
@@ -324,7 +323,7 @@ int kheaders_choose(const char *release, struct headers_choice *choice, char *er
 				 release);
 		return rc;
 	}
-	rc = prepare_kernel_headers(choice, &search);
+	rc = kheaders_prepare(choice, &search);
 	if (rc)
 		snprintf(err, errlen, "cannot merge kernel headers %s into %s: %s", choice->arch_dir,
 			 search.cache_dir, strerror(-rc));

@@ -36,20 +36,19 @@ struct headers_choice {
 	char common_dir[PATH_MAX]; /* HEADERS_NEAREST: its -common half, or "" */
 };
 
-extern const char *const default_header_src_dirs[];
-void default_headers_search(struct headers_search *search);
+extern const char *const kheaders_default_src_dirs[];
+void kheaders_default_search(struct headers_search *search);
 
 /* Chooses headers for kernel `release`; no side effects. 0 or -ENOENT. */
-int find_kernel_headers(const char *release, const struct headers_search *search,
-			struct headers_choice *choice);
+int kheaders_find(const char *release, const struct headers_search *search,
+		  struct headers_choice *choice);
 
 /* Makes choice->tree usable: for a split tree, builds the merged tree
  * under search->cache_dir. 0 or -errno. */
-int prepare_kernel_headers(struct headers_choice *choice,
-			   const struct headers_search *search);
+int kheaders_prepare(struct headers_choice *choice, const struct headers_search *search);
 
-/* The whole choice for kernel `release` on this system: find_kernel_headers
- * then prepare_kernel_headers with the default search. 0, or -errno with
+/* The whole choice for kernel `release` on this system: kheaders_find
+ * then kheaders_prepare with the default search. 0, or -errno with
  * a one-line reason and what to do in `err`. */
 int kheaders_choose(const char *release, struct headers_choice *choice, char *err,
 		    size_t errlen);
@@ -57,12 +56,12 @@ int kheaders_choose(const char *release, struct headers_choice *choice, char *er
 /* Symlinks every entry of `src` into `dst`, descending where both have a
  * directory of the same name, so that `dst` shows the union of the trees
  * merged into it (the first one merged wins a clash). 0 or -errno. */
-int merge_tree(const char *src, const char *dst);
+int kheaders_merge_tree(const char *src, const char *dst);
 
 /* How far version string `candidate` is from `release` ("6.12.117+deb12-amd64"
  * against "6.18.44"); smaller is nearer, -1 if not a version. */
-long version_distance(const char *release, const char *candidate);
+long kheaders_version_distance(const char *release, const char *candidate);
 
-const char *headers_source_name(enum headers_source source);
+const char *kheaders_source_name(enum headers_source source);
 
 #endif

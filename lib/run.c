@@ -90,7 +90,7 @@ int run_exit_code(const struct run_facts *f)
 	if (f->fail_on_violation && f->violated)
 		return EXIT_VIOLATION;
 	if (f->command_exited)
-		return exit_code_of(f->command_status);
+		return run_command_exit_code(f->command_status);
 	return f->lost ? EXIT_RUNTIME : EXIT_OK;
 }
 
@@ -225,10 +225,10 @@ const struct run_ops run_real_ops = {
 	.cgroup_guard_start = cgroup_guard_start,
 	.cgroup_guard_stop = cgroup_guard_stop,
 	.cgroup_release = cgroup_release,
-	.hold_command = hold_command,
-	.release_command = release_command,
-	.abandon_command = abandon_command,
-	.wait_command = waitpid,
+	.command_hold = run_command_hold,
+	.command_release = run_command_release,
+	.command_abandon = run_command_abandon,
+	.command_wait = waitpid,
 };
 
 /* --- prepare ----------------------------------------------------------------- */
@@ -304,7 +304,7 @@ int run_prepare(struct run *r)
 	int rc;
 
 	if (o->user) {
-		rc = resolve_run_as(o->user, &r->command.user, err, sizeof(err));
+		rc = run_command_resolve_user(o->user, &r->command.user, err, sizeof(err));
 		if (rc) {
 			say(r, "%s", err);
 			return fail(r, RUN_FAILED_USAGE, rc);
@@ -318,7 +318,7 @@ int run_prepare(struct run *r)
 	if (rc)
 		return rc;
 	if (o->command) {
-		rc = resolve_command(o->command[0], r->command.path, sizeof(r->command.path));
+		rc = run_command_resolve(o->command[0], r->command.path, sizeof(r->command.path));
 		if (rc)
 			return command_failed(r, rc);
 	}
@@ -484,7 +484,7 @@ static int seed_descendants(struct run *r)
 static int hold(struct run *r)
 {
 	const struct options *o = r->opts;
-	int rc = r->ops.hold_command(r->command.path, o->command,
+	int rc = r->ops.command_hold(r->command.path, o->command,
 				     o->user ? &r->command.user : NULL, &r->command.held);
 
 	if (rc) {
@@ -498,7 +498,7 @@ static int hold(struct run *r)
 
 static int release(struct run *r)
 {
-	int rc = r->ops.release_command(&r->command.held);
+	int rc = r->ops.command_release(&r->command.held);
 
 	if (rc) {
 		/* the child is reaped already */
@@ -608,7 +608,7 @@ static bool reap_command(struct run *r, int options)
 	if (r->command.state != COMMAND_RUNNING)
 		return r->command.state == COMMAND_REAPED;
 	do
-		pid = r->ops.wait_command(r->command.held.pid, &r->facts.command_status, options);
+		pid = r->ops.command_wait(r->command.held.pid, &r->facts.command_status, options);
 	while (pid < 0 && errno == EINTR);
 	if (pid == r->command.held.pid) {
 		r->command.state = COMMAND_REAPED;
@@ -699,7 +699,7 @@ void run_finish(struct run *r)
 	if (r->facts.started)
 		report_totals(r);
 	if (r->command.state == COMMAND_HELD)
-		r->ops.abandon_command(&r->command.held);
+		r->ops.command_abandon(&r->command.held);
 	if (r->facts.started)
 		reap_command(r, 0);
 	/* after the command: its policy ends with it */
@@ -714,7 +714,7 @@ void run_finish(struct run *r)
 		 * still told */
 		if (r->facts.fail_on_violation && r->facts.command_exited)
 			say(r, "exit status %d (--fail-on-violation); the command's own status was %d",
-			    run_exit_code(&r->facts), exit_code_of(r->facts.command_status));
+			    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	}
 	close_file(&r->output, r->facts.started);
 	close_file(&r->graph, r->facts.started);

@@ -115,11 +115,11 @@ struct run_ops {
 				  size_t nkeep, struct cgroup_guard *guard);
 	void (*cgroup_guard_stop)(struct cgroup_guard *guard);
 	int (*cgroup_release)(struct enforced_cgroup *cg, unsigned *moved);
-	int (*hold_command)(const char *path, char *const argv[], const struct run_as *as,
+	int (*command_hold)(const char *path, char *const argv[], const struct run_as *as,
 			    struct held_command *cmd);
-	int (*release_command)(struct held_command *cmd);
-	void (*abandon_command)(struct held_command *cmd);
-	pid_t (*wait_command)(pid_t pid, int *status, int options); /* waitpid(2) */
+	int (*command_release)(struct held_command *cmd);
+	void (*command_abandon)(struct held_command *cmd);
+	pid_t (*command_wait)(pid_t pid, int *status, int options); /* waitpid(2) */
 };
 
 extern const struct run_ops run_real_ops;

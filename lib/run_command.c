@@ -25,7 +25,7 @@ static int executable_file(const char *path)
 	return 0;
 }
 
-int resolve_command(const char *name, char *path, size_t len)
+int run_command_resolve(const char *name, char *path, size_t len)
 {
 	const char *search = getenv("PATH");
 	int found = -ENOENT;
@@ -87,7 +87,7 @@ static int load_groups(struct run_as *as)
 	}
 }
 
-int resolve_run_as(const char *user, struct run_as *as, char *err, size_t errlen)
+int run_command_resolve_user(const char *user, struct run_as *as, char *err, size_t errlen)
 {
 	struct passwd *pw = find_user(user);
 	int rc;
@@ -160,8 +160,8 @@ run_held(const char *path, char *const argv[], const struct run_as *as, int rele
 	_exit(127);
 }
 
-int hold_command(const char *path, char *const argv[], const struct run_as *as,
-		 struct held_command *cmd)
+int run_command_hold(const char *path, char *const argv[], const struct run_as *as,
+		     struct held_command *cmd)
 {
 	int release[2], error[2];
 
@@ -196,7 +196,7 @@ int hold_command(const char *path, char *const argv[], const struct run_as *as,
 	return 0;
 }
 
-int release_command(struct held_command *cmd)
+int run_command_release(struct held_command *cmd)
 {
 	int exec_errno = 0;
 	ssize_t n;
@@ -216,7 +216,7 @@ int release_command(struct held_command *cmd)
 	return -exec_errno;
 }
 
-void abandon_command(struct held_command *cmd)
+void run_command_abandon(struct held_command *cmd)
 {
 	kill(cmd->pid, SIGKILL);
 	if (cmd->release_fd >= 0)
@@ -226,7 +226,7 @@ void abandon_command(struct held_command *cmd)
 	waitpid(cmd->pid, NULL, 0);
 }
 
-int exit_code_of(int wait_status)
+int run_command_exit_code(int wait_status)
 {
 	if (WIFSIGNALED(wait_status))
 		return 128 + WTERMSIG(wait_status);

@@ -21,7 +21,7 @@ struct held_command {
  * a path, others are looked up in $PATH. 0 with the path in `path`, or
  * -ENOENT / -EACCES (found, but not executable). Done before any set-up, so
  * that a typo fails at once. */
-int resolve_command(const char *name, char *path, size_t len);
+int run_command_resolve(const char *name, char *path, size_t len);
 
 /* The user a command runs as (-u USER): deptrace keeps root for itself. */
 struct run_as {
@@ -36,27 +36,27 @@ struct run_as {
  * (which may be NSS, so done before any fork). 0, or -ENOENT for no such
  * user, other -errno; a message in `err` either way. run_as_free() frees
  * what it holds. */
-int resolve_run_as(const char *user, struct run_as *as, char *err, size_t errlen);
+int run_command_resolve_user(const char *user, struct run_as *as, char *err, size_t errlen);
 void run_as_free(struct run_as *as);
 
 /* Forks a child that waits, then executes `path` with argv, as `as` if not
  * NULL: once released it takes the groups, the gid and the uid, in that
  * order (as `strace -u` does; the environment stays deptrace's, HOME and
  * USER included), so that the command starts without deptrace's
- * privileges. A failure to change user is reported by release_command
+ * privileges. A failure to change user is reported by run_command_release
  * like a failed exec. 0 or -errno. */
-int hold_command(const char *path, char *const argv[], const struct run_as *as,
-		 struct held_command *cmd);
+int run_command_hold(const char *path, char *const argv[], const struct run_as *as,
+		     struct held_command *cmd);
 
 /* Lets the child exec. Returns 0 once it has, or -errno of the failed exec
  * or change of user (-EPERM: not allowed to become the user; -EACCES: the
  * user cannot execute `path`); the child is then reaped. */
-int release_command(struct held_command *cmd);
+int run_command_release(struct held_command *cmd);
 
 /* Kills and reaps a held child that will not be released. */
-void abandon_command(struct held_command *cmd);
+void run_command_abandon(struct held_command *cmd);
 
 /* The shell's convention: the exit status, or 128 + the killing signal. */
-int exit_code_of(int wait_status);
+int run_command_exit_code(int wait_status);
 
 #endif

@@ -125,9 +125,8 @@ END_TEST
 
 int main(void)
 {
-	struct headers_search search;
 	struct kernel_features features;
-	char notice[256];
+	char notice[256], err[512];
 	Suite *suite = suite_create("verifier_load");
 	TCase *tc = tcase_create("backends");
 	SRunner *runner;
@@ -142,10 +141,8 @@ int main(void)
 		return 1;
 	}
 	probe_kernel(&features);
-	default_headers_search(&search);
-	if (find_kernel_headers(features.release, &search, &headers) ||
-	    prepare_kernel_headers(&headers, &search)) {
-		puts("no kernel headers: run scripts/setup-deps");
+	if (kheaders_choose(features.release, &headers, err, sizeof(err))) {
+		puts(err);
 		return 1;
 	}
 	tcase_set_timeout(tc, 120);

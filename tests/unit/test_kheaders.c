@@ -118,37 +118,37 @@ static void make_orphan_arch(const char *parent, const char *version)
 
 START_TEST(test_version_distance)
 {
-	long d12 = version_distance("6.18.44", "6.12.117+deb12-amd64");
-	long d1 = version_distance("6.18.44", "6.1.0-56-amd64");
+	long d12 = kheaders_version_distance("6.18.44", "6.12.117+deb12-amd64");
+	long d1 = kheaders_version_distance("6.18.44", "6.1.0-56-amd64");
 
 	ck_assert_int_ge(d12, 0);
 	ck_assert_int_ge(d1, 0);
 	ck_assert_int_lt(d12, d1);
-	ck_assert_int_eq(version_distance("6.12.117", "6.12.117+deb12-amd64"), 0);
-	ck_assert_int_eq(version_distance("6.1.0-56-amd64", "6.1.0-56-cloud-amd64"), 0);
+	ck_assert_int_eq(kheaders_version_distance("6.12.117", "6.12.117+deb12-amd64"), 0);
+	ck_assert_int_eq(kheaders_version_distance("6.1.0-56-amd64", "6.1.0-56-cloud-amd64"), 0);
 	/* the release's own suffix does not matter either */
-	ck_assert_int_eq(version_distance("6.18.44-custom", "6.18.44"), 0);
+	ck_assert_int_eq(kheaders_version_distance("6.18.44-custom", "6.18.44"), 0);
 	/* a nearer minor version beats any patch level */
-	ck_assert_int_lt(version_distance("6.12.1", "6.12.999"),
-			 version_distance("6.12.1", "6.11.1"));
+	ck_assert_int_lt(kheaders_version_distance("6.12.1", "6.12.999"),
+			 kheaders_version_distance("6.12.1", "6.11.1"));
 	/* and a nearer major beats any minor */
-	ck_assert_int_lt(version_distance("6.1.0", "6.99.0"),
-			 version_distance("6.1.0", "5.1.0"));
+	ck_assert_int_lt(kheaders_version_distance("6.1.0", "6.99.0"),
+			 kheaders_version_distance("6.1.0", "5.1.0"));
 	/* newer and older count alike */
-	ck_assert_int_eq(version_distance("6.10.0", "6.12.0"),
-			 version_distance("6.10.0", "6.8.0"));
+	ck_assert_int_eq(kheaders_version_distance("6.10.0", "6.12.0"),
+			 kheaders_version_distance("6.10.0", "6.8.0"));
 	/* two numbers are a version; the patch level is then 0 */
-	ck_assert_int_eq(version_distance("6.18", "6.18.0"), 0);
+	ck_assert_int_eq(kheaders_version_distance("6.18", "6.18.0"), 0);
 }
 END_TEST
 
 START_TEST(test_version_distance_garbage)
 {
-	ck_assert_int_eq(version_distance("6.18.44", "common"), -1);
-	ck_assert_int_eq(version_distance("garbage", "6.18.44"), -1);
-	ck_assert_int_eq(version_distance("6.18.44", ""), -1);
-	ck_assert_int_eq(version_distance("6.18.44", "6"), -1);
-	ck_assert_int_eq(version_distance("6.18.44", "v6.18.44"), -1);
+	ck_assert_int_eq(kheaders_version_distance("6.18.44", "common"), -1);
+	ck_assert_int_eq(kheaders_version_distance("garbage", "6.18.44"), -1);
+	ck_assert_int_eq(kheaders_version_distance("6.18.44", ""), -1);
+	ck_assert_int_eq(kheaders_version_distance("6.18.44", "6"), -1);
+	ck_assert_int_eq(kheaders_version_distance("6.18.44", "v6.18.44"), -1);
 }
 END_TEST
 
@@ -162,7 +162,7 @@ START_TEST(test_env_source)
 	write_file(modules_dir, RELEASE "/build/include/linux/kconfig.h", "");
 	make_split_pair(src_dir, "6.12.117+deb12");
 	search.env_source = env;
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_ENV);
 	ck_assert_str_eq(choice.tree, env);
 	ck_assert_str_eq(choice.common_dir, "");
@@ -178,7 +178,7 @@ START_TEST(test_env_source_without_headers)
 	/* no fallback when the user named a tree */
 	write_file(modules_dir, RELEASE "/build/include/linux/kconfig.h", "");
 	search.env_source = env;
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), -ENOENT);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), -ENOENT);
 	ck_assert_int_eq(choice.source, HEADERS_ENV);
 	ck_assert_str_eq(choice.tree, env);
 }
@@ -192,7 +192,7 @@ START_TEST(test_modules_build)
 	write_file(build, "include/linux/kconfig.h", "");
 	write_file(build, "include/generated/autoconf.h", "");
 	make_split_pair(src_dir, "6.12.117+deb12");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_MODULES);
 	ck_assert_str_eq(choice.tree, build);
 	ck_assert_str_eq(choice.common_dir, "");
@@ -202,7 +202,7 @@ END_TEST
 START_TEST(test_modules_other_release_ignored)
 {
 	write_file(modules_dir, "6.1.0-56-amd64/build/include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), -ENOENT);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), -ENOENT);
 	ck_assert_int_eq(choice.source, HEADERS_NONE);
 }
 END_TEST
@@ -218,10 +218,10 @@ START_TEST(test_modules_build_and_source)
 	make_dirs(source);
 	/* source/ without the sources: not usable, even if build/ had them */
 	write_file(build, "include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), -ENOENT);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), -ENOENT);
 	ck_assert_int_eq(choice.source, HEADERS_NONE);
 	write_file(source, "include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_MODULES);
 	ck_assert_str_eq(choice.tree, build);
 }
@@ -235,14 +235,14 @@ START_TEST(test_debian_split_nearest)
 	make_split_pair(src_dir, "6.12.117+deb12");
 	pathf(arch, "%s/" DEB12 "-amd64", src_dir);
 	pathf(common, "%s/" DEB12 "-common", src_dir);
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_NEAREST);
 	ck_assert_str_eq(choice.arch_dir, arch);
 	ck_assert_str_eq(choice.common_dir, common);
 	ck_assert_str_eq(choice.tree, arch);
 
 	/* an older running kernel picks the older pair */
-	ck_assert_int_eq(find_kernel_headers("6.1.10-local", &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find("6.1.10-local", &search, &choice), 0);
 	pathf(arch, "%s/" DEB6_1 "-amd64", src_dir);
 	pathf(common, "%s/" DEB6_1 "-common", src_dir);
 	ck_assert_str_eq(choice.arch_dir, arch);
@@ -258,7 +258,7 @@ START_TEST(test_missing_common_half_skipped)
 	make_orphan_arch(src_dir, "6.17.0-1");
 	make_split_pair(src_dir, "6.12.117+deb12");
 	pathf(arch, "%s/" DEB12 "-amd64", src_dir);
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_NEAREST);
 	ck_assert_str_eq(choice.arch_dir, arch);
 }
@@ -269,7 +269,7 @@ START_TEST(test_only_orphan_arch)
 	make_orphan_arch(src_dir, "6.17.0-1");
 	/* a -common half alone is no tree either */
 	write_file(src_dir, "linux-headers-6.18.44-common/include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), -ENOENT);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), -ENOENT);
 	ck_assert_int_eq(choice.source, HEADERS_NONE);
 }
 END_TEST
@@ -283,7 +283,7 @@ START_TEST(test_whole_tree_nearest)
 	pathf(whole, "%s/linux-headers-6.18.2-custom", src_dir);
 	write_file(whole, "include/generated/autoconf.h", "");
 	write_file(whole, "include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	ck_assert_int_eq(choice.source, HEADERS_NEAREST);
 	ck_assert_str_eq(choice.arch_dir, whole);
 	ck_assert_str_eq(choice.tree, whole);
@@ -304,7 +304,7 @@ START_TEST(test_several_src_dirs)
 	src_dirs[1] = src_dir;
 	src_dirs[2] = second;
 	src_dirs[3] = NULL;
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
 	pathf(arch, "%s/" DEB12 "-amd64", second);
 	ck_assert_str_eq(choice.arch_dir, arch);
 	pathf(arch, "%s/" DEB12 "-common", second);
@@ -317,7 +317,7 @@ START_TEST(test_nothing_found)
 	write_file(src_dir, "linux-headers-garbage/include/generated/autoconf.h", "");
 	write_file(src_dir, "linux-headers-garbage/include/linux/kconfig.h", "");
 	write_file(src_dir, "linux-kbuild-6.12/Makefile", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), -ENOENT);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), -ENOENT);
 	ck_assert_int_eq(choice.source, HEADERS_NONE);
 	ck_assert_str_eq(choice.tree, "");
 }
@@ -347,8 +347,8 @@ START_TEST(test_prepare_merges_split_tree)
 
 	make_split_pair(src_dir, "6.1.0-56");
 	make_split_pair(src_dir, "6.12.117+deb12");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
-	ck_assert_int_eq(prepare_kernel_headers(&choice, &search), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_prepare(&choice, &search), 0);
 	pathf(merged, "%s/" DEB12 "-amd64", cache_dir);
 	ck_assert_str_eq(choice.tree, merged);
 	ck_assert_int_eq(choice.source, HEADERS_NEAREST);
@@ -369,8 +369,8 @@ START_TEST(test_prepare_merges_split_tree)
 	ck_assert_int_eq(stat(merged, &first), 0);
 
 	/* a second run reuses the tree */
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
-	ck_assert_int_eq(prepare_kernel_headers(&choice, &search), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_prepare(&choice, &search), 0);
 	ck_assert_str_eq(choice.tree, merged);
 	ck_assert_int_eq(stat(merged, &again), 0);
 	ck_assert_uint_eq(first.st_ino, again.st_ino);
@@ -387,8 +387,8 @@ START_TEST(test_prepare_reuses_complete_tree)
 	struct headers_choice gone;
 
 	make_split_pair(src_dir, "6.12.117+deb12");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
-	ck_assert_int_eq(prepare_kernel_headers(&choice, &search), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_prepare(&choice, &search), 0);
 	pathf(merged, "%s/" DEB12 "-amd64", cache_dir);
 
 	memset(&gone, 0, sizeof(gone));
@@ -396,13 +396,13 @@ START_TEST(test_prepare_reuses_complete_tree)
 	pathf(gone.arch_dir, "%s/gone/" DEB12 "-amd64", scratch);
 	pathf(gone.common_dir, "%s/gone/" DEB12 "-common", scratch);
 	pathf(gone.tree, "%s", gone.arch_dir);
-	ck_assert_int_eq(prepare_kernel_headers(&gone, &search), 0);
+	ck_assert_int_eq(kheaders_prepare(&gone, &search), 0);
 	ck_assert_str_eq(gone.tree, merged);
 
 	/* whereas without a merged tree, missing sources are an error */
 	pathf(gone.arch_dir, "%s/gone/linux-headers-9.9.9-amd64", scratch);
 	pathf(gone.common_dir, "%s/gone/linux-headers-9.9.9-common", scratch);
-	ck_assert_int_lt(prepare_kernel_headers(&gone, &search), 0);
+	ck_assert_int_lt(kheaders_prepare(&gone, &search), 0);
 }
 END_TEST
 
@@ -412,8 +412,8 @@ START_TEST(test_prepare_leaves_other_choices_alone)
 
 	pathf(build, "%s/" RELEASE "/build", modules_dir);
 	write_file(build, "include/linux/kconfig.h", "");
-	ck_assert_int_eq(find_kernel_headers(RELEASE, &search, &choice), 0);
-	ck_assert_int_eq(prepare_kernel_headers(&choice, &search), 0);
+	ck_assert_int_eq(kheaders_find(RELEASE, &search, &choice), 0);
+	ck_assert_int_eq(kheaders_prepare(&choice, &search), 0);
 	ck_assert_str_eq(choice.tree, build);
 	/* no cache directory was made for it */
 	ck_assert_int_ne(access(cache_dir, F_OK), 0);
@@ -438,8 +438,8 @@ START_TEST(test_merge_tree)
 	write_file(two, "b/z", "z\n");
 	make_dirs(dst);
 
-	ck_assert_int_eq(merge_tree(one, dst), 0);
-	ck_assert_int_eq(merge_tree(two, dst), 0);
+	ck_assert_int_eq(kheaders_merge_tree(one, dst), 0);
+	ck_assert_int_eq(kheaders_merge_tree(two, dst), 0);
 
 	assert_file_under(dst, "a/x");
 	assert_file_under(dst, "a/y");
@@ -472,7 +472,7 @@ START_TEST(test_merge_tree_missing_source)
 	pathf(missing, "%s/missing", scratch);
 	pathf(dst, "%s/merged", scratch);
 	make_dirs(dst);
-	ck_assert_int_eq(merge_tree(missing, dst), -ENOENT);
+	ck_assert_int_eq(kheaders_merge_tree(missing, dst), -ENOENT);
 }
 END_TEST
 

@@ -243,10 +243,10 @@ static const struct run_ops fake_ops = {
 	.cgroup_guard_start = fake_cgroup_guard_start,
 	.cgroup_guard_stop = fake_cgroup_guard_stop,
 	.cgroup_release = fake_cgroup_release,
-	.hold_command = fake_hold_command,
-	.release_command = fake_release_command,
-	.abandon_command = fake_abandon_command,
-	.wait_command = fake_wait_command,
+	.command_hold = fake_hold_command,
+	.command_release = fake_release_command,
+	.command_abandon = fake_abandon_command,
+	.command_wait = fake_wait_command,
 };
 
 static char *command_argv[] = { "true", NULL };

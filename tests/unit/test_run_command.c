@@ -58,10 +58,10 @@ static void hold(char *const argv[], const struct run_as *as, struct held_comman
 {
 	char path[PATH_MAX];
 
-	if (resolve_command(argv[0], path, sizeof(path)))
+	if (run_command_resolve(argv[0], path, sizeof(path)))
 		snprintf(path, sizeof(path), "%s", argv[0]);
 	memset(cmd, 0xff, sizeof(*cmd));
-	ck_assert_int_eq(hold_command(path, argv, as, cmd), 0);
+	ck_assert_int_eq(run_command_hold(path, argv, as, cmd), 0);
 	ck_assert_int_gt(cmd->pid, 0);
 	ck_assert_int_ge(cmd->release_fd, 0);
 	ck_assert_int_ge(cmd->error_fd, 0);
@@ -74,7 +74,7 @@ START_TEST(test_true)
 	int status;
 
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), 0);
+	ck_assert_int_eq(run_command_release(&cmd), 0);
 	ck_assert_int_eq(cmd.release_fd, -1);
 	ck_assert_int_eq(cmd.error_fd, -1);
 	status = wait_for(cmd.pid);
@@ -96,10 +96,10 @@ START_TEST(test_held_until_released)
 	sleep_ms(200);
 	ck_assert_int_eq(waitpid(cmd.pid, NULL, WNOHANG), 0); /* still waiting */
 	ck_assert_int_ne(access(marker, F_OK), 0);            /* has not run */
-	ck_assert_int_eq(release_command(&cmd), 0);
+	ck_assert_int_eq(run_command_release(&cmd), 0);
 	status = wait_for(cmd.pid);
 	ck_assert_int_eq(access(marker, F_OK), 0);
-	ck_assert_int_eq(exit_code_of(status), 3);
+	ck_assert_int_eq(run_command_exit_code(status), 3);
 }
 END_TEST
 
@@ -109,7 +109,7 @@ START_TEST(test_nonexistent_path)
 	struct held_command cmd;
 
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), -ENOENT);
+	ck_assert_int_eq(run_command_release(&cmd), -ENOENT);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -118,10 +118,10 @@ START_TEST(test_not_in_path)
 {
 	char path[PATH_MAX];
 
-	ck_assert_int_eq(resolve_command("deptrace-no-such-command-7f3a", path, sizeof(path)),
+	ck_assert_int_eq(run_command_resolve("deptrace-no-such-command-7f3a", path, sizeof(path)),
 			 -ENOENT);
-	ck_assert_int_eq(resolve_command("", path, sizeof(path)), -ENOENT);
-	ck_assert_int_eq(resolve_command("/nonexistent/xyz", path, sizeof(path)), -ENOENT);
+	ck_assert_int_eq(run_command_resolve("", path, sizeof(path)), -ENOENT);
+	ck_assert_int_eq(run_command_resolve("/nonexistent/xyz", path, sizeof(path)), -ENOENT);
 }
 END_TEST
 
@@ -130,7 +130,7 @@ START_TEST(test_resolve_in_path)
 	char path[PATH_MAX];
 	const char *slash;
 
-	ck_assert_int_eq(resolve_command("true", path, sizeof(path)), 0);
+	ck_assert_int_eq(run_command_resolve("true", path, sizeof(path)), 0);
 	slash = strrchr(path, '/');
 	ck_assert_ptr_nonnull(slash);
 	ck_assert_str_eq(slash, "/true");
@@ -145,8 +145,8 @@ START_TEST(test_resolve_not_executable)
 	pathf(path, "%s/plain.txt", scratch);
 	write_file(scratch, "plain.txt", "data\n");
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(resolve_command(path, found, sizeof(found)), -EACCES);
-	ck_assert_int_eq(resolve_command(scratch, found, sizeof(found)), -EACCES); /* a directory */
+	ck_assert_int_eq(run_command_resolve(path, found, sizeof(found)), -EACCES);
+	ck_assert_int_eq(run_command_resolve(scratch, found, sizeof(found)), -EACCES); /* a directory */
 }
 END_TEST
 
@@ -161,7 +161,7 @@ START_TEST(test_not_executable)
 	write_file(scratch, "script.sh", "#!/bin/sh\nexit 0\n");
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), -EACCES);
+	ck_assert_int_eq(run_command_release(&cmd), -EACCES);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -172,7 +172,7 @@ START_TEST(test_directory)
 	struct held_command cmd;
 
 	hold(argv, NULL, &cmd);
-	ck_assert_int_eq(release_command(&cmd), -EACCES);
+	ck_assert_int_eq(run_command_release(&cmd), -EACCES);
 	assert_reaped(cmd.pid);
 }
 END_TEST
@@ -186,7 +186,7 @@ START_TEST(test_abandon)
 	pathf(marker, "%s/ran", scratch);
 	snprintf(script, sizeof(script), "echo ran > '%s'", marker);
 	hold(argv, NULL, &cmd);
-	abandon_command(&cmd);
+	run_command_abandon(&cmd);
 	/* no zombie, nor any other child, is left */
 	errno = 0;
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
@@ -231,11 +231,11 @@ static int status_of_child(int exit_with, int kill_with)
 
 START_TEST(test_exit_code_of)
 {
-	ck_assert_int_eq(exit_code_of(status_of_child(3, 0)), 3);
-	ck_assert_int_eq(exit_code_of(status_of_child(0, 0)), 0);
-	ck_assert_int_eq(exit_code_of(status_of_child(255, 0)), 255);
-	ck_assert_int_eq(exit_code_of(status_of_child(0, SIGKILL)), 137);
-	ck_assert_int_eq(exit_code_of(status_of_child(0, SIGTERM)), 143);
+	ck_assert_int_eq(run_command_exit_code(status_of_child(3, 0)), 3);
+	ck_assert_int_eq(run_command_exit_code(status_of_child(0, 0)), 0);
+	ck_assert_int_eq(run_command_exit_code(status_of_child(255, 0)), 255);
+	ck_assert_int_eq(run_command_exit_code(status_of_child(0, SIGKILL)), 137);
+	ck_assert_int_eq(run_command_exit_code(status_of_child(0, SIGTERM)), 143);
 }
 END_TEST
 
@@ -243,7 +243,7 @@ static void resolve_ok(const char *user, struct run_as *as)
 {
 	char err[256] = "";
 
-	ck_assert_msg(resolve_run_as(user, as, err, sizeof(err)) == 0, "%s: %s", user, err);
+	ck_assert_msg(run_command_resolve_user(user, as, err, sizeof(err)) == 0, "%s: %s", user, err);
 	ck_assert_int_gt(as->ngroups, 0);
 	ck_assert_ptr_nonnull(as->groups);
 }
@@ -297,11 +297,11 @@ START_TEST(test_resolve_unknown)
 	struct run_as as;
 	char err[256];
 
-	ck_assert_int_eq(resolve_run_as("deptrace-no-user-7f3a", &as, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(run_command_resolve_user("deptrace-no-user-7f3a", &as, err, sizeof(err)), -ENOENT);
 	ck_assert_str_eq(err, "no user \"deptrace-no-user-7f3a\": check the name "
 			      "(getent passwd deptrace-no-user-7f3a)");
-	ck_assert_int_eq(resolve_run_as("4000000000", &as, err, sizeof(err)), -ENOENT);
-	ck_assert_int_eq(resolve_run_as("", &as, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(run_command_resolve_user("4000000000", &as, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(run_command_resolve_user("", &as, err, sizeof(err)), -ENOENT);
 }
 END_TEST
 
@@ -333,12 +333,12 @@ static void id_as(const struct run_as *as, char *out, size_t len)
 	snprintf(script, sizeof(script), "exec >&%d; id -u; id -g; id -G", out_pipe[1]);
 	hold(argv, as, &cmd);
 	close(out_pipe[1]);
-	ck_assert_int_eq(release_command(&cmd), 0);
+	ck_assert_int_eq(run_command_release(&cmd), 0);
 	while ((n = read(out_pipe[0], out + got, len - 1 - got)) > 0)
 		got += (size_t)n;
 	out[got] = '\0';
 	close(out_pipe[0]);
-	ck_assert_int_eq(exit_code_of(wait_for(cmd.pid)), 0);
+	ck_assert_int_eq(run_command_exit_code(wait_for(cmd.pid)), 0);
 }
 
 START_TEST(test_run_as_nobody)
@@ -374,7 +374,7 @@ START_TEST(test_run_as_refused)
 	snprintf(script, sizeof(script), "echo ran > '%s'", marker);
 	resolve_ok("nobody", &as);
 	hold(argv, &as, &cmd);
-	ck_assert_int_eq(release_command(&cmd), -EPERM);
+	ck_assert_int_eq(run_command_release(&cmd), -EPERM);
 	assert_reaped(cmd.pid);
 	ck_assert_int_ne(access(marker, F_OK), 0);
 	run_as_free(&as);

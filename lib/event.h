@@ -7,7 +7,9 @@
  * emitters of output.h, the dependency map of depmap.h and, through the
  * map, the graph) only format or count it; none goes back to the kernel's
  * record. Strings and pointers are valid for the call the event is
- * handed to.
+ * handed to. What a later consumer needs (a class of destination, an
+ * outcome seen after the call returned, where a name came from) is added
+ * here, once, filled by the session.
  */
 #ifndef DEPTRACE_LIB_EVENT_H
 #define DEPTRACE_LIB_EVENT_H

@@ -67,14 +67,29 @@ wait_for_line() {
 	done
 }
 
+# How long deptrace may take to attach: 60 s on a host; the VM test
+# (tests/vm/guest-init) sets a multiple of the start-up it measured in the
+# guest, where clang runs under emulation.
+DEPTRACE_START_TIMEOUT=${DEPTRACE_START_TIMEOUT:-60}
+
 # Starts deptrace in the background with the given arguments, output to
 # $SCRATCH/trace.out, and returns once tracing is attached (the column
-# header is printed only then).
+# header is printed only then). A deptrace that exits first fails at once.
 start_deptrace() {
+	local deadline=$((SECONDS + DEPTRACE_START_TIMEOUT))
 	rm -f "$SCRATCH/trace.out" # an earlier run's header must not count
 	"$DEPTRACE" -o "$SCRATCH/trace.out" "$@" 2>"$SCRATCH/trace.err" &
 	DEPTRACE_BG=$!
-	wait_for_line "$SCRATCH/trace.out" 60 '^TIME\(s\) '
+	until grep -q '^TIME(s) ' "$SCRATCH/trace.out" 2>/dev/null; do
+		# gone: it may have written the header just before (looked again)
+		if ! kill -0 "$DEPTRACE_BG" 2>/dev/null; then
+			grep -q '^TIME(s) ' "$SCRATCH/trace.out" 2>/dev/null && break
+			wait_deptrace
+			fail "deptrace exited $DEPTRACE_RC before attaching"
+		fi
+		((SECONDS < deadline)) || fail "deptrace did not attach within $DEPTRACE_START_TIMEOUT s (DEPTRACE_START_TIMEOUT)"
+		sleep 0.05
+	done
 }
 
 # Waits for the background deptrace to exit; its status goes in DEPTRACE_RC.

@@ -18,15 +18,18 @@ wait_deptrace
 [[ $DEPTRACE_RC == 143 ]] || fail "SIGTERM to deptrace: exit $DEPTRACE_RC, expected the command's 143"
 pass "SIGTERM sent to deptrace reaches the command"
 
-sleep 2 &
+# Targets live until the test ends them: however slow deptrace's start-up
+# (an emulated VM), none is gone before deptrace looks for it.
+sleep infinity &
 target=$!
 start_deptrace -p "$target"
+kill "$target"
 wait_deptrace
 [[ $DEPTRACE_RC == 0 ]] || fail "-p: exit $DEPTRACE_RC after the target exited"
 grep -qE 'connections? and [0-9]+ lookups? traced, 0 events lost' "$SCRATCH/trace.err" || fail "no final summary line"
 pass "-p ends by itself when the target exits"
 
-sleep 60 &
+sleep infinity &
 target=$!
 start_deptrace -d 1 -p "$target"
 SECONDS=0 # from the attach: start-up under emulation can take 30 s itself
@@ -60,7 +63,7 @@ wait_deptrace
 [[ $DEPTRACE_RC == 0 ]] || fail "-p with a planted PID: exit $DEPTRACE_RC"
 pass "a traced PID gone from /proc without an exit event does not keep tracing going"
 
-sleep 60 &
+sleep infinity &
 target=$!
 start_deptrace -p "$target"
 kill -INT "$DEPTRACE_BG"

@@ -3,42 +3,54 @@
 # same work. Needs a kernel with kprobes (scripts/test-vm runs it in a VM on
 # Debian's kernels); exits 77 elsewhere.
 #
-# One workload, run once under each backend: every kind of connect whose
-# destination the kprobe backend reads from the kernel's copy of the
-# address (IPv4, IPv6, IPv4-mapped, refused, non-blocking, UDP, threads, a
-# forked child). Each run is first checked against what the client really
-# did, so two backends agreeing on a wrong answer still fail; then the two
-# outputs must match line for line once TIME is dropped and PIDs are named
-# by order of appearance. Fixed ports below the ephemeral range make the
-# destinations the same in both runs.
+# One workload, run once under each backend, in a network namespace with
+# its own DNS server (examples/lib/fakenet.sh) and under --enforce with one
+# address denied: every kind of connect whose destination the kprobe
+# backend reads from the kernel's copy of the address (IPv4, IPv6,
+# IPv4-mapped, refused, non-blocking, UDP, threads, a forked child), a DNS
+# lookup and a connect to the address it answered, and a connect the
+# policy refuses (EPERM). Each run is first checked against what the client
+# really did, so two backends agreeing on a wrong answer still fail; then
+# the two outputs must match line for line once TIME is dropped and PIDs
+# are named by order of appearance. Fixed ports below the ephemeral range
+# make the destinations the same in both runs.
 # shellcheck source=../integration/lib.sh
 source "$(dirname "$0")/../integration/lib.sh"
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../../examples/lib/fakenet.sh
+source "$repo/examples/lib/fakenet.sh"
 
 grep -q '^kprobes *yes' <("$DEPTRACE" --check 2>/dev/null) || {
 	echo "SKIP: this kernel has no kprobes"
 	exit 77
 }
 
-cat > "$SCRATCH/workload.sh" <<'EOF'
-# Run under deptrace: $1 the client, $2 where its lines go.
-c=$1 out=$2
+forge_ip=127.0.0.10 denied_ip=127.0.0.30
+fakenet_test_up forge.example.com=$forge_ip
+
+cat > "$SCRATCH/workload.sh" <<EOF
+# Run under deptrace: \$1 the client, \$2 where its lines go.
+c=\$1 out=\$2
 # The probes deptrace attached, seen by the kernel (before any connect).
-bpftool perf show > "$out.perf" 2>&1
+bpftool perf show > "\$out.perf" 2>&1
 {
-	"$c" -l 127.0.0.1 20101            # IPv4
-	"$c" -l ::1 20102                  # IPv6
-	"$c" -l ::ffff:127.0.0.1 20103     # IPv4-mapped IPv6
-	"$c" 127.0.0.1 20104               # refused
-	"$c" ::1 20105                     # refused, IPv6
-	"$c" -n -l 127.0.0.1 20106         # non-blocking
-	"$c" -n -l ::1 20107               # non-blocking, IPv6
-	"$c" -n 127.0.0.1 20108            # non-blocking, refused
-	"$c" -n ::1 20109                  # non-blocking, refused, IPv6
-	"$c" -u 127.0.0.1 53               # UDP
-	"$c" -u ::1 20110                  # UDP, IPv6
-	"$c" -t 3 -l 127.0.0.1 20111       # three threads
-	"$c" -f -l ::1 20112               # a forked and exec'd child
-} > "$out" 2>> "$out.err"
+	"\$c" -l 127.0.0.1 20101            # IPv4
+	"\$c" -l ::1 20102                  # IPv6
+	"\$c" -l ::ffff:127.0.0.1 20103     # IPv4-mapped IPv6
+	"\$c" 127.0.0.1 20104               # refused
+	"\$c" ::1 20105                     # refused, IPv6
+	"\$c" -n -l 127.0.0.1 20106         # non-blocking
+	"\$c" -n -l ::1 20107               # non-blocking, IPv6
+	"\$c" -n 127.0.0.1 20108            # non-blocking, refused
+	"\$c" -n ::1 20109                  # non-blocking, refused, IPv6
+	"\$c" -u 127.0.0.1 53               # UDP
+	"\$c" -u ::1 20110                  # UDP, IPv6
+	"\$c" -t 3 -l 127.0.0.1 20111       # three threads
+	"\$c" -f -l ::1 20112               # a forked and exec'd child
+	getent hosts forge.example.com > /dev/null || echo "getent failed" >&2
+	"\$c" -l $forge_ip 20113            # the address the lookup answered
+} > "\$out" 2>> "\$out.err"
+"\$c" $denied_ip 20114 > "\$out.denied" 2>> "\$out.err"  # refused by the policy
 EOF
 
 # The header and the connection lines (those that start with a time; a map
@@ -62,12 +74,24 @@ count_kind() {
 }
 
 for backend in kprobe tracepoint; do
-	run_deptrace --backend "$backend" -- bash "$SCRATCH/workload.sh" "$DT_CONNECT" "$SCRATCH/$backend.client"
+	client=$SCRATCH/$backend.client
+	run_deptrace --backend "$backend" --enforce --deny "$denied_ip" -- \
+		bash "$SCRATCH/workload.sh" "$DT_CONNECT" "$client"
 	[[ $DEPTRACE_RC == 0 ]] || fail "$backend: deptrace exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
-	[[ ! -s $SCRATCH/$backend.client.err ]] || fail "$backend: the client failed: $(cat "$SCRATCH/$backend.client.err")"
-	expect_client_lines "$SCRATCH/$backend.client"
-	made=$(grep -c '^pid=' "$SCRATCH/$backend.client")
-	[[ $(trace_line_count) == "$made" ]] || fail "$backend: $(trace_line_count) lines for $made connections"
+	[[ ! -s $client.err ]] || fail "$backend: the client failed: $(cat "$client.err")"
+	expect_client_lines "$client"
+	grep -q "dest=$denied_ip:20114 result=EPERM\$" "$client.denied" ||
+		fail "$backend: the denied connect was not refused: $(cat "$client.denied")"
+	event_lines | grep -qE " dt-connect +TCP +EPERM \(blocked\) +$denied_ip:20114 " ||
+		fail "$backend: no blocked line for the denied connect"
+	[[ $(count_lookup_lines - getent NOERROR forge.example.com A "$forge_ip") == 1 ]] ||
+		fail "$backend: no single lookup line for forge.example.com"
+	[[ $(count_named_lines - dt-connect TCP "$forge_ip:20113" ok forge.example.com) == 1 ]] ||
+		fail "$backend: the connect to $forge_ip is not named forge.example.com"
+	pass "$backend: the lookup, the connect it named and the policy's EPERM are lines"
+	made=$(cat "$client" "$client.denied" | grep -c '^pid=')
+	traced=$(event_lines | awk '$4 == "dt-connect" && $5 != "DNS"' | grep -c . || true)
+	[[ $traced == "$made" ]] || fail "$backend: $traced dt-connect lines for $made connections"
 	pass "$backend: every connection traced once, with the client's destination and result"
 	for kind in 'IPv4 127.0.0.1:20101 ok' 'IPv6 [::1]:20102 ok' 'refused 127.0.0.1:20104 ECONNREFUSED' \
 		'refused-IPv6 [::1]:20105 ECONNREFUSED' 'non-blocking 127.0.0.1:20106 EINPROGRESS' \
@@ -76,11 +100,11 @@ for backend in kprobe tracepoint; do
 		[[ $(count_kind TCP "$dest" "$result") == 1 ]] || fail "$backend: no single $what line (TCP $dest $result)"
 	done
 	pass "$backend: IPv4, IPv6, refused and non-blocking connects carry their destinations"
-	probes=$(sed -n 's/.*kprobe *func \([a-z0-9_]*\).*/\1/p' "$SCRATCH/$backend.client.perf" | sort -u | xargs)
+	probes=$(sed -n 's/.*kprobe *func \([a-z0-9_]*\).*/\1/p' "$client.perf" | sort -u | xargs)
 	if [[ $backend == kprobe ]]; then
 		for function in tcp_v4_connect tcp_v6_connect inet_dgram_connect; do
 			[[ " $probes " == *" $function "* ]] ||
-				fail "kprobe backend: no kprobe on $function: $(cat "$SCRATCH/$backend.client.perf")"
+				fail "kprobe backend: no kprobe on $function: $(cat "$client.perf")"
 		done
 		pass "kprobe backend: kprobes attached on $probes (bpftool perf)"
 	else

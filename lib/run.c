@@ -187,8 +187,16 @@ static int open_cgroup(const char *path, struct enforced_cgroup *cg, char *err,
 		return rc;
 	}
 	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
+	if (rc == -ENOENT) {
+		rc = cgroup2_mount_private(mount, sizeof(mount));
+		if (!rc)
+			message_say(messages,
+				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
+				    mount);
+	}
 	if (rc) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts)");
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
+			 strerror(-rc));
 		return rc;
 	}
 	rc = cgroup_remove_stale(mount, busy, sizeof(busy));

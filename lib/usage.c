@@ -66,7 +66,9 @@ static const struct {
 };
 
 /* After the exit codes of DEPTRACE_EXIT_CODES. */
-static const char exit_otherwise[] = "otherwise, in run mode, COMMAND's own exit status";
+static const char exit_otherwise[] =
+	"otherwise, in run mode, COMMAND's own exit status; 128+N when stop signal N "
+	"(SIGINT, SIGTERM, SIGHUP) came before tracing began, and COMMAND was not run";
 
 /* A command ('\n' between its lines) and what it does (or NULL). */
 static const struct {

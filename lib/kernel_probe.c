@@ -14,9 +14,7 @@
 const struct probe_spec shared_probes[] = {
 	/* the process tree */
 	{ "task", "task_newtask", NULL, true },
-	{ "sched", "sched_process_exit", NULL, false },
-	{ "syscalls", "sys_enter_execve", NULL, false },
-	{ "syscalls", "sys_enter_execveat", NULL, false },
+	{ "sched", "sched_process_exit", "raw_tracepoint__sched_process_exit", false },
 	{ "sched", "sched_process_exec", NULL, false },
 	/* connect(2) */
 	{ "syscalls", "sys_enter_connect", NULL, false },

@@ -260,9 +260,22 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 	return 0;
 }
 
+/* argv is read as the exec record arrives, milliseconds after the exec
+ * (the poll loop looks again 4 ms after a batch): a process gone by then,
+ * or running another program, is left with the path it was started by. */
+static void read_exec_argv(struct deptrace_exec_event *ev)
+{
+	char cmdline[DEPTRACE_EXEC_ARGS * 256];
+	ssize_t n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
+					  sizeof(cmdline));
+
+	decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+}
+
 static void collect_record(void *cookie, void *data, int size)
 {
 	struct tracer *t = cookie;
+	union deptrace_record *rec;
 
 	if (t->nbatch == t->batch_cap) {
 		size_t cap = t->batch_cap ? t->batch_cap * 2 : 64;
@@ -275,10 +288,14 @@ static void collect_record(void *cookie, void *data, int size)
 		t->batch = grown;
 		t->batch_cap = cap;
 	}
-	if (decode_record(data, (size_t)size, &t->batch[t->nbatch]))
+	rec = &t->batch[t->nbatch];
+	if (decode_record(data, (size_t)size, rec)) {
 		t->malformed++;
-	else
-		t->nbatch++;
+		return;
+	}
+	if (rec->h.type == DEPTRACE_EVENT_EXEC)
+		read_exec_argv(&rec->exec);
+	t->nbatch++;
 }
 
 static int by_time(const void *a, const void *b)

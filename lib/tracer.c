@@ -381,18 +381,42 @@ int tracer_attach(struct tracer *t, char *err, size_t errlen)
 	return rc ? rc : for_each_probe(t, attach_probe, err, errlen);
 }
 
-size_t tracer_poll(struct tracer *t, int timeout_ms)
+static size_t deliver_batch(struct tracer *t)
 {
 	size_t delivered;
 
-	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
-	perf_reader_consume(t->nreaders, t->readers);
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
 	for (size_t i = 0; i < t->nbatch; i++)
 		t->config.on_record(t->config.cookie, &t->batch[i]);
 	delivered = t->nbatch;
 	t->nbatch = 0;
 	return delivered;
+}
+
+size_t tracer_poll(struct tracer *t, int timeout_ms)
+{
+	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+	perf_reader_consume(t->nreaders, t->readers);
+	return deliver_batch(t);
+}
+
+void tracer_finish(struct tracer *t)
+{
+	int fd = bpf_table_fd(t->module, "tcp_connecting");
+	struct deptrace_connect_event ev;
+	__u64 key, next;
+	bool more = bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+
+	perf_reader_consume(t->nreaders, t->readers);
+	while (more) {
+		if (!bpf_lookup_elem(fd, &key, &ev)) {
+			ev.result = -EINPROGRESS;
+			collect_record(t, &ev, sizeof(ev));
+		}
+		more = bpf_get_next_key(fd, &key, &next) == 0;
+		key = next;
+	}
+	deliver_batch(t);
 }
 
 uint64_t tracer_malformed(const struct tracer *t)

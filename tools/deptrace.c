@@ -241,6 +241,22 @@ static int seed_descendants(struct run *r)
 	return 0;
 }
 
+/* Where each fact comes from, and how many syscall tracepoints that
+ * takes: each slows every syscall of every process while attached. */
+static void report_fact_sources(enum backend backend)
+{
+	char sources[1024];
+	unsigned hooks, total = 0;
+
+	for (enum probe_fact fact = 0; fact < FACT_COUNT; fact++) {
+		probe_fact_sources(backend, fact, sources, sizeof(sources), &hooks);
+		printf("%-16s %s\n", probe_fact_name(fact), sources);
+		total += hooks;
+	}
+	printf("%-16s %u (each slows every syscall on the machine while attached)\n",
+	       "syscall hooks", total);
+}
+
 static int report_check(const struct options *opts)
 {
 	struct kernel_features features;
@@ -275,6 +291,8 @@ static int report_check(const struct options *opts)
 	else
 		printf("%-16s %s%s\n", "backend", backend_name(backend),
 		       opts->backend == BACKEND_AUTO ? " (auto)" : " (forced)");
+	if (backend != BACKEND_AUTO)
+		report_fact_sources(backend);
 
 	headers_rc = choose_headers(&features, &headers);
 	if (headers_rc == EXIT_OK && headers.source == HEADERS_NEAREST) {
@@ -635,7 +653,7 @@ static void trace_until_done(struct run *r)
 		if (deadline && monotonic_ns() >= deadline)
 			break;
 	}
-	tracer_poll(r->tracer, 0);
+	tracer_finish(r->tracer);
 	session_finish(r->session);
 	fflush(r->out.stream);
 }

@@ -5,152 +5,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-	OPT_NO_CHILDREN = 256, OPT_CHECK, OPT_SUMMARY, OPT_GRAPH, OPT_DENY, OPT_ALLOW,
-	OPT_POLICY, OPT_FAIL_ON_VIOLATION, OPT_ENFORCE, OPT_CGROUP, OPT_FAIL_CLOSED,
-};
+#include "enforce.h"
 
-static const struct option long_options[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
-	{ "output", required_argument, NULL, 'o' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "buffer-pages", required_argument, NULL, 'b' },
-	{ "backend", required_argument, NULL, 'B' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "summary", no_argument, NULL, OPT_SUMMARY },
-	{ "graph", required_argument, NULL, OPT_GRAPH },
-	{ "deny", required_argument, NULL, OPT_DENY },
-	{ "allow", required_argument, NULL, OPT_ALLOW },
-	{ "policy", required_argument, NULL, OPT_POLICY },
-	{ "fail-on-violation", no_argument, NULL, OPT_FAIL_ON_VIOLATION },
-	{ "enforce", no_argument, NULL, OPT_ENFORCE },
-	{ "cgroup", required_argument, NULL, OPT_CGROUP },
-	{ "fail-closed", no_argument, NULL, OPT_FAIL_CLOSED },
-	{ "user", required_argument, NULL, 'u' },
-	{ "check", no_argument, NULL, OPT_CHECK },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ 0 },
-};
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* getopt_long's value for an option without a short name: its index in
+ * the table, above every character. */
+#define LONG_ONLY_BASE 256
 
-void print_usage(FILE *stream)
-{
-	fputs(
-"Usage: deptrace [OPTION]... -p PID[,PID]...\n"
-"       deptrace [OPTION]... -- COMMAND [ARG]...\n"
-"       deptrace --check\n"
-"\n"
-"Show every network connection a process tree attempts: one line per\n"
-"connect(2), TCP or UDP, IPv4 or IPv6, with its result and the name the\n"
-"process resolved to reach it, and one line per DNS lookup. Traces the\n"
-"named processes, all their threads and every process they start, until\n"
-"they have all exited, Ctrl-C or SIGTERM; a command's run ends with the\n"
-"map of everything it depended on. Needs root (or CAP_BPF, CAP_PERFMON\n"
-"and CAP_SYS_ADMIN).\n"
-"\n"
-"  -p, --pid PID[,PID]...  trace these running processes and their\n"
-"                          descendants; may be repeated, and combined with a\n"
-"                          command (e.g. to see what a local API it calls\n"
-"                          depends on)\n"
-"      --no-children       trace only the named processes, not the processes\n"
-"                          they start\n"
-"  -o, --output FILE       write the lines to FILE instead of standard output\n"
-"  -j, --json              JSON Lines: an object per event, then a summary\n"
-"      --summary           print the dependency map at the end (always done\n"
-"                          when running a command)\n"
-"      --graph FILE        write the dependency map as a Graphviz graph\n"
-"  -d, --duration SECONDS  stop tracing after SECONDS (a command keeps running\n"
-"                          untraced and deptrace still waits for it)\n"
-"  -b, --buffer-pages N    perf buffer size per CPU, in pages; a power of two\n"
-"                          (default 256); raise it if events are lost\n"
-"  -B, --backend NAME      kprobe, tracepoint or auto (default: auto, or\n"
-"                          $DEPTRACE_BACKEND): auto uses kprobes where the\n"
-"                          kernel has them\n"
-"      --check             report the kernel features found, the backend that\n"
-"                          would be used and the kernel headers, then exit\n"
-"  -h, --help              show this help and exit\n"
-"  -V, --version           show the version and exit\n"
-"\n"
-"Policy (audit: marked, not stopped, unless --enforce):\n"
-"      --deny RULE         a destination the traced programs must not reach;\n"
-"                          may be repeated\n"
-"      --allow RULE        a destination they may reach; once there is one,\n"
-"                          every destination no --allow names breaks the\n"
-"                          policy; may be repeated\n"
-"      --policy FILE       rules from FILE, one a line; may be repeated\n"
-"      --fail-on-violation exit with status 7 if anything broke the policy\n"
-"      --enforce           refuse in the kernel what the policy forbids: the\n"
-"                          call fails with EPERM; needs a command, or --cgroup\n"
-"      --cgroup PATH       enforce on an existing cgroup v2 (for services\n"
-"                          already in it, with -p); implies --enforce\n"
-"      --fail-closed       with --enforce: if the policy cannot be put in\n"
-"                          force, do not run the command (exit status 8)\n"
-"  -u, --user USER         run COMMAND as USER instead of root\n"
-"\n"
-"A RULE is a hostname (forge.example.com), *.DOMAIN for every name below\n"
-"DOMAIN (not DOMAIN itself), or an IPv4 or IPv6 address or CIDR\n"
-"(192.0.2.0/24, 2001:db8::/32), with an optional :PORT (forge.example.com:443;\n"
-"[2001:db8::/32]:443 for IPv6). A policy file holds \"deny RULE\" or \"allow\n"
-"RULE\" lines; '#' starts a comment. Deny rules win over allow rules; an\n"
-"allow list must name the DNS server too. Names are those the programs\n"
-"resolved; a lookup breaks the policy when a deny rule without a port names\n"
-"it. Each connection or lookup that breaks it is marked at the end of its\n"
-"line: \"VIOLATION direct: RULE\" when the traced process itself made it,\n"
-"\"VIOLATION hidden (CHAIN): RULE\" when a program it started did (RULE is\n"
-"\"not on the allow list\" for an allow-list miss).\n"
-"\n"
-"With a COMMAND, deptrace starts it already traced, so its first connection\n"
-"is seen, passes signals sent to deptrace on to it, and exits with its\n"
-"status (128+N if a signal N killed it).\n"
-"\n"
-"Columns: TIME(s) since tracing began; PID of the process (not the thread);\n"
-"PPID, the traced process that started it; COMM; PROTO (TCP, UDP, or DNS\n"
-"for a lookup); RESULT, \"ok\" or an errno name: how a TCP connect ended\n"
-"(EINPROGRESS: still connecting at the end), what connect(2) returned for\n"
-"UDP or a connect failing at once, or the lookup's DNS status\n"
-"(NOERROR, NXDOMAIN, ..., NOANSWER); DESTINATION, address:port and the\n"
-"name, or the name looked up and its answers. Notices and errors go to\n"
-"standard error.\n"
-"\n"
-"Exit status:\n"
-"  0    tracing ended normally (with -p)\n"
-"  1    tracing failed after it had started\n"
-"  2    bad options\n"
-"  3    not enough privilege\n"
-"  4    a -p PID does not exist\n"
-"  5    the kernel cannot run deptrace (no BPF, no usable backend)\n"
-"  6    no kernel headers found (install linux-headers, run\n"
-"       scripts/setup-deps, or set BCC_KERNEL_SOURCE)\n"
-"  7    with --fail-on-violation: the policy was broken (the command's own\n"
-"       status is then printed on standard error)\n"
-"  8    with --fail-closed: enforcement could not be set up; the command was\n"
-"       not run\n"
-"  126  COMMAND cannot be executed;  127  COMMAND not found\n"
-"  otherwise, in run mode, COMMAND's own exit status\n"
-"\n"
-"Examples:\n"
-"  deptrace -p 4242                  trace PID 4242 and its descendants\n"
-"  deptrace -p 4242,4300 -o out.txt  two trees, lines written to out.txt\n"
-"  deptrace -- ./deploy.sh prod      run a deploy under tracing\n"
-"  deptrace --graph deps.dot -- ./deploy.sh && dot -Tsvg deps.dot > deps.svg\n"
-"  deptrace --json -p 4242 > events.jsonl\n"
-"  deptrace -d 60 -p \"$(pgrep -o cron)\"  a minute of cron's connections\n"
-"  deptrace --deny forge.example.com --deny '*.forge.example.com' \\\n"
-"           --deny 192.0.2.0/24 -- ./deploy.sh\n"
-"      mark every connection and lookup of the deploy that reaches the forge\n"
-"  deptrace --allow 10.0.0.0/8 --fail-on-violation -p 4242\n"
-"      exit with status 7 if 4242 or its children reach beyond 10.0.0.0/8\n"
-"  deptrace --policy deploy.policy --enforce -u deployer -- ./deploy.sh\n"
-"      run the deploy as deployer, what deploy.policy forbids refused\n",
-		stream);
-}
-
-static int parse_pid_list(const char *arg, struct options *opts, char *err,
-			  size_t errlen)
+static int parse_pid_list(struct options *opts, const char *arg, char *err, size_t errlen)
 {
 	char *copy = strdup(arg), *save = NULL;
 	size_t before = opts->npids;
@@ -186,16 +52,27 @@ static int parse_pid_list(const char *arg, struct options *opts, char *err,
 	return rc;
 }
 
-static int parse_duration(const char *arg, double *seconds)
+static int parse_duration(struct options *opts, const char *arg, char *err, size_t errlen)
 {
 	char *end;
+	double seconds;
 
 	errno = 0;
-	*seconds = strtod(arg, &end);
-	return errno || *end || end == arg || !isfinite(*seconds) || *seconds <= 0 ? -1 : 0;
+	seconds = strtod(arg, &end);
+	if (errno || *end || end == arg || !isfinite(seconds) || seconds <= 0) {
+		snprintf(err, errlen, "invalid duration '%s': expected seconds > 0", arg);
+		return EXIT_USAGE;
+	}
+	if (seconds > MAX_DURATION_SECONDS) {
+		snprintf(err, errlen, "invalid duration '%s': at most %.0f seconds (about 31 years)",
+			 arg, MAX_DURATION_SECONDS);
+		return EXIT_USAGE;
+	}
+	opts->duration = seconds;
+	return EXIT_OK;
 }
 
-static int parse_pages(const char *arg, unsigned *pages)
+static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
 {
 	char *end;
 	unsigned long n;
@@ -203,34 +80,61 @@ static int parse_pages(const char *arg, unsigned *pages)
 	errno = 0;
 	n = strtoul(arg, &end, 10);
 	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
-	    (n & (n - 1)))
-		return -1;
-	*pages = (unsigned)n;
-	return 0;
-}
-
-/* Keeps a --deny or --allow, once it parses: a bad rule is a usage error
- * before anything is set up. */
-static int add_rule_arg(struct options *opts, enum rule_action action, const char *text,
-			char *err, size_t errlen)
-{
-	const char *option = rule_option(action);
-	struct policy_rule rule;
-	char reason[POLICY_TEXT_LEN + 64];
-
-	if (policy_parse_rule(action, text, option, &rule, reason, sizeof(reason))) {
-		snprintf(err, errlen, "%s: %s", option, reason);
+	    (n & (n - 1))) {
+		snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", arg);
 		return EXIT_USAGE;
 	}
-	if (opts->nrules == MAX_RULE_ARGS) {
+	opts->buffer_pages = (unsigned)n;
+	return EXIT_OK;
+}
+
+static int parse_backend_option(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	if (parse_backend(arg, &opts->backend)) {
+		snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", arg);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* A --deny or --allow goes into the policy at once: a bad rule is a usage
+ * error before anything is set up. */
+static int add_rule(struct options *opts, enum rule_action action, const char *text,
+		    char *err, size_t errlen)
+{
+	const char *option = action == RULE_DENY ? "--deny" : "--allow";
+	char reason[POLICY_TEXT_LEN + 64];
+	int rc;
+
+	if (opts->policy.count == MAX_RULE_ARGS) {
 		snprintf(err, errlen, "too many --deny and --allow rules: at most %d; put them in a --policy file",
 			 MAX_RULE_ARGS);
 		return EXIT_USAGE;
 	}
-	opts->rules[opts->nrules++] = (struct rule_arg){ .action = action, .text = text };
+	rc = policy_add_rule(&opts->policy, action, text, option, reason, sizeof(reason));
+	if (rc == -ENOMEM) {
+		snprintf(err, errlen, "%s", reason);
+		return EXIT_RUNTIME;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", option, reason);
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
+static int add_deny(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	return add_rule(opts, RULE_DENY, arg, err, errlen);
+}
+
+static int add_allow(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	return add_rule(opts, RULE_ALLOW, arg, err, errlen);
+}
+
+/* Kept until the command line is read: the files' rules come after those
+ * of --deny and --allow, wherever --policy stands. */
 static int add_policy_file(struct options *opts, const char *path, char *err, size_t errlen)
 {
 	if (opts->npolicy_files == MAX_POLICY_FILES) {
@@ -241,10 +145,184 @@ static int add_policy_file(struct options *opts, const char *path, char *err, si
 	return EXIT_OK;
 }
 
+static int set_cgroup(struct options *opts, const char *path, char *err, size_t errlen)
+{
+	opts->cgroup_path = path;
+	opts->enforce = true;
+	return EXIT_OK;
+}
+
+#define OPT_GROUP(heading) { .kind = OPTION_GROUP, .help = (heading) }
+#define OPT_FLAG(s, l, f, v, h) \
+	{ .kind = OPTION_FLAG, .short_name = (s), .long_name = (l), \
+	  .field = offsetof(struct options, f), .value = (v), .help = (h) }
+/* a flag after which nothing else on the command line matters */
+#define OPT_FINAL(s, l, f, h) \
+	{ .kind = OPTION_FLAG, .short_name = (s), .long_name = (l), \
+	  .field = offsetof(struct options, f), .value = true, .ends_parsing = true, .help = (h) }
+#define OPT_STRING(s, l, a, f, h) \
+	{ .kind = OPTION_STRING, .short_name = (s), .long_name = (l), .arg_name = (a), \
+	  .field = offsetof(struct options, f), .help = (h) }
+#define OPT_CALLBACK(s, l, a, fn, h) \
+	{ .kind = OPTION_CALLBACK, .short_name = (s), .long_name = (l), .arg_name = (a), \
+	  .parse = (fn), .help = (h) }
+
+const struct option_desc options_table[] = {
+	OPT_CALLBACK('p', "pid", "PID[,PID]...", parse_pid_list,
+		     "trace these running processes and their descendants; may be repeated, "
+		     "and combined with a command (e.g. to see what a local API it calls "
+		     "depends on)"),
+	OPT_FLAG(0, "no-children", follow_children, false,
+		 "trace only the named processes, not the processes they start"),
+	OPT_STRING('o', "output", "FILE", output_path,
+		   "write the lines to FILE instead of standard output"),
+	OPT_FLAG('j', "json", json, true, "JSON Lines: an object per event, then a summary"),
+	OPT_FLAG(0, "summary", summary, true,
+		 "print the dependency map at the end (always done when running a command)"),
+	OPT_STRING(0, "graph", "FILE", graph_path, "write the dependency map as a Graphviz graph"),
+	OPT_CALLBACK('d', "duration", "SECONDS", parse_duration,
+		     "stop tracing after SECONDS (a command keeps running untraced and "
+		     "deptrace still waits for it)"),
+	OPT_CALLBACK('b', "buffer-pages", "N", parse_pages,
+		     "perf buffer size per CPU, in pages; a power of two (default 256); "
+		     "raise it if events are lost"),
+	OPT_CALLBACK('B', "backend", "NAME", parse_backend_option,
+		     "kprobe, tracepoint or auto (default: auto, or $DEPTRACE_BACKEND): "
+		     "auto uses kprobes where the kernel has them"),
+	OPT_FLAG(0, "check", check, true,
+		 "report the kernel features found, the backend that would be used and the "
+		 "kernel headers, then exit"),
+	OPT_FINAL('h', "help", help, "show this help and exit"),
+	OPT_FINAL('V', "version", version, "show the version and exit"),
+
+	OPT_GROUP("Policy (audit: marked, not stopped, unless --enforce)"),
+	OPT_CALLBACK(0, "deny", "RULE", add_deny,
+		     "a destination the traced programs must not reach; may be repeated"),
+	OPT_CALLBACK(0, "allow", "RULE", add_allow,
+		     "a destination they may reach; once there is one, every destination no "
+		     "--allow names breaks the policy; may be repeated"),
+	OPT_CALLBACK(0, "policy", "FILE", add_policy_file,
+		     "rules from FILE, one a line; may be repeated"),
+	OPT_FLAG(0, "fail-on-violation", fail_on_violation, true,
+		 "exit with status 7 if anything broke the policy"),
+	OPT_FLAG(0, "enforce", enforce, true,
+		 "refuse in the kernel what the policy forbids: the call fails with EPERM; "
+		 "needs a command, or --cgroup"),
+	OPT_CALLBACK(0, "cgroup", "PATH", set_cgroup,
+		     "enforce on an existing cgroup v2 (for services already in it, with -p); "
+		     "implies --enforce"),
+	OPT_FLAG(0, "fail-closed", fail_closed, true,
+		 "with --enforce: if the policy cannot be put in force, do not run the "
+		 "command (exit status 8)"),
+	OPT_STRING('u', "user", "USER", user, "run COMMAND as USER instead of root"),
+};
+
+const size_t options_table_len = ARRAY_SIZE(options_table);
+
+/* getopt_long's tables, from options_table: '+' ends the options at the
+ * command's name, as for strace and env; ':' reports a missing value. */
+static void build_getopt_tables(struct option *longopts, char *shortopts)
+{
+	size_t n = 0;
+
+	*shortopts++ = '+';
+	*shortopts++ = ':';
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_desc *o = &options_table[i];
+
+		if (o->kind == OPTION_GROUP)
+			continue;
+		longopts[n++] = (struct option){
+			.name = o->long_name,
+			.has_arg = o->arg_name ? required_argument : no_argument,
+			.val = o->short_name ? o->short_name : LONG_ONLY_BASE + (int)i,
+		};
+		if (o->short_name) {
+			*shortopts++ = o->short_name;
+			if (o->arg_name)
+				*shortopts++ = ':';
+		}
+	}
+	longopts[n] = (struct option){ 0 };
+	*shortopts = '\0';
+}
+
+/* The entry getopt_long returned `c` for. */
+static const struct option_desc *find_option(int c)
+{
+	if (c >= LONG_ONLY_BASE)
+		return &options_table[c - LONG_ONLY_BASE];
+	for (size_t i = 0; i < options_table_len; i++)
+		if (options_table[i].kind != OPTION_GROUP && options_table[i].short_name == c)
+			return &options_table[i];
+	return NULL;
+}
+
+static int apply_option(const struct option_desc *o, const char *arg, struct options *opts,
+			char *err, size_t errlen)
+{
+	switch (o->kind) {
+	case OPTION_FLAG:
+		*(bool *)((char *)opts + o->field) = o->value;
+		break;
+	case OPTION_STRING:
+		*(const char **)((char *)opts + o->field) = arg;
+		break;
+	case OPTION_CALLBACK:
+		return o->parse(opts, arg, err, errlen);
+	case OPTION_GROUP:
+		break;
+	}
+	return EXIT_OK;
+}
+
+static void set_defaults(struct options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->follow_children = true;
+	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
+	opts->backend = BACKEND_AUTO;
+}
+
+/* argv's options, up to the command. */
+static int read_options(int argc, char **argv, struct options *opts, char *err, size_t errlen)
+{
+	struct option longopts[ARRAY_SIZE(options_table) + 1];
+	char shortopts[2 * ARRAY_SIZE(options_table) + 3];
+	int c, rc;
+
+	build_getopt_tables(longopts, shortopts);
+	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		const struct option_desc *o;
+
+		if (c == ':') {
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		o = find_option(c);
+		if (!o) {
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'; see deptrace --help", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'; see deptrace --help",
+					 argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		rc = apply_option(o, optarg, opts, err, errlen);
+		if (rc || o->ends_parsing)
+			return rc;
+	}
+	if (optind < argc)
+		opts->command = argv + optind;
+	return EXIT_OK;
+}
+
 /* The policy options that only make sense together. */
 static int check_policy_options(const struct options *opts, char *err, size_t errlen)
 {
-	bool rules = opts->nrules || opts->npolicy_files;
+	bool rules = opts->policy.count || opts->npolicy_files;
 
 	if (!rules && (opts->enforce || opts->fail_on_violation)) {
 		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE",
@@ -266,115 +344,60 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 	return EXIT_OK;
 }
 
-int parse_options(int argc, char **argv, struct options *opts, char *err,
-		  size_t errlen)
+/* The --policy files' rules, after those of --deny and --allow; then
+ * whether enforcement can hold them all. */
+static int load_policy_files(struct options *opts, options_notice_fn *notice, char *err,
+			     size_t errlen)
 {
-	const char *env_backend;
-	int c, rc;
+	char reason[512];
 
-	memset(opts, 0, sizeof(*opts));
-	opts->follow_children = true;
-	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
-	opts->backend = BACKEND_AUTO;
-	env_backend = getenv("DEPTRACE_BACKEND");
+	for (size_t i = 0; i < opts->npolicy_files; i++) {
+		size_t before = opts->policy.count;
+		int rc = policy_load_file(&opts->policy, opts->policy_files[i], err, errlen);
+
+		if (rc)
+			return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+		if (opts->policy.count == before && notice) {
+			snprintf(reason, sizeof(reason),
+				 "%s holds no rules (only comments or blank lines): nothing in it can be broken",
+				 opts->policy_files[i]);
+			notice(reason);
+		}
+	}
+	if (opts->enforce && enforce_check_policy(&opts->policy, reason, sizeof(reason))) {
+		snprintf(err, errlen, "cannot enforce %s", reason);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* -p 1 with its descendants is every process there is. */
+static void notice_whole_system(const struct options *opts, options_notice_fn *notice)
+{
+	if (!notice || !opts->follow_children)
+		return;
+	for (size_t i = 0; i < opts->npids; i++) {
+		if (opts->pids[i] == 1) {
+			notice("-p 1 is init, and its descendants are every process: the whole system is traced (--no-children: init alone)");
+			return;
+		}
+	}
+}
+
+static int parse_all(int argc, char **argv, options_notice_fn *notice, struct options *opts,
+		     char *err, size_t errlen)
+{
+	const char *env_backend = getenv("DEPTRACE_BACKEND");
+	int rc;
+
+	set_defaults(opts);
 	if (env_backend && *env_backend && parse_backend(env_backend, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s' in DEPTRACE_BACKEND: expected kprobe, tracepoint or auto", env_backend);
 		return EXIT_USAGE;
 	}
-	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
-	opterr = 0;
-	/* '+': options end at the command's name, as for strace and env */
-	while ((c = getopt_long(argc, argv, "+:p:o:jd:b:B:u:hV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			rc = parse_pid_list(optarg, opts, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case OPT_NO_CHILDREN:
-			opts->follow_children = false;
-			break;
-		case 'o':
-			opts->output_path = optarg;
-			break;
-		case 'd':
-			if (parse_duration(optarg, &opts->duration)) {
-				snprintf(err, errlen, "invalid duration '%s': expected seconds > 0", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'b':
-			if (parse_pages(optarg, &opts->buffer_pages)) {
-				snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'B':
-			if (parse_backend(optarg, &opts->backend)) {
-				snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'j':
-			opts->json = true;
-			break;
-		case OPT_SUMMARY:
-			opts->summary = true;
-			break;
-		case OPT_GRAPH:
-			opts->graph_path = optarg;
-			break;
-		case OPT_DENY:
-		case OPT_ALLOW:
-			rc = add_rule_arg(opts, c == OPT_DENY ? RULE_DENY : RULE_ALLOW, optarg, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case OPT_POLICY:
-			rc = add_policy_file(opts, optarg, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		case OPT_FAIL_ON_VIOLATION:
-			opts->fail_on_violation = true;
-			break;
-		case OPT_CGROUP:
-			opts->cgroup_path = optarg;
-			opts->enforce = true;
-			break;
-		case OPT_ENFORCE:
-			opts->enforce = true;
-			break;
-		case OPT_FAIL_CLOSED:
-			opts->fail_closed = true;
-			break;
-		case 'u':
-			opts->user = optarg;
-			break;
-		case OPT_CHECK:
-			opts->check = true;
-			break;
-		case 'h':
-			opts->help = true;
-			return EXIT_OK;
-		case 'V':
-			opts->version = true;
-			return EXIT_OK;
-		case ':':
-			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			if (optopt)
-				snprintf(err, errlen, "unknown option '-%c'; see deptrace --help", optopt);
-			else
-				snprintf(err, errlen, "unknown option '%s'; see deptrace --help",
-					 argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		opts->command = argv + optind;
-
+	rc = read_options(argc, argv, opts, err, errlen);
+	if (rc || opts->help || opts->version)
+		return rc;
 	if (opts->check && (opts->npids || opts->command)) {
 		snprintf(err, errlen, "--check takes no PID or command");
 		return EXIT_USAGE;
@@ -387,5 +410,25 @@ int parse_options(int argc, char **argv, struct options *opts, char *err,
 		snprintf(err, errlen, "nothing to trace: give -p PID or -- COMMAND (see deptrace --help)");
 		return EXIT_USAGE;
 	}
-	return check_policy_options(opts, err, errlen);
+	rc = check_policy_options(opts, err, errlen);
+	if (!rc)
+		rc = load_policy_files(opts, notice, err, errlen);
+	if (!rc)
+		notice_whole_system(opts, notice);
+	return rc;
+}
+
+int parse_options(int argc, char **argv, options_notice_fn *notice, struct options *opts,
+		  char *err, size_t errlen)
+{
+	int rc = parse_all(argc, argv, notice, opts, err, errlen);
+
+	if (rc)
+		options_free(opts);
+	return rc;
+}
+
+void options_free(struct options *opts)
+{
+	policy_free(&opts->policy);
 }

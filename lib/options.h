@@ -1,13 +1,20 @@
-/* options: deptrace's command line, parsed and checked, with no effects.
+/* options: deptrace's command line, declared once.
  *
- * Kept out of tools/ so that the unit tests can feed it argument vectors.
+ * Every option is one entry of options_table (options.c): its names, its
+ * argument, its help text and what it sets. getopt_long's tables, the
+ * parsing, --help and the man page (usage.h) are all made from it, and the
+ * exit codes are documented from the list that defines them (below). Kept
+ * out of tools/ so that the unit tests can feed it argument vectors.
+ *
+ * The caller's steps: parse_options(); on EXIT_OK, either opts.help or
+ * opts.version (print and exit: nothing else was looked at), or a run
+ * described by opts; in the end options_free().
  */
 #ifndef DEPTRACE_OPTIONS_H
 #define DEPTRACE_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #include "kernel_probe.h"
@@ -17,36 +24,36 @@
 #define DEFAULT_BUFFER_PAGES 256
 #define MAX_RULE_ARGS 256     /* more belong in a --policy file */
 #define MAX_POLICY_FILES 16
+/* Longer durations are refused: the deadline is kept in nanoseconds of
+ * CLOCK_MONOTONIC in 64 bits, and 1e9 s (about 31 years) leaves room for
+ * any uptime. */
+#define MAX_DURATION_SECONDS 1000000000.0
 
-/* Exit codes; documented in --help and the README. In run mode the
- * command's own status is passed through instead once it has started. */
+/* Exit codes: X(NAME, VALUE, what it means). The one list both the enum
+ * and the documentation (--help, deptrace.8) are made from. In run mode
+ * the command's own status is passed through instead once it has
+ * started (usage.c says so too). */
+#define DEPTRACE_EXIT_CODES(X) \
+	X(EXIT_OK, 0, "tracing ended normally (with -p)") \
+	X(EXIT_RUNTIME, 1, "tracing failed after it had started") \
+	X(EXIT_USAGE, 2, "bad options") \
+	X(EXIT_PERMISSION, 3, "not enough privilege") \
+	X(EXIT_NO_PROCESS, 4, "a -p PID does not exist") \
+	X(EXIT_KERNEL, 5, "the kernel cannot run deptrace (no BPF, no usable backend)") \
+	X(EXIT_NO_HEADERS, 6, "no kernel headers found (install linux-headers, run " \
+	  "scripts/setup-deps, or set BCC_KERNEL_SOURCE)") \
+	X(EXIT_VIOLATION, 7, "with --fail-on-violation: the policy was broken; this " \
+	  "wins over the command's own status, which is then printed on standard error") \
+	X(EXIT_ENFORCE, 8, "with --fail-closed: enforcement could not be set up; the " \
+	  "command was not run") \
+	X(EXIT_CANNOT_EXECUTE, 126, "COMMAND cannot be executed") \
+	X(EXIT_NOT_FOUND, 127, "COMMAND not found")
+
 enum exit_code {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,       /* tracing failed after it had started */
-	EXIT_USAGE = 2,         /* bad options */
-	EXIT_PERMISSION = 3,    /* not root, or missing capabilities */
-	EXIT_NO_PROCESS = 4,    /* a -p PID does not exist */
-	EXIT_KERNEL = 5,        /* no BPF, no usable backend, program refused */
-	EXIT_NO_HEADERS = 6,    /* no kernel headers to compile against */
-	EXIT_VIOLATION = 7,     /* --fail-on-violation: the policy was broken;
-				   wins over the command's own status */
-	EXIT_ENFORCE = 8,       /* --fail-closed: enforcement could not be set
-				   up, so the command was not run */
-	EXIT_CANNOT_EXECUTE = 126,
-	EXIT_NOT_FOUND = 127,
+#define DEPTRACE_EXIT_ENUM(name, value, text) name = value,
+	DEPTRACE_EXIT_CODES(DEPTRACE_EXIT_ENUM)
+#undef DEPTRACE_EXIT_ENUM
 };
-
-/* A --deny or --allow as given, already checked to parse. */
-struct rule_arg {
-	enum rule_action action;
-	const char *text;
-};
-
-/* "--deny" or "--allow": where a command-line rule came from. */
-static inline const char *rule_option(enum rule_action action)
-{
-	return action == RULE_DENY ? "--deny" : "--allow";
-}
 
 struct options {
 	pid_t pids[MAX_TARGET_PIDS];
@@ -60,8 +67,9 @@ struct options {
 	bool json;               /* JSON Lines instead of text */
 	bool summary;            /* the dependency map at the end (always with a command) */
 	const char *graph_path;  /* Graphviz DOT of the map, or NULL */
-	struct rule_arg rules[MAX_RULE_ARGS]; /* in the order given */
-	size_t nrules;
+	/* The rules of --deny and --allow in the order given, then those of
+	 * the --policy files; owned (options_free). */
+	struct policy policy;
 	const char *policy_files[MAX_POLICY_FILES];
 	size_t npolicy_files;
 	bool fail_on_violation;
@@ -74,11 +82,44 @@ struct options {
 	bool version;
 };
 
-/* Fills `opts` from argv. On error returns EXIT_USAGE with a one-line
- * message in `err`; otherwise EXIT_OK. */
-int parse_options(int argc, char **argv, struct options *opts, char *err,
-		  size_t errlen);
+/* What an option does when given. */
+enum option_kind {
+	OPTION_GROUP,    /* not an option: a heading in the help */
+	OPTION_FLAG,     /* sets the bool at `field` to `value` */
+	OPTION_STRING,   /* points the const char * at `field` at its argument */
+	OPTION_CALLBACK, /* calls `parse` with its argument (NULL if it takes none) */
+};
 
-void print_usage(FILE *stream);
+struct option_desc {
+	enum option_kind kind;
+	char short_name;        /* 0: long only */
+	const char *long_name;
+	const char *arg_name;   /* as shown in the help; NULL: takes no argument */
+	const char *help;       /* one paragraph, unwrapped; a GROUP's heading */
+	size_t field;           /* FLAG, STRING: offsetof(struct options, ...) */
+	bool value;             /* FLAG */
+	bool ends_parsing;      /* --help, --version: nothing after it is looked at */
+	/* CALLBACK: EXIT_OK, or an exit code with a one-line message in err */
+	int (*parse)(struct options *opts, const char *arg, char *err, size_t errlen);
+};
+
+/* In the order --help shows them. */
+extern const struct option_desc options_table[];
+extern const size_t options_table_len;
+
+/* Told what is worth knowing but is no error, one line without the
+ * program's name ("x.policy holds no rules ..."). */
+typedef void options_notice_fn(const char *message);
+
+/* Fills `opts` from argv, the policy included: the --deny and --allow
+ * rules and the --policy files are parsed and loaded here, once. Returns
+ * EXIT_OK, or an exit code (EXIT_USAGE; EXIT_RUNTIME when out of memory)
+ * with a one-line message in `err`, `opts` then holding nothing to free.
+ * `notice` (may be NULL) hears of empty policy files and of -p 1. */
+int parse_options(int argc, char **argv, options_notice_fn *notice, struct options *opts,
+		  char *err, size_t errlen);
+
+/* Frees what parse_options allocated; safe twice. */
+void options_free(struct options *opts);
 
 #endif

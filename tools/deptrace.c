@@ -26,6 +26,7 @@
 #include "run_command.h"
 #include "session.h"
 #include "tracer.h"
+#include "usage.h"
 
 #define POLL_INTERVAL_MS 200
 /* The kernel wakes deptrace only every 32 events (tracer.c); fewer wait
@@ -43,8 +44,7 @@ static volatile sig_atomic_t stop_requests;
 static volatile sig_atomic_t command_pid;
 
 struct run {
-	struct options opts;
-	struct policy policy;
+	struct options opts;     /* the policy too */
 	struct output out;
 	struct session *session;
 	FILE *graph;
@@ -112,37 +112,10 @@ static void on_lost(void *cookie, uint64_t lost)
 	     (unsigned long long)session_totals(cookie)->lost);
 }
 
-/* The rules of --deny and --allow, in order, then those of the --policy
- * files: a file that does not parse is a usage error, before anything is
- * set up. */
-static int load_policy(struct run *r)
+/* What parse_options tells that is no error. */
+static void notice(const char *message)
 {
-	char err[512];
-	int rc = 0;
-
-	for (size_t i = 0; !rc && i < r->opts.nrules; i++) {
-		const struct rule_arg *arg = &r->opts.rules[i];
-
-		rc = policy_add_rule(&r->policy, arg->action, arg->text, rule_option(arg->action),
-				     err, sizeof(err));
-	}
-	for (size_t i = 0; !rc && i < r->opts.npolicy_files; i++) {
-		size_t before = r->policy.count;
-
-		rc = policy_load_file(&r->policy, r->opts.policy_files[i], err, sizeof(err));
-		if (!rc && r->policy.count == before)
-			warn("%s holds no rules (only comments or blank lines): nothing in it can be broken",
-			     r->opts.policy_files[i]);
-	}
-	if (rc) {
-		warn("%s", err);
-		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
-	}
-	if (r->opts.enforce && enforce_check_policy(&r->policy, err, sizeof(err))) {
-		warn("cannot enforce %s", err);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
+	warn("%s", message);
 }
 
 /* --fail-on-violation: the policy's word is the exit status; the
@@ -428,7 +401,7 @@ static int prepare_enforcement(struct run *r)
 {
 	char err[512];
 
-	if (enforce_load(r->tracer, &r->policy, err, sizeof(err)) ||
+	if (enforce_load(r->tracer, &r->opts.policy, err, sizeof(err)) ||
 	    open_cgroup(r, err, sizeof(err)))
 		return enforcement_unavailable(r, err);
 	r->cgroup_open = true;
@@ -471,7 +444,7 @@ static int start_tracing(struct run *r)
 		.follow_children = r->opts.follow_children,
 		.buffer_pages = r->opts.buffer_pages,
 		.enforce = r->opts.enforce,
-		.allow_list = r->policy.nallow > 0,
+		.allow_list = r->opts.policy.nallow > 0,
 		.on_record = on_record,
 		.on_lost = on_lost,
 	};
@@ -524,7 +497,7 @@ static int start_tracing(struct run *r)
 		.graph = r->graph,
 		.proc_root = "/proc",
 		.hosts_path = "/etc/hosts",
-		.policy = &r->policy,
+		.policy = &r->opts.policy,
 	};
 
 	r->session = session_new(&session_config);
@@ -665,24 +638,24 @@ int main(int argc, char **argv)
 	char err[256];
 	int rc;
 
-	rc = parse_options(argc, argv, &r.opts, err, sizeof(err));
+	rc = parse_options(argc, argv, notice, &r.opts, err, sizeof(err));
 	if (rc) {
 		warn("%s", err);
 		return rc;
 	}
-	if (r.opts.help) {
-		print_usage(stdout);
+	if (r.opts.help || r.opts.version) {
+		if (r.opts.help)
+			usage_print_help(stdout);
+		else
+			printf("deptrace %s\n", DEPTRACE_VERSION);
+		options_free(&r.opts);
 		return EXIT_OK;
 	}
-	if (r.opts.version) {
-		printf("deptrace %s\n", DEPTRACE_VERSION);
-		return EXIT_OK;
+	if (r.opts.check) {
+		rc = report_check(&r.opts);
+		options_free(&r.opts);
+		return rc;
 	}
-	if (r.opts.check)
-		return report_check(&r.opts);
-	rc = load_policy(&r);
-	if (rc)
-		goto cleanup;
 	if (r.opts.user && resolve_run_as(r.opts.user, &r.user, err, sizeof(err))) {
 		warn("%s", err);
 		rc = EXIT_USAGE;
@@ -729,6 +702,6 @@ cleanup:
 		rc = violation_exit(&r, rc);
 	close_outputs(&r);
 	session_free(r.session);
-	policy_free(&r.policy);
+	options_free(&r.opts);
 	return rc;
 }

@@ -22,9 +22,10 @@ expect_error 126 'Permission denied' "$DEPTRACE" -- "$SCRATCH/notexec"
 expect_error 2 "invalid PID 'abc'" "$DEPTRACE" -p abc
 expect_error 2 "invalid buffer size '3'" "$DEPTRACE" -b 3 -p 1
 expect_error 2 "unknown backend 'ebpf'" "$DEPTRACE" -B ebpf -p 1
+expect_error 2 "invalid duration '2e10': at most" "$DEPTRACE" -d 2e10 -p 1
 expect_error 2 "unknown option '--frob'" "$DEPTRACE" --frob
 expect_error 2 'nothing to trace' "$DEPTRACE"
-expect_error 3 'needs root' setpriv --reuid=65534 --regid=65534 --clear-groups "$DEPTRACE" -p 1
+expect_error 3 'needs root' setpriv --reuid=65534 --regid=65534 --clear-groups "$DEPTRACE" -p $$
 expect_error 2 "cannot write $SCRATCH/no/such/dir/out" \
 	"$DEPTRACE" -o "$SCRATCH/no/such/dir/out" -- true
 [[ ! -e $SCRATCH/no ]] || fail "a failed -o left files behind"

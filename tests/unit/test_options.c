@@ -1,13 +1,41 @@
-/* Unit tests for parse_options() (lib/options.h). */
+/* Unit tests for parse_options() (lib/options.h) and the help made from
+ * its table (lib/usage.h). */
 #include "testutil.h"
 
 #include "options.h"
+#include "usage.h"
 
 #define MAX_ARGS 16
+#define MAX_NOTICES 4
 
 static char *argv_store[MAX_ARGS + 1];
 static struct options opts;
+static bool opts_held; /* the last parse succeeded: opts owns a policy */
 static char err[256];
+static char notices[MAX_NOTICES][512];
+static int nnotices;
+
+static void record_notice(const char *message)
+{
+	ck_assert_int_lt(nnotices, MAX_NOTICES);
+	snprintf(notices[nnotices++], sizeof(notices[0]), "%s", message);
+}
+
+/* parse_options on argv, after freeing what the last call left. */
+static int parse_argv(int argc, char **argv, char *errbuf, size_t errlen)
+{
+	int rc;
+
+	if (opts_held)
+		options_free(&opts);
+	/* poison, so that fields parse_options leaves alone are noticed */
+	memset(&opts, 0xa5, sizeof(opts));
+	errbuf[0] = '\0';
+	nnotices = 0;
+	rc = parse_options(argc, argv, record_notice, &opts, errbuf, errlen);
+	opts_held = rc == EXIT_OK;
+	return rc;
+}
 
 /* Parses "deptrace" followed by `args` (NULL-terminated) into opts/err. */
 static int parse_args(const char *const *args)
@@ -20,10 +48,7 @@ static int parse_args(const char *const *args)
 		argv_store[argc++] = (char *)*args;
 	}
 	argv_store[argc] = NULL;
-	/* poison, so that fields parse_options leaves alone are noticed */
-	memset(&opts, 0xa5, sizeof(opts));
-	err[0] = '\0';
-	return parse_options(argc, argv_store, &opts, err, sizeof(err));
+	return parse_argv(argc, argv_store, err, sizeof(err));
 }
 
 #define PARSE(...) parse_args((const char *const[]){ __VA_ARGS__, NULL })
@@ -107,6 +132,33 @@ START_TEST(test_duration)
 }
 END_TEST
 
+/* The longest duration is taken as given. */
+START_TEST(test_duration_bound)
+{
+	ck_assert_int_eq(PARSE("-d", "1e9", "-p", "7"), EXIT_OK);
+	ck_assert(opts.duration == MAX_DURATION_SECONDS);
+	ck_assert_int_eq(PARSE("-d", "1000000000.5", "-p", "7"), EXIT_USAGE);
+}
+END_TEST
+
+/* -p 1 with its children is the whole system: said, not refused. */
+START_TEST(test_pid_1_notice)
+{
+	ck_assert_int_eq(PARSE("-p", "7,1"), EXIT_OK);
+	ck_assert_int_eq(nnotices, 1);
+	ck_assert_ptr_nonnull(strstr(notices[0], "-p 1 is init"));
+	ck_assert_ptr_nonnull(strstr(notices[0], "the whole system is traced"));
+	ck_assert_ptr_null(strchr(notices[0], '\n'));
+	ck_assert_int_eq(PARSE("-p", "1", "--no-children"), EXIT_OK);
+	ck_assert_int_eq(nnotices, 0);
+	ck_assert_int_eq(PARSE("-p", "7", "--", "true"), EXIT_OK);
+	ck_assert_int_eq(nnotices, 0);
+	/* nothing is said of a command line that is refused */
+	ck_assert_int_eq(PARSE("-p", "1", "-b", "3"), EXIT_USAGE);
+	ck_assert_int_eq(nnotices, 0);
+}
+END_TEST
+
 START_TEST(test_buffer_pages)
 {
 	ck_assert_int_eq(PARSE("-b", "64", "-p", "7"), EXIT_OK);
@@ -165,36 +217,91 @@ START_TEST(test_pids_with_command)
 }
 END_TEST
 
-/* Rules keep their order and action; files are kept as paths. */
+/* The parser builds the policy: the rules of --deny and --allow in the
+ * order given, then those of the --policy files, whatever the order on
+ * the command line. */
 START_TEST(test_policy_options)
 {
-	ck_assert_int_eq(PARSE("--deny", "forge.example.com", "--allow", "10.0.0.0/8",
-			       "--policy", "a.policy", "--deny=[2001:db8::/32]:443",
-			       "--policy=b.policy", "--fail-on-violation", "-p", "7"), EXIT_OK);
-	ck_assert_uint_eq(opts.nrules, 3);
-	ck_assert_int_eq(opts.rules[0].action, RULE_DENY);
-	ck_assert_str_eq(opts.rules[0].text, "forge.example.com");
-	ck_assert_int_eq(opts.rules[1].action, RULE_ALLOW);
-	ck_assert_str_eq(opts.rules[1].text, "10.0.0.0/8");
-	ck_assert_str_eq(opts.rules[2].text, "[2001:db8::/32]:443");
-	ck_assert_uint_eq(opts.npolicy_files, 2);
-	ck_assert_str_eq(opts.policy_files[0], "a.policy");
-	ck_assert_str_eq(opts.policy_files[1], "b.policy");
+	char *dir = make_scratch_dir(NULL, "options");
+	char a[PATH_MAX], b[PATH_MAX];
+
+	pathf(a, "%s/a.policy", dir);
+	pathf(b, "%s/b.policy", dir);
+	write_file(dir, "a.policy", "# a\ndeny *.forge.example.com\n\nallow 192.0.2.0/24:443\n");
+	write_file(dir, "b.policy", "deny 2001:db8::1\n");
+	ck_assert_int_eq(PARSE("--deny", "forge.example.com", "--policy", a, "--allow", "10.0.0.0/8",
+			       "--deny=[2001:db8::/32]:443", "--policy", b, "--fail-on-violation",
+			       "-p", "7"), EXIT_OK);
+	ck_assert_str_eq(err, "");
+	ck_assert_int_eq(nnotices, 0);
+	ck_assert_uint_eq(opts.policy.count, 6);
+	ck_assert_uint_eq(opts.policy.nallow, 2);
+	ck_assert_str_eq(opts.policy.rules[0].text, "deny forge.example.com");
+	ck_assert_str_eq(opts.policy.rules[0].origin, "--deny");
+	ck_assert_str_eq(opts.policy.rules[1].text, "allow 10.0.0.0/8");
+	ck_assert_str_eq(opts.policy.rules[1].origin, "--allow");
+	ck_assert_str_eq(opts.policy.rules[2].text, "deny [2001:db8::/32]:443");
+	ck_assert_str_eq(opts.policy.rules[3].text, "deny *.forge.example.com");
+	ck_assert_str_eq(opts.policy.rules[3].origin, strcat(a, ":2"));
+	ck_assert_str_eq(opts.policy.rules[4].text, "allow 192.0.2.0/24:443");
+	ck_assert_str_eq(opts.policy.rules[5].text, "deny 2001:db8::1");
+	ck_assert_str_eq(opts.policy.rules[5].origin, strcat(b, ":1"));
 	ck_assert(opts.fail_on_violation);
 	ck_assert(!opts.enforce);
 	ck_assert_ptr_null(opts.cgroup_path);
 	ck_assert_ptr_null(opts.user);
 	/* no policy at all is the default */
 	ck_assert_int_eq(PARSE("-p", "7"), EXIT_OK);
-	ck_assert_uint_eq(opts.nrules, 0);
+	ck_assert_uint_eq(opts.policy.count, 0);
 	ck_assert_uint_eq(opts.npolicy_files, 0);
 	ck_assert(!opts.fail_on_violation);
+	remove_scratch_dir(dir);
+}
+END_TEST
+
+/* A file that does not load is a usage error naming FILE:LINE (or FILE),
+ * like a bad --deny; one with no rules is loaded, with a notice. */
+START_TEST(test_policy_files_checked)
+{
+	char *dir = make_scratch_dir(NULL, "options");
+	char bad[PATH_MAX], empty[PATH_MAX], missing[PATH_MAX], want[PATH_MAX + 128];
+
+	pathf(bad, "%s/bad.policy", dir);
+	pathf(empty, "%s/empty.policy", dir);
+	pathf(missing, "%s/missing.policy", dir);
+	write_file(dir, "bad.policy", "# deploy\ndeny forge.example.com\ndny 192.0.2.0/24\n");
+	write_file(dir, "empty.policy", "# nothing yet\n\n");
+
+	ck_assert_int_eq(PARSE("--policy", bad, "--", "true"), EXIT_USAGE);
+	snprintf(want, sizeof(want), "%s:3: unknown word \"dny\": a line is \"deny RULE\" or \"allow RULE\"", bad);
+	ck_assert_str_eq(err, want);
+
+	ck_assert_int_eq(PARSE("--policy", missing, "-p", "7"), EXIT_USAGE);
+	snprintf(want, sizeof(want), "%s: No such file or directory", missing);
+	ck_assert_str_eq(err, want);
+
+	ck_assert_int_eq(PARSE("--policy", empty, "--deny", "a.example", "-p", "7"), EXIT_OK);
+	ck_assert_uint_eq(opts.policy.count, 1);
+	ck_assert_int_eq(nnotices, 1);
+	snprintf(want, sizeof(want), "%s holds no rules (only comments or blank lines): nothing in it can be broken", empty);
+	ck_assert_str_eq(notices[0], want);
+	/* an empty file is still a policy to enforce, and the parser says
+	 * whether enforcement can hold what the files hold */
+	ck_assert_int_eq(PARSE("--policy", empty, "--enforce", "--", "true"), EXIT_OK);
+	write_file(dir, "port.policy", "deny forge.example.com:443\n");
+	pathf(bad, "%s/port.policy", dir);
+	ck_assert_int_eq(PARSE("--policy", bad, "--enforce", "--", "true"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "cannot enforce deny forge.example.com:443 ("));
+	ck_assert_ptr_nonnull(strstr(err, "port.policy:1): names are enforced by refusing DNS queries"));
+	/* --check does not look at policies */
+	ck_assert_int_eq(PARSE("--check", "--policy", missing), EXIT_OK);
+	remove_scratch_dir(dir);
 }
 END_TEST
 
 START_TEST(test_enforcement_options)
 {
-	ck_assert_int_eq(PARSE("--policy", "p", "--enforce", "--fail-closed", "-u", "deployer",
+	ck_assert_int_eq(PARSE("--deny", "192.0.2.0/24", "--enforce", "--fail-closed", "-u", "deployer",
 			       "--", "./deploy.sh"), EXIT_OK);
 	ck_assert(opts.enforce);
 	ck_assert(opts.fail_closed);
@@ -224,14 +331,14 @@ START_TEST(test_too_many_rules)
 	args[argc++] = "-p";
 	args[argc++] = "7";
 	args[argc] = NULL;
-	ck_assert_int_eq(parse_options(argc, args, &opts, err, sizeof(err)), EXIT_OK);
-	ck_assert_uint_eq(opts.nrules, MAX_RULE_ARGS);
+	ck_assert_int_eq(parse_argv(argc, args, err, sizeof(err)), EXIT_OK);
+	ck_assert_uint_eq(opts.policy.count, MAX_RULE_ARGS);
 	args[argc - 2] = "--allow";
 	args[argc - 1] = "::1";
 	args[argc++] = "-p";
 	args[argc++] = "7";
 	args[argc] = NULL;
-	ck_assert_int_eq(parse_options(argc, args, &opts, err, sizeof(err)), EXIT_USAGE);
+	ck_assert_int_eq(parse_argv(argc, args, err, sizeof(err)), EXIT_USAGE);
 	ck_assert_str_eq(err, "too many --deny and --allow rules: at most 256; put them in a --policy file");
 }
 END_TEST
@@ -327,6 +434,129 @@ START_TEST(test_repeated_calls_are_independent)
 }
 END_TEST
 
+/* `text` with every run of white space made one space. */
+static char *squeeze(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	ck_assert_ptr_nonnull(out);
+	for (; *text; text++) {
+		bool space = *text == ' ' || *text == '\n';
+
+		if (!space || (o > out && o[-1] != ' '))
+			*o++ = space ? ' ' : *text;
+	}
+	*o = '\0';
+	return out;
+}
+
+static char *help_text(void)
+{
+	char *text = NULL, *squeezed;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(usage_print_help(f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	squeezed = squeeze(text);
+	free(text);
+	return squeezed;
+}
+
+/* --help is made from the table: each option, its argument and its text,
+ * each heading, and nothing that is not in the table. */
+START_TEST(test_help_from_table)
+{
+	char *help = help_text(), label[128], *entry, *text;
+	size_t options = 0, lines = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_desc *o = &options_table[i];
+
+		if (o->kind == OPTION_GROUP) {
+			snprintf(label, sizeof(label), " %s: ", o->help);
+			ck_assert_msg(strstr(help, label), "heading '%s' not in --help", o->help);
+			continue;
+		}
+		options++;
+		if (o->short_name)
+			snprintf(label, sizeof(label), " -%c, --%s%s%s ", o->short_name, o->long_name,
+				 o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+		else
+			snprintf(label, sizeof(label), " --%s%s%s ", o->long_name,
+				 o->arg_name ? " " : "", o->arg_name ? o->arg_name : "");
+		text = squeeze(o->help);
+		ck_assert_int_ge(asprintf(&entry, "%s%s ", label, text), 0);
+		ck_assert_msg(strstr(help, entry), "--%s: '%s' not in --help", o->long_name, entry);
+		free(entry);
+		free(text);
+	}
+	/* as many option lines as options */
+	text = NULL;
+	f = open_memstream(&text, &(size_t){ 0 });
+	ck_assert_int_eq(usage_print_help(f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	for (char *line = text; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, "  -", 3) || !strncmp(line, "      --", 8))
+			lines++;
+	ck_assert_uint_eq(lines, options);
+	ck_assert_uint_ge(options, 20);
+	free(text);
+	free(help);
+}
+END_TEST
+
+/* --help's exit statuses are the enum's, each with its meaning. */
+START_TEST(test_help_exit_codes)
+{
+	char *help = help_text(), *entry, *text;
+	int codes = 0;
+
+#define CHECK_EXIT(name, value, meaning) \
+	do { \
+		text = squeeze(meaning); \
+		ck_assert_int_ge(asprintf(&entry, " %d %s ", value, text), 0); \
+		ck_assert_msg(strstr(help, entry), "%s: '%s' not in --help", #name, entry); \
+		free(entry); \
+		free(text); \
+		codes++; \
+	} while (0);
+	DEPTRACE_EXIT_CODES(CHECK_EXIT)
+#undef CHECK_EXIT
+	ck_assert_int_eq(codes, 11);
+	ck_assert_int_eq(EXIT_USAGE, 2);
+	ck_assert_int_eq(EXIT_VIOLATION, 7);
+	ck_assert_int_eq(EXIT_NOT_FOUND, 127);
+	free(help);
+}
+END_TEST
+
+/* The parser's getopt tables are the same table: every option in it is
+ * known by its long name, and by its short one. */
+START_TEST(test_table_options_parse)
+{
+	for (size_t i = 0; i < options_table_len; i++) {
+		const struct option_desc *o = &options_table[i];
+		char arg[128];
+
+		if (o->kind == OPTION_GROUP)
+			continue;
+		snprintf(arg, sizeof(arg), "--%s%s", o->long_name, o->arg_name ? "=x" : "");
+		PARSE(arg, "-p", "7");
+		ck_assert_msg(!strstr(err, "unknown option") && !strstr(err, "needs a value"),
+			      "%s: %s", arg, err);
+		if (!o->short_name)
+			continue;
+		snprintf(arg, sizeof(arg), "-%c%s", o->short_name, o->arg_name ? "x" : "");
+		PARSE(arg, "-p", "7");
+		ck_assert_msg(!strstr(err, "unknown option") && !strstr(err, "needs a value"),
+			      "%s: %s", arg, err);
+	}
+}
+END_TEST
+
 /* Invalid command lines: each gives EXIT_USAGE and a message naming what
  * was wrong. */
 struct bad_case {
@@ -353,6 +583,9 @@ static const struct bad_case bad_cases[] = {
 	{ { "-d", "inf", "-p", "1" }, "'inf'" },
 	{ { "-d", "nan", "-p", "1" }, "'nan'" },
 	{ { "-d", "5s", "-p", "1" }, "'5s'" },
+	/* past 2^64 ns the deadline would wrap and end tracing at once */
+	{ { "-d", "2e10", "-p", "1" }, "invalid duration '2e10': at most 1000000000 seconds" },
+	{ { "-d", "1e300", "-p", "1" }, "'1e300': at most" },
 	{ { "-B", "bogus", "-p", "1" }, "'bogus'" },
 	{ { "--frob", "-p", "1" }, "'--frob'" },
 	{ { "-x", "-p", "1" }, "'-x'" },
@@ -404,13 +637,11 @@ START_TEST(test_err_is_bounded)
 {
 	char small[8];
 
-	memset(small, 'X', sizeof(small));
 	argv_store[0] = "deptrace";
 	argv_store[1] = "-B";
 	argv_store[2] = "bogus";
 	argv_store[3] = NULL;
-	ck_assert_int_eq(parse_options(3, argv_store, &opts, small, sizeof(small)),
-			 EXIT_USAGE);
+	ck_assert_int_eq(parse_argv(3, argv_store, small, sizeof(small)), EXIT_USAGE);
 	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
 }
 END_TEST
@@ -420,6 +651,7 @@ static Suite *options_suite(void)
 	Suite *s = suite_create("options");
 	TCase *valid = tcase_create("valid");
 	TCase *invalid = tcase_create("invalid");
+	TCase *help = tcase_create("help");
 
 	tcase_add_test(valid, test_pid_lists_accumulate);
 	tcase_add_test(valid, test_long_pid_forms);
@@ -427,11 +659,14 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_no_children);
 	tcase_add_test(valid, test_output_file);
 	tcase_add_test(valid, test_duration);
+	tcase_add_test(valid, test_duration_bound);
+	tcase_add_test(valid, test_pid_1_notice);
 	tcase_add_test(valid, test_buffer_pages);
 	tcase_add_test(valid, test_backends);
 	tcase_add_test(valid, test_backend_from_environment);
 	tcase_add_test(valid, test_pids_with_command);
 	tcase_add_test(valid, test_policy_options);
+	tcase_add_test(valid, test_policy_files_checked);
 	tcase_add_test(valid, test_enforcement_options);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
@@ -440,6 +675,11 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_help_and_version);
 	tcase_add_test(valid, test_repeated_calls_are_independent);
 	suite_add_tcase(s, valid);
+
+	tcase_add_test(help, test_help_from_table);
+	tcase_add_test(help, test_help_exit_codes);
+	tcase_add_test(help, test_table_options_parse);
+	suite_add_tcase(s, help);
 
 	tcase_add_loop_test(invalid, test_invalid, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));

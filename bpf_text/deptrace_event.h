@@ -25,12 +25,21 @@ enum deptrace_event_type {
 					      datagram sent without connect(),
 					      refused by the policy */
 	DEPTRACE_EVENT_LOOKUP_BLOCKED = 6, /* struct deptrace_lookup_blocked */
+	DEPTRACE_EVENT_SOCKET_BLOCKED = 7, /* struct deptrace_connect_event: a
+					      socket() of a protocol the policy
+					      cannot judge, refused; no
+					      destination yet (all zero) */
 };
 
 enum deptrace_proto {
 	DEPTRACE_PROTO_UNKNOWN = 0, /* socket made before tracing began */
 	DEPTRACE_PROTO_TCP = 1,
 	DEPTRACE_PROTO_UDP = 2,
+	/* sockets the enforced policy refuses to make (SOCKET_BLOCKED) */
+	DEPTRACE_PROTO_UDPLITE = 3,
+	DEPTRACE_PROTO_PING = 4,    /* ICMP or ICMPv6 datagram ("ping") */
+	DEPTRACE_PROTO_RAW = 5,
+	DEPTRACE_PROTO_OTHER = 6,   /* SCTP, MPTCP, ... */
 };
 
 struct deptrace_header {
@@ -84,6 +93,15 @@ struct deptrace_exec_event {
 
 #define DEPTRACE_EXEC_SENT __builtin_offsetof(struct deptrace_exec_event, argv)
 
+/* Why the enforced policy refused a DNS query. */
+enum deptrace_query_refusal {
+	DEPTRACE_REFUSED_NAME = 0,       /* a denied name */
+	DEPTRACE_REFUSED_UNREADABLE = 1, /* not one question the kernel can
+					    read (bpf_text/dns_question.h) */
+	DEPTRACE_REFUSED_SEGMENTED = 2,  /* several datagrams in one send
+					    (UDP GSO): only one is judged */
+};
+
 /* A DNS query the enforced policy refused to let out, by its ID (the
  * query itself arrives as a DEPTRACE_EVENT_DNS record first). Only the
  * header's ts_ns and type are set: the packet hook cannot name the
@@ -91,7 +109,8 @@ struct deptrace_exec_event {
 struct deptrace_lookup_blocked {
 	struct deptrace_header h;
 	__u16 dns_id;
-	__u16 pad[3];
+	__u8 reason;   /* enum deptrace_query_refusal */
+	__u8 pad[5];
 };
 
 /* Enforcement's address rules: LPM-trie keys over the port (network
@@ -116,6 +135,12 @@ struct deptrace_name_key {
 	__u64 hash;
 	__u32 below;   /* 1: a *.name rule, matching names below it only */
 	__u32 pad;
+};
+
+/* Slots of the enforced policy's settings array (lib/enforce.c). */
+enum deptrace_setting {
+	DEPTRACE_SETTING_NAME_RULES = 0, /* how many name rules */
+	DEPTRACE_SETTINGS,
 };
 
 /* Value of the traced-process map, keyed by tgid. */

@@ -9,26 +9,53 @@
  * program resolves (connected or not, any library). A v4-mapped IPv6
  * destination is an IPv4 one: the rules hold IPv4 as v4-mapped.
  *
+ * What the policy cannot judge is refused (fail closed): sock_create
+ * refuses every socket but TCP and UDP (UDP-Lite, ICMP "ping" sockets,
+ * SCTP, MPTCP and raw sockets pass neither the connect nor the sendmsg
+ * hooks, or not on every kernel); the egress program refuses a query to
+ * port 53 whose question it cannot read, or that shares its send with
+ * others (UDP GSO); with name rules, connect4/connect6 refuse DNS over TCP
+ * (its queries are a byte stream, not one per packet). An unspecified
+ * destination (0.0.0.0, ::, ::ffff:0.0.0.0) is this host, which the
+ * kernel reaches through loopback: it is rewritten to loopback in the
+ * caller's request, so that what is judged is what is used.
+ *
  * Refusals are reported through the tracing side's records: a refused
  * connect() marks the record its syscall opened (the kprobe backend's
  * tcp_v4_connect is never reached, so the destination is filled here); a
- * refused datagram or query has no such record and sends its own.
+ * refused datagram, socket or query has no such record and sends its own.
  *
  * Settings: DEPTRACE_ALLOW_LIST 1 when there are allow rules (anything
- * else is refused), DEPTRACE_POLICY_RULES capacity of the rule maps.
+ * else is refused), DEPTRACE_POLICY_RULES capacity of the rule maps; the
+ * policy_settings map says at run time whether there are name rules.
  */
 #include <uapi/linux/bpf.h> /* struct bpf_sock_addr, struct __sk_buff */
 
 BPF_LPM_TRIE(deny_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_LPM_TRIE(allow_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_HASH(deny_names, struct deptrace_name_key, u32, DEPTRACE_POLICY_RULES);
+/* [DEPTRACE_SETTING_NAME_RULES]: how many name rules (lib/enforce.c) */
+BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 
 #define DEPTRACE_SOCK_STREAM_TYPE 1
+#define DEPTRACE_SOCK_DGRAM_TYPE 2
+#define DEPTRACE_SOCK_RAW_TYPE 3
 #define DEPTRACE_ETH_P_IP 0x0800
 #define DEPTRACE_ETH_P_IPV6 0x86DD
+#define DEPTRACE_IPPROTO_ICMP_NUMBER 1
+#define DEPTRACE_IPPROTO_TCP_NUMBER 6
 #define DEPTRACE_IPPROTO_UDP_NUMBER 17
-#define DEPTRACE_DNS_HEADER_LEN 12
-#define DEPTRACE_QNAME_MAX 256 /* a power of two above the longest wire name */
+#define DEPTRACE_IPPROTO_ICMPV6_NUMBER 58
+#define DEPTRACE_IPPROTO_UDPLITE_NUMBER 136
+#define DEPTRACE_INADDR_LOOPBACK 0x7f000001
+#define DEPTRACE_IPV6_EXTENSIONS 4 /* headers walked before UDP */
+
+static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
+{
+	return deny_names.lookup(key) != NULL;
+}
+
+#include "dns_question.h"
 
 /* libbcc resolves a map only in a table.lookup() call, not through a
  * pointer: the trie is chosen here. */
@@ -71,9 +98,14 @@ static __always_inline void ipv4_as_mapped(u8 addr[16], u32 ip4_be)
 }
 
 /* The verifier lets a program read user_ip4 or user_ip6 by the hook it
- * is attached to, so each family has its own entry points. */
+ * is attached to, so each family has its own entry points. An unspecified
+ * destination is rewritten to the loopback the kernel would send it to
+ * (a socket bound to another local address would have gone there: it
+ * goes to loopback too, which the policy has judged). */
 static __always_inline const u8 *destination4(struct bpf_sock_addr *ctx, u8 addr[16])
 {
+	if (!ctx->user_ip4)
+		ctx->user_ip4 = htonl(DEPTRACE_INADDR_LOOPBACK);
 	ipv4_as_mapped(addr, ctx->user_ip4);
 	return addr;
 }
@@ -83,6 +115,12 @@ static __always_inline const u8 *destination6(struct bpf_sock_addr *ctx, u8 addr
 	u32 words[4] = { ctx->user_ip6[0], ctx->user_ip6[1],
 			 ctx->user_ip6[2], ctx->user_ip6[3] };
 
+	/* :: is ::1; ::ffff:0.0.0.0, IPv4's 0.0.0.0, is ::ffff:127.0.0.1 */
+	if (!(words[0] | words[1] | words[3]) &&
+	    (!words[2] || words[2] == htonl(0xffff))) {
+		words[3] = htonl(words[2] ? DEPTRACE_INADDR_LOOPBACK : 1);
+		ctx->user_ip6[3] = words[3];
+	}
 	__builtin_memcpy(addr, words, 16);
 	return addr;
 }
@@ -103,6 +141,18 @@ static __always_inline void fill_refused(struct deptrace_connect_event *ev,
 	ev->result = -1; /* -EPERM */
 }
 
+/* DNS over TCP, with name rules: its queries are a stream that one
+ * packet at a time cannot judge (a query split across segments, or begun
+ * in the middle of one). */
+static __always_inline int tcp_dns_refused(struct bpf_sock_addr *ctx)
+{
+	u32 setting = DEPTRACE_SETTING_NAME_RULES;
+	u32 *name_rules = policy_settings.lookup(&setting);
+
+	return ctx->type == DEPTRACE_SOCK_STREAM_TYPE &&
+	       (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT) && name_rules && *name_rules;
+}
+
 /* 1 lets the connect() go on; 0 makes it fail with EPERM. */
 static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 					 const u8 addr[16])
@@ -112,7 +162,7 @@ static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 
 	if (ev)
 		ev->judged = 1;
-	if (!address_refused(addr, (u16)ctx->user_port))
+	if (!address_refused(addr, (u16)ctx->user_port) && !tcp_dns_refused(ctx))
 		return 1;
 	if (ev)
 		fill_refused(ev, ctx, family, addr);
@@ -163,6 +213,44 @@ int policy_sendmsg6(struct bpf_sock_addr *ctx)
 	return judge_datagram(ctx, DEPTRACE_AF_INET6, destination6(ctx, addr));
 }
 
+/* The protocol column of a socket the policy cannot judge, or
+ * DEPTRACE_PROTO_UNKNOWN for TCP and UDP, which it judges. */
+static __always_inline u8 unjudged_protocol(u32 type, u32 protocol)
+{
+	if (type == DEPTRACE_SOCK_STREAM_TYPE && protocol == DEPTRACE_IPPROTO_TCP_NUMBER)
+		return DEPTRACE_PROTO_UNKNOWN;
+	if (type == DEPTRACE_SOCK_DGRAM_TYPE && protocol == DEPTRACE_IPPROTO_UDP_NUMBER)
+		return DEPTRACE_PROTO_UNKNOWN;
+	if (type == DEPTRACE_SOCK_RAW_TYPE)
+		return DEPTRACE_PROTO_RAW;
+	if (protocol == DEPTRACE_IPPROTO_UDPLITE_NUMBER)
+		return DEPTRACE_PROTO_UDPLITE;
+	if (protocol == DEPTRACE_IPPROTO_ICMP_NUMBER || protocol == DEPTRACE_IPPROTO_ICMPV6_NUMBER)
+		return DEPTRACE_PROTO_PING;
+	return DEPTRACE_PROTO_OTHER;
+}
+
+/* cgroup/sock_create, for AF_INET and AF_INET6 sockets (the hook sees no
+ * other family): 1 lets socket() go on; 0 makes it fail with EPERM. The
+ * kernel has resolved protocol 0 to the type's own by then. */
+int policy_sock_create(struct bpf_sock *sk)
+{
+	struct deptrace_proc *proc = current_traced_proc();
+	struct deptrace_connect_event ev = {};
+	u8 proto = unjudged_protocol(sk->type, sk->protocol);
+
+	if (proto == DEPTRACE_PROTO_UNKNOWN)
+		return 1;
+	fill_header(&ev.h, DEPTRACE_EVENT_SOCKET_BLOCKED, proc ? proc->ppid : 0);
+	ev.fd = -1;
+	ev.family = sk->family;
+	ev.proto = proto;
+	ev.blocked = 1;
+	ev.result = -1; /* -EPERM */
+	events.perf_submit(sk, &ev, sizeof(ev));
+	return 0;
+}
+
 /* Offset of the UDP payload of a datagram to port 53, or 0. The egress
  * hook sees the packet from its network header on. */
 static __always_inline u32 dns_query_offset(struct __sk_buff *skb)
@@ -179,10 +267,23 @@ static __always_inline u32 dns_query_offset(struct __sk_buff *skb)
 			return 0;
 		l4 = (version_ihl & 0xf) * 4;
 	} else if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6)) {
-		/* extension headers are not walked: queries do not carry them */
 		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
 			return 0;
 		l4 = 40;
+		/* an unprivileged sender can add a routing header (the other
+		 * extension headers need CAP_NET_RAW): walked, with the
+		 * others, as deep as a socket's options can stack them */
+#pragma unroll
+		for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
+			u8 ext[2];
+
+			if (proto != 0 && proto != 43 && proto != 60 && proto != 44)
+				break;
+			if (bpf_skb_load_bytes(skb, l4, ext, 2))
+				return 0;
+			l4 += proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
+			proto = ext[0];
+		}
 	} else {
 		return 0;
 	}
@@ -193,88 +294,45 @@ static __always_inline u32 dns_query_offset(struct __sk_buff *skb)
 	return l4 + 8;
 }
 
-/* An index into a name buffer the verifier can see is in bounds: clang
- * drops a mask it can prove redundant and indexes with an unmasked copy. */
-static __always_inline u32 name_index(u32 i)
-{
-	asm volatile("" : "+r"(i));
-	return i & (DEPTRACE_QNAME_MAX - 1);
-}
-
-/* Whether the query name in `buf` (wire form, n bytes loaded, zeros after)
- * or a name it is below is denied. One pass forwards marks where labels
- * start and finds the end; one backwards hashes every suffix
- * (DEPTRACE_NAME_HASH_MULT) and looks up each position, with a hash of 0
- * where no label starts. Both run a fixed count with no branch but their
- * exits, 0/1 factors standing in for conditions: a branch both ways of
- * which go on doubles the paths the verifier walks at every step. */
-static __always_inline int qname_denied(const u8 *buf, u32 n)
-{
-	u64 starts[DEPTRACE_QNAME_MAX / 64] = {};
-	u64 hash = 0, weight = 1, done = 0, end = 0;
-	u32 pos = 0;
-
-	for (int label = 0; label < DEPTRACE_QNAME_MAX / 2; label++) {
-		u64 len, zero;
-		u32 at;
-
-		if (pos >= n)
-			return 0; /* no final zero label in reach: not a query */
-		at = name_index(pos);
-		len = buf[at];
-		if (len > 63)
-			return 0; /* compression has no place in a question */
-		zero = (len - 1) >> 63;
-		end |= at * (zero & ~done & 1);
-		done |= zero;
-		starts[at >> 6] |= (1 - done) << (at & 63);
-		pos = at + (u32)((len + 1) * (1 - done));
-	}
-	if (!done)
-		return 0;
-	for (u32 i = 0; i < DEPTRACE_QNAME_MAX; i++) {
-		struct deptrace_name_key key = {};
-		u32 at = DEPTRACE_QNAME_MAX - 1 - i;
-		u64 inside = ((u64)at - end) >> 63; /* at < end */
-
-		hash += (u64)((buf[at] | 0x20) + 1) * weight * inside;
-		weight *= 1 + (DEPTRACE_NAME_HASH_MULT - 1) * inside;
-		key.hash = hash * ((starts[at >> 6] >> (at & 63)) & 1);
-		key.below = (at | -at) >> 31; /* at != 0 */
-		if (deny_names.lookup(&key))
-			return 1;
-	}
-	return 0;
-}
-
 /* cgroup_skb/egress: 1 lets the packet out; 0 drops it, and the sending
  * call fails with EPERM. The record names no process (not every kernel
  * lets a packet program ask): the query's own record, sent before from the
  * syscall, is found by its DNS ID. */
 int policy_dns_egress(struct __sk_buff *skb)
 {
-	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED };
-	u8 name[DEPTRACE_QNAME_MAX] = {};
+	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
+					       .reason = DEPTRACE_REFUSED_UNREADABLE };
+	u8 name[DEPTRACE_QNAME_MAX] = {}, header[DEPTRACE_DNS_HEADER_LEN];
 	u32 off = dns_query_offset(skb), n;
-	__be16 dns_id;
+	int verdict = DEPTRACE_QUERY_UNREADABLE;
 
-	if (!off || skb->len <= off + DEPTRACE_DNS_HEADER_LEN)
+	if (!off)
 		return 1;
-	n = skb->len - off - DEPTRACE_DNS_HEADER_LEN; /* above 0 */
-	if (n > DEPTRACE_QNAME_MAX)
-		n = DEPTRACE_QNAME_MAX;
-	/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows (6.1's
-	 * loses a zero check on a copy of n); the empty asm keeps clang from
-	 * dropping the mask, as in dns_capture.bpf.h */
-	asm volatile("" : "+r"(n));
-	n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
-	if (bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n) ||
-	    bpf_skb_load_bytes(skb, off, &dns_id, 2))
-		return 1;
-	if (!qname_denied(name, n))
-		return 1;
+	if (skb->len > off + DEPTRACE_DNS_HEADER_LEN &&
+	    !bpf_skb_load_bytes(skb, off, header, sizeof(header))) {
+		rec.dns_id = (u16)header[0] << 8 | header[1];
+		n = skb->len - off - DEPTRACE_DNS_HEADER_LEN; /* above 0 */
+		if (n > DEPTRACE_QNAME_MAX)
+			n = DEPTRACE_QNAME_MAX;
+		/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows
+		 * (6.1's loses a zero check on a copy of n); the empty asm
+		 * keeps clang from dropping the mask, as in dns_capture.bpf.h */
+		asm volatile("" : "+r"(n));
+		n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
+		if (deptrace_dns_one_question(header) &&
+		    !bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n))
+			verdict = deptrace_qname_judge(name, n);
+	}
+	if (verdict == DEPTRACE_QUERY_DENIED)
+		rec.reason = DEPTRACE_REFUSED_NAME;
+	/* a GSO send is cut into datagrams after this hook: the walk has
+	 * read the first only */
+	if (verdict == DEPTRACE_QUERY_PASS) {
+		if (skb->gso_segs <= 1)
+			return 1;
+		rec.reason = DEPTRACE_REFUSED_SEGMENTED;
+	}
 	rec.h.ts_ns = bpf_ktime_get_ns();
-	rec.dns_id = ntohs(dns_id);
 	events.perf_submit(skb, &rec, sizeof(rec));
 	return 0;
 }

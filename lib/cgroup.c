@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,6 +117,19 @@ static int open_cgroup_dir(const char *path, struct enforced_cgroup *cg, bool cr
 	if (cg->dir_fd < 0)
 		return -errno;
 	cg->created = created;
+	return 0;
+}
+
+int cgroup2_mount_private(char *dir, size_t len)
+{
+	if (unshare(CLONE_NEWNS))
+		return -errno;
+	/* mounts made from here on stay in this namespace; those made
+	 * outside still reach it */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("cgroup2", CGROUP2_PRIVATE_DIR, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return -errno;
+	snprintf(dir, len, "%s", CGROUP2_PRIVATE_DIR);
 	return 0;
 }
 

@@ -26,6 +26,16 @@
  * 0, or -ENOENT when cgroup v2 is not mounted. */
 int cgroup2_mount_point(const char *mounts_path, char *dir, size_t len);
 
+#define CGROUP2_PRIVATE_DIR "/sys/fs/cgroup"
+
+/* For a mount namespace without cgroup v2 (`ip netns exec` mounts a fresh
+ * /sys): moves this process into a mount namespace of its own, whose
+ * mounts do not propagate back, and mounts cgroup2 at CGROUP2_PRIVATE_DIR
+ * there, into `dir`. What it forks afterwards (the command, the guard)
+ * shares that namespace; the mount ends with the last of them. 0 or
+ * -errno (-EINVAL when this process has threads already). */
+int cgroup2_mount_private(char *dir, size_t len);
+
 struct enforced_cgroup {
 	char path[CGROUP_PATH_LEN];
 	int dir_fd;    /* O_DIRECTORY: what programs are attached to */

@@ -2,19 +2,28 @@
 #include "decode.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static size_t record_size(unsigned type)
 {
 	switch (type) {
 	case DEPTRACE_EVENT_CONNECT:
-	case DEPTRACE_EVENT_SEND_BLOCKED: return sizeof(struct deptrace_connect_event);
+	case DEPTRACE_EVENT_SEND_BLOCKED:
+	case DEPTRACE_EVENT_SOCKET_BLOCKED: return sizeof(struct deptrace_connect_event);
 	case DEPTRACE_EVENT_DNS: return sizeof(struct deptrace_dns_event);
 	case DEPTRACE_EVENT_EXEC: return DEPTRACE_EXEC_SENT;
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
 	}
 	return 0;
+}
+
+/* A struct deptrace_connect_event. */
+static bool connect_record(unsigned type)
+{
+	return type == DEPTRACE_EVENT_CONNECT || type == DEPTRACE_EVENT_SEND_BLOCKED ||
+	       type == DEPTRACE_EVENT_SOCKET_BLOCKED;
 }
 
 int decode_record(const void *data, size_t size, union deptrace_record *rec)
@@ -31,12 +40,12 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	memcpy(rec, data, need);
 	if (h.type == DEPTRACE_EVENT_DNS && rec->dns.len > DEPTRACE_DNS_CAPTURE)
 		return -EINVAL;
-	/* a datagram refused at send is blocked whatever its flag says, and
-	 * every refusal reads as the EPERM the caller got */
-	if (h.type == DEPTRACE_EVENT_SEND_BLOCKED)
+	/* a datagram refused at send, or a socket at socket(), is blocked
+	 * whatever its flag says, and every refusal reads as the EPERM the
+	 * caller got */
+	if (h.type == DEPTRACE_EVENT_SEND_BLOCKED || h.type == DEPTRACE_EVENT_SOCKET_BLOCKED)
 		rec->connect.blocked = 1;
-	if ((h.type == DEPTRACE_EVENT_CONNECT || h.type == DEPTRACE_EVENT_SEND_BLOCKED) &&
-	    rec->connect.blocked)
+	if (connect_record(h.type) && rec->connect.blocked)
 		rec->connect.result = -EPERM;
 	/* the kernel's strings are NUL-terminated unless truncated: make sure */
 	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';

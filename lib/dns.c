@@ -249,10 +249,9 @@ static bool listed(const char *const *names, size_t n, const char *name)
 	return false;
 }
 
-/* qname and the names its CNAME records lead to, without repeats: each
- * step uses a different CNAME record, so a loop ends when it closes. */
-static size_t cname_chain(const struct dns_message *msg,
-			  const char *chain[DNS_MAX_ANSWERS + 1])
+/* Each step uses a different CNAME record, so a loop ends when it
+ * closes. */
+size_t dns_cname_chain(const struct dns_message *msg, const char *chain[DNS_MAX_ANSWERS + 1])
 {
 	size_t n = 1;
 
@@ -290,7 +289,7 @@ size_t dns_answer_addresses(const struct dns_message *msg, uint8_t (*addrs)[16],
 			    size_t max, char *canonical, size_t canonical_len)
 {
 	const char *chain[DNS_MAX_ANSWERS + 1];
-	size_t nchain = cname_chain(msg, chain), n = 0;
+	size_t nchain = dns_cname_chain(msg, chain), n = 0;
 
 	if (canonical)
 		snprintf(canonical, canonical_len, "%s", chain[nchain - 1]);

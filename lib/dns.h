@@ -21,7 +21,7 @@
 
 /* presentation form: at most 253 characters + NUL */
 #define DNS_NAME_LEN 256
-#define DNS_MAX_ANSWERS 32
+#define DNS_MAX_ANSWERS 64
 /* "TYPE65535" + NUL */
 #define DNS_TYPE_NAME_LEN 10
 
@@ -89,6 +89,10 @@ int dns_parse(const uint8_t *buf, size_t len, struct dns_message *msg);
  * name of the chain (qname when there is none). */
 size_t dns_answer_addresses(const struct dns_message *msg, uint8_t (*addrs)[16],
 			    size_t max, char *canonical, size_t canonical_len);
+
+/* qname and the names its CNAME records lead to, in order, without
+ * repeats, into `chain` (pointers into msg). Returns how many: at least 1. */
+size_t dns_cname_chain(const struct dns_message *msg, const char *chain[DNS_MAX_ANSWERS + 1]);
 
 /* "NOERROR", "NXDOMAIN", ...; "RCODE?" for the others. */
 const char *dns_rcode_name(unsigned rcode);

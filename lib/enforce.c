@@ -24,6 +24,7 @@ static const struct policy_program programs[ENFORCE_PROGRAMS] = {
 	{ "policy_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG },
 	{ "policy_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG },
 	{ "policy_dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS },
+	{ "policy_sock_create", BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_CREATE },
 };
 
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
@@ -73,8 +74,21 @@ static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 in
 	return bpf_update_elem(tracer_table_fd(t, "deny_names"), &key, &index, BPF_ANY) ? -errno : 0;
 }
 
+/* What the programs need to know of the policy as a whole. */
+static int set_settings(struct tracer *t, const struct policy *p)
+{
+	__u32 slot = DEPTRACE_SETTING_NAME_RULES, name_rules = 0;
+
+	for (size_t i = 0; i < p->count; i++)
+		name_rules += p->rules[i].kind != RULE_NET;
+	return bpf_update_elem(tracer_table_fd(t, "policy_settings"), &slot, &name_rules,
+			       BPF_ANY) ? -errno : 0;
+}
+
 int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t errlen)
 {
+	int rc;
+
 	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
 		int fd = tracer_load_function(t, programs[i].function, programs[i].type,
 					      programs[i].attach, err, errlen);
@@ -84,16 +98,19 @@ int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t err
 	}
 	for (size_t i = 0; i < p->count; i++) {
 		const struct policy_rule *r = &p->rules[i];
-		int rc = r->kind == RULE_NET ? add_net_rule(t, r, (__u32)i)
-					     : add_name_rule(t, r, (__u32)i);
 
+		rc = r->kind == RULE_NET ? add_net_rule(t, r, (__u32)i) : add_name_rule(t, r, (__u32)i);
 		if (rc) {
 			snprintf(err, errlen, "cannot load rule %s into the kernel: %s", r->text,
 				 strerror(-rc));
 			return rc;
 		}
 	}
-	return 0;
+	rc = set_settings(t, p);
+	if (rc)
+		snprintf(err, errlen, "cannot load the policy's settings into the kernel: %s",
+			 strerror(-rc));
+	return rc;
 }
 
 static int link_create(int prog_fd, int cgroup_fd, enum bpf_attach_type type)

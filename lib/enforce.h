@@ -8,7 +8,10 @@
  *
  * How rules are enforced: address rules by connect4/connect6 (connect(),
  * TCP and UDP) and sendmsg4/sendmsg6 (datagrams sent without connect());
- * name rules by dropping the DNS queries for them on their way out. A name
+ * name rules by dropping the DNS queries for them on their way out. What
+ * those hooks cannot judge is refused: sockets of other protocols (at
+ * socket()), queries the kernel cannot read, and, with name rules, DNS
+ * over TCP (bpf_text/policy_cgroup.bpf.h says why). A name
  * rule with a port, or an allow rule for a name, cannot be enforced that
  * way (a query has no port; a dropped query admits nothing):
  * enforce_check_policy() refuses them with the reason.
@@ -21,7 +24,7 @@
 #include "policy.h"
 #include "tracer.h"
 
-#define ENFORCE_PROGRAMS 5
+#define ENFORCE_PROGRAMS 6
 
 struct enforcement {
 	int link_fds[ENFORCE_PROGRAMS];

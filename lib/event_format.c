@@ -82,6 +82,10 @@ const char *proto_name(unsigned proto)
 	switch (proto) {
 	case DEPTRACE_PROTO_TCP: return "TCP";
 	case DEPTRACE_PROTO_UDP: return "UDP";
+	case DEPTRACE_PROTO_UDPLITE: return "UDPLITE";
+	case DEPTRACE_PROTO_PING: return "PING";
+	case DEPTRACE_PROTO_RAW: return "RAW";
+	case DEPTRACE_PROTO_OTHER: return "OTHER";
 	}
 	return "?";
 }

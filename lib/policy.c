@@ -4,10 +4,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "deptrace_event.h"
 
@@ -123,6 +126,14 @@ static int parse_hostname(const char *text, const char *rule, struct policy_rule
 			snprintf(err, errlen, "bad hostname in %s: an empty label (\"..\", or nothing)", rule);
 			return -EINVAL;
 		}
+		if (c == '.' && text[i - 1] == '-') {
+			snprintf(err, errlen, "bad hostname in %s: a label ends with '-'", rule);
+			return -EINVAL;
+		}
+		if (c == '-' && !label) {
+			snprintf(err, errlen, "bad hostname in %s: a label starts with '-'", rule);
+			return -EINVAL;
+		}
 		if (c == '.') {
 			label = 0;
 		} else if (!ascii_alnum(c) && c != '-' && c != '_') {
@@ -228,10 +239,22 @@ static int parse_target(char *buf, const char *rule, struct policy_rule *r, char
 	return parse_hostname(buf, rule, r, err, errlen);
 }
 
+/* The first byte of text[0..len) that is neither printable ASCII nor
+ * white space, or NULL: such bytes are refused before anything could
+ * echo them into a message. */
+static const char *first_binary(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((text[i] < ' ' || text[i] > '~') && !strchr(WORD_SPACE, text[i]))
+			return text + i;
+	return NULL;
+}
+
 int policy_parse_rule(enum rule_action action, const char *text, const char *origin,
 		      struct policy_rule *rule, char *err, size_t errlen)
 {
 	char buf[POLICY_TEXT_LEN], target[POLICY_TEXT_LEN], *port;
+	const char *binary = first_binary(text, strlen(text));
 	int rc;
 
 	memset(rule, 0, sizeof(*rule));
@@ -239,6 +262,12 @@ int policy_parse_rule(enum rule_action action, const char *text, const char *ori
 	snprintf(rule->origin, sizeof(rule->origin), "%s", origin);
 	if (!*text) {
 		snprintf(err, errlen, "empty rule: give a hostname, *.DOMAIN, or an address or CIDR");
+		return -EINVAL;
+	}
+	if (binary || strpbrk(text, WORD_SPACE)) {
+		snprintf(err, errlen, "a rule is printable ASCII without spaces: byte 0x%02x at column %zu",
+			 (unsigned char)(binary ? *binary : *strpbrk(text, WORD_SPACE)),
+			 (size_t)((binary ? binary : strpbrk(text, WORD_SPACE)) - text) + 1);
 		return -EINVAL;
 	}
 	if (strlen(text) >= sizeof(buf)) {
@@ -290,15 +319,26 @@ static void truncate_rules(struct policy *p, size_t count)
 			p->nallow--;
 }
 
-/* One line of a policy file: "deny RULE", "allow RULE", a comment or
- * nothing. */
-static int add_line(struct policy *p, char *line, const char *origin, char *err,
+/* One line of a policy file (len bytes, NUL included or not): "deny
+ * RULE", "allow RULE", a comment or nothing. */
+static int add_line(struct policy *p, char *line, size_t len, const char *origin, char *err,
 		    size_t errlen)
 {
 	char *save = NULL, *word, *rule, *extra;
+	const char *binary;
 	enum rule_action action;
 
+	if (strlen(line) != len) {
+		snprintf(err, errlen, "a NUL byte at column %zu: a policy file is text", strlen(line) + 1);
+		return -EINVAL;
+	}
 	line[strcspn(line, "#")] = '\0';
+	binary = first_binary(line, strlen(line));
+	if (binary) {
+		snprintf(err, errlen, "byte 0x%02x at column %zu is not text: a policy file holds ASCII rules",
+			 (unsigned char)*binary, (size_t)(binary - line) + 1);
+		return -EINVAL;
+	}
 	word = strtok_r(line, WORD_SPACE, &save);
 	if (!word)
 		return 0;
@@ -323,34 +363,72 @@ static int add_line(struct policy *p, char *line, const char *origin, char *err,
 	return policy_add_rule(p, action, rule, origin, err, errlen);
 }
 
+/* `path` opened for reading if it is a regular file. Opened without
+ * blocking: a FIFO with no writer would wait for one for ever. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		snprintf(err, errlen, "%s: not a regular file (a FIFO, device or socket): give the policy as a file",
+			 path);
+		goto fail;
+	}
+	f = fdopen(fd, "r");
+	if (f)
+		return f;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+fail:
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return NULL;
+}
+
 int policy_load_file(struct policy *p, const char *path, char *err, size_t errlen)
 {
 	char origin[POLICY_ORIGIN_LEN], reason[POLICY_TEXT_LEN + 64], *line = NULL;
 	size_t cap = 0, lineno = 0, before = p->count;
-	FILE *f = fopen(path, "r");
+	FILE *f = open_regular(path, err, errlen);
+	ssize_t len;
 	int rc = 0;
 
-	if (!f) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
+	if (!f)
+		return -errno;
 	for (;;) {
 		errno = 0;
-		if (getline(&line, &cap, f) < 0)
+		len = getline(&line, &cap, f);
+		if (len < 0)
 			break;
 		lineno++;
 		snprintf(origin, sizeof(origin), "%s:%zu", path, lineno);
-		rc = add_line(p, line, origin, reason, sizeof(reason));
+		rc = add_line(p, line, (size_t)len, origin, reason, sizeof(reason));
 		if (rc) {
 			snprintf(err, errlen, "%s:%zu: %s", path, lineno, reason);
 			break;
 		}
 	}
-	/* getline fails on a directory (EISDIR) as on a read error */
-	if (!rc && ferror(f)) {
+	/* getline fails on a read error or out of memory (a huge line) as at
+	 * the end: only the end sets EOF, and anything else is the whole
+	 * policy's failure, not a shorter policy */
+	if (!rc && !feof(f)) {
 		rc = errno ? -errno : -EIO;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "%s: %s after line %zu", path, strerror(-rc), lineno);
 	}
 	free(line);
 	fclose(f);
@@ -398,15 +476,34 @@ static bool connection_matches(const struct policy_rule *r, const uint8_t addr[1
 	return name && name_matches(r, name);
 }
 
+/* The address a connection to `addr` reaches: an unspecified one
+ * (0.0.0.0, ::ffff:0.0.0.0, ::) is this host, which the kernel reaches
+ * through loopback (the enforced policy rewrites it so:
+ * bpf_text/policy_cgroup.bpf.h). */
+static void reached_address(const uint8_t addr[16], uint8_t out[16])
+{
+	static const uint8_t zero[16];
+	bool v4 = !memcmp(addr, v4_mapped_prefix, sizeof(v4_mapped_prefix));
+
+	memcpy(out, addr, 16);
+	if (memcmp(addr + 12, zero, 4) || (!v4 && memcmp(addr, zero, 12)))
+		return;
+	if (v4)
+		out[12] = 127;
+	out[15] = 1;
+}
+
 struct verdict policy_check_connection(const struct policy *p, const uint8_t addr[16],
 				       uint16_t port, const char *name)
 {
 	bool allowed = false;
+	uint8_t reached[16];
 
+	reached_address(addr, reached);
 	for (size_t i = 0; i < p->count; i++) {
 		const struct policy_rule *r = &p->rules[i];
 
-		if (!connection_matches(r, addr, port, name))
+		if (!connection_matches(r, reached, port, name))
 			continue;
 		if (r->action == RULE_DENY)
 			return (struct verdict){ .violation = true, .rule = r };

@@ -84,7 +84,8 @@ static inline bool policy_empty(const struct policy *p)
 }
 
 /* A connection to addr (16 bytes, IPv4 as v4-mapped) and port, reached by
- * `name` (what the process resolved, or NULL). */
+ * `name` (what the process resolved, or NULL). An unspecified address
+ * (0.0.0.0, ::) is judged as the loopback the kernel sends it to. */
 struct verdict policy_check_connection(const struct policy *p, const uint8_t addr[16],
 				       uint16_t port, const char *name);
 

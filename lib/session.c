@@ -11,7 +11,13 @@
 #include "proctree.h"
 
 #define MAX_PENDING_LOOKUPS 256
-#define MAX_LOOKUP_ADDRESSES 16
+/* every address an answer can hold: one left unnamed is one a name rule
+ * cannot judge */
+#define MAX_LOOKUP_ADDRESSES DNS_MAX_ANSWERS
+/* the name of a query the parser cannot read (one word: a column), and
+ * why it breaks any policy: neither side can judge it */
+#define UNREADABLE_QNAME "(unreadable)"
+#define UNREADABLE_REASON "a question the policy cannot read"
 
 /* A DNS query sent, waiting for its answer. */
 struct pending_lookup {
@@ -124,25 +130,27 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 
 /* Whether an event breaks the policy, from the policy's verdict and the
  * kernel's refusal: fills and counts `v` and returns it, or returns NULL
- * for an event that keeps the policy. */
+ * for an event that keeps the policy. `refusal` says why when no rule does
+ * (or NULL); a refusal without either reads "refused by the policy in
+ * force": the two sides saw the attempt differently, and no rule is
+ * guessed. */
 static const struct violation_view *judge(struct session *s, struct verdict verdict,
-					  bool blocked, bool unguarded,
+					  bool blocked, const char *refusal, bool unguarded,
 					  const struct proc_info *p, struct violation_view *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
 	*v = (struct violation_view){
-		.rule = verdict.rule ? verdict.rule->text : "not on the allow list",
+		.rule = verdict.rule ? verdict.rule->text
+			: refusal ? refusal
+			: verdict.violation ? "not on the allow list"
+			: "refused by the policy in force",
 		.origin = verdict.rule ? verdict.rule->origin : NULL,
 		.direct = p && p->root,
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
 	};
-	/* the kernel refused what no rule here matches (the two sides saw
-	 * the attempt differently): say so rather than guess a rule */
-	if (!verdict.violation)
-		v->rule = "refused by the policy in force";
 	s->totals.violations++;
 	if (v->direct)
 		s->totals.direct_violations++;
@@ -166,11 +174,14 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event_address(ev, addr);
 	view.name = name_table_lookup(s->names, addr);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
-	if (s->config.policy)
+	/* a socket refused at socket() has no destination to judge */
+	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
 		verdict = policy_check_connection(s->config.policy, addr, ev->dport, view.name);
 	/* a connect() the policy's hook never judged was made on a socket
 	 * from outside the cgroup (inherited, or passed in) */
 	view.violation = judge(s, verdict, ev->blocked,
+			       ev->h.type == DEPTRACE_EVENT_SOCKET_BLOCKED
+				       ? "a protocol the policy cannot judge" : NULL,
 			       s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
 			       !ev->judged,
 			       p, &violation);
@@ -188,36 +199,60 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	depmap_add(&s->map, &obs);
 }
 
+/* The lookup's verdict: the first name of its CNAME chain (qname first)
+ * the policy denies. Its addresses are named by that name, so that a
+ * connection to them is judged by it too; by qname when none is denied. */
+static struct verdict judge_chain(struct session *s, const char *qname,
+				  const struct dns_message *msg, const char **named)
+{
+	const char *chain[DNS_MAX_ANSWERS + 1] = { qname };
+	size_t nchain = msg ? dns_cname_chain(msg, chain) : 1;
+	struct verdict verdict = { .violation = false };
+
+	*named = qname;
+	for (size_t i = 0; s->config.policy && i < nchain && !verdict.violation; i++) {
+		verdict = policy_check_lookup(s->config.policy, i ? chain[i] : qname);
+		if (verdict.violation && i)
+			*named = chain[i];
+	}
+	return verdict;
+}
+
 /* Reports one lookup: its line, its names for later connections, its
  * place in the map. `h` is the query's header (or the answer's, when the
- * query was not seen); `msg` the answer, or NULL for none; `blocked`: the
- * policy in force refused to send the query. */
+ * query was not seen); `msg` the answer, or NULL for none; `refused`: why
+ * the policy in force refused to send the query, or NULL (sent). */
 static void report_lookup(struct session *s, const struct deptrace_header *h,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
-			  bool blocked)
+			  const char *refused)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], what[DNS_NAME_LEN + 16];
 	struct proc_info *p = note_process(s, h);
 	struct lookup_view view = { .who = { .h = h, .info = p, .chain = chain },
 				    .qname = qname, .qtype = type, .addrs = addrs };
-	struct verdict verdict = { .violation = false };
 	struct violation_view violation;
 	struct dep_observation obs;
+	const char *named;
+	struct verdict verdict = judge_chain(s, qname, msg, &named);
+	bool unreadable = s->config.policy && !strcmp(qname, UNREADABLE_QNAME);
+
+	if (unreadable)
+		verdict = (struct verdict){ .violation = true };
 
 	dns_type_name(qtype, type, sizeof(type));
-	if (blocked)
+	if (refused)
 		view.status = RESULT_BLOCKED;
 	else
 		view.status = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
 	if (msg)
 		view.naddrs = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
 	for (size_t i = 0; i < view.naddrs; i++)
-		name_table_add(s->names, addrs[i], qname);
+		name_table_add(s->names, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
-	if (s->config.policy)
-		verdict = policy_check_lookup(s->config.policy, qname);
-	view.violation = judge(s, verdict, blocked, false, p, &violation);
+	view.violation = judge(s, verdict, refused != NULL,
+			       refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false, p,
+			       &violation);
 	output_lookup(s->config.out, &view);
 	s->totals.lookups++;
 	if (!p)
@@ -254,8 +289,17 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 	struct dns_message msg;
 	struct pending_lookup *q;
 
-	if (dns_parse(ev->payload, ev->len, &msg))
-		return; /* not DNS after all, or mangled: say nothing */
+	if (dns_parse(ev->payload, ev->len, &msg)) {
+		/* not DNS after all, or mangled: nothing to say, unless there
+		 * is a policy, which cannot judge what it cannot read: a
+		 * query, reported when refused (on_lookup_blocked, by its ID)
+		 * or else as unanswered */
+		if (!s->config.policy || ev->direction != DEPTRACE_DNS_SENT || ev->len < 2)
+			return;
+		memset(&msg, 0, sizeof(msg));
+		msg.id = (uint16_t)(ev->payload[0] << 8 | ev->payload[1]);
+		snprintf(msg.qname, sizeof(msg.qname), UNREADABLE_QNAME);
+	}
 	q = find_pending(s, ev->h.pid, &msg);
 	if (!msg.response) {
 		/* a retransmission keeps the first query's time */
@@ -272,9 +316,9 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		struct pending_lookup query = *q;
 
 		drop_pending(s, q);
-		report_lookup(s, &query.h, query.qname, query.qtype, &msg, false);
+		report_lookup(s, &query.h, query.qname, query.qtype, &msg, NULL);
 	} else {
-		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, false);
+		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, NULL);
 	}
 }
 
@@ -288,6 +332,11 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
 {
 	struct pending_lookup *latest = NULL, query;
+	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
+				  ? UNREADABLE_REASON
+			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
+				  ? "several queries in one send (UDP GSO)"
+				  : "refused by the policy in force";
 
 	for (size_t i = 0; i < s->npending; i++)
 		if (s->pending[i].id == ev->dns_id &&
@@ -297,7 +346,7 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 		return;
 	query = *latest;
 	drop_pending(s, latest);
-	report_lookup(s, &query.h, query.qname, query.qtype, NULL, true);
+	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why);
 	for (size_t i = s->npending; i-- > 0;) {
 		struct pending_lookup later = s->pending[i];
 
@@ -305,7 +354,7 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 		    later.h.ts_ns > ev->h.ts_ns)
 			continue;
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, later.qname, later.qtype, NULL, true);
+		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why);
 	}
 }
 
@@ -319,6 +368,7 @@ void session_record(struct session *s, const union deptrace_record *rec)
 	switch (rec->h.type) {
 	case DEPTRACE_EVENT_CONNECT:
 	case DEPTRACE_EVENT_SEND_BLOCKED:
+	case DEPTRACE_EVENT_SOCKET_BLOCKED:
 		on_connect(s, &rec->connect);
 		break;
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED:
@@ -351,7 +401,7 @@ void session_expire_lookups(struct session *s, uint64_t now_ns)
 			continue;
 		}
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &query.h, query.qname, query.qtype, NULL, false);
+		report_lookup(s, &query.h, query.qname, query.qtype, NULL, NULL);
 	}
 }
 

@@ -380,8 +380,15 @@ static int open_cgroup(struct run *r, char *err, size_t errlen)
 		return rc;
 	}
 	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
+	if (rc == -ENOENT) {
+		rc = cgroup2_mount_private(mount, sizeof(mount));
+		if (!rc)
+			warn("no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
+			     mount);
+	}
 	if (rc) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts)");
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
+			 strerror(-rc));
 		return rc;
 	}
 	rc = cgroup_remove_stale(mount, busy, sizeof(busy));

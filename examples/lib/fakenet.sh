@@ -12,7 +12,10 @@
 # root, iproute2 and /usr/sbin/dnsmasq (dnsmasq-base).
 #
 #   fakenet_up PREFIX DIR NAME=ADDRESS...  create the namespace PREFIX-$$
-#                                          and its DNS server; DIR holds logs
+#                                          and its DNS server; DIR holds logs;
+#                                          a name given several times has all
+#                                          its addresses; NAME>TARGET makes
+#                                          NAME a CNAME for TARGET
 #   fakenet_run COMMAND [ARG]...           run COMMAND in the namespace
 #   fakenet_start NAME COMMAND [ARG]...    start a service in the namespace,
 #                                          in the background (PID in
@@ -50,6 +53,10 @@ fakenet_up() {
 		--pid-file="$dir/dnsmasq.pid" --log-facility="$dir/dnsmasq.log" --log-queries
 		--address=/#/) # NXDOMAIN for every name not listed below
 	for record in "$@"; do
+		if [[ $record == *'>'* ]]; then
+			dnsmasq_args+=(--cname="${record%%>*},${record#*>}")
+			continue
+		fi
 		name=${record%%=*} address=${record#*=}
 		dnsmasq_args+=(--host-record="$name,$address")
 	done

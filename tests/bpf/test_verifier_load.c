@@ -40,8 +40,10 @@ static int loaded_programs(void)
 static void ignore_record(void *cookie, const union deptrace_record *rec) {}
 static void ignore_lost(void *cookie, uint64_t lost) {}
 
-/* With `enforcing`, also the policy programs (policy_cgroup.bpf.h), with
- * rules of every kind in their maps and an allow list. */
+/* With `enforcing`, also the policy programs (policy_cgroup.bpf.h: the
+ * ENFORCE_PROGRAMS of lib/enforce.c, sock_create, connect4/6, sendmsg4/6
+ * and the DNS egress), with rules of every kind in their maps (names too,
+ * which switch on the refusal of DNS over TCP) and an allow list. */
 static void load_and_unload(enum backend backend, bool follow_children, bool enforcing,
 			    size_t expected_programs)
 {

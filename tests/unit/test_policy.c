@@ -3,7 +3,9 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "deptrace_event.h"
 #include "policy.h"
@@ -160,6 +162,15 @@ START_TEST(test_bad_rules)
 			"bad wildcard in forge.*.com: write *.DOMAIN, for the names below DOMAIN");
 	assert_bad_rule("*example.com",
 			"bad wildcard in *example.com: write *.DOMAIN, for the names below DOMAIN");
+	assert_bad_rule("-x.com", "bad hostname in -x.com: a label starts with '-'");
+	assert_bad_rule("forge.x-.com", "bad hostname in forge.x-.com: a label ends with '-'");
+	assert_bad_rule("*.-x.com", "bad hostname in *.-x.com: a label starts with '-'");
+	/* bytes that are not text are named, never echoed */
+	assert_bad_rule("a\x1b[2Jb.com",
+			"a rule is printable ASCII without spaces: byte 0x1b at column 2");
+	assert_bad_rule("forge\xc3\xa9.com",
+			"a rule is printable ASCII without spaces: byte 0xc3 at column 6");
+	assert_bad_rule("forge .com", "a rule is printable ASCII without spaces: byte 0x20 at column 6");
 }
 END_TEST
 
@@ -248,6 +259,11 @@ static const struct bad_file bad_files[] = {
 	  "1: unknown word \"forge.example.com\": a line is \"deny RULE\" or \"allow RULE\"" },
 	{ "allow 192.0.2.7/24\n",
 	  "1: 192.0.2.7/24 has host bits set: did you mean 192.0.2.0/24?" },
+	{ "deny a.example\ndeny forge\x01.example.com\n",
+	  "2: byte 0x01 at column 11 is not text: a policy file holds ASCII rules" },
+	{ "\x7f" "ELF\x02\x01\x01\n",
+	  "1: byte 0x7f at column 1 is not text: a policy file holds ASCII rules" },
+	{ "deny -x.com\n", "1: bad hostname in -x.com: a label starts with '-'" },
 };
 
 START_TEST(test_bad_file)
@@ -276,6 +292,73 @@ START_TEST(test_unreadable_file)
 	snprintf(expected, sizeof(expected), "%s: Is a directory", scratch);
 	ck_assert_int_eq(policy_load_file(&pol, scratch, err, sizeof(err)), -EISDIR);
 	ck_assert_str_eq(err, expected);
+}
+END_TEST
+
+/* Text after a NUL would be ignored by the string functions: the line is
+ * refused instead. */
+START_TEST(test_nul_in_file)
+{
+	static const char content[] = "deny a.example\0deny forge.example.com\n";
+	char path[PATH_MAX], expected[PATH_MAX + 64];
+	FILE *f;
+
+	pathf(path, "%s/nul.policy", scratch);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(content, 1, sizeof(content) - 1, f), sizeof(content) - 1);
+	fclose(f);
+	snprintf(expected, sizeof(expected), "%s:1: a NUL byte at column 15: a policy file is text", path);
+	ck_assert_int_eq(policy_load_file(&pol, path, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, expected);
+	ck_assert_uint_eq(pol.count, 0);
+}
+END_TEST
+
+/* A FIFO nobody writes to would block the open for ever. */
+START_TEST(test_fifo_refused)
+{
+	char path[PATH_MAX], expected[PATH_MAX + 128];
+
+	pathf(path, "%s/policy.fifo", scratch);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	snprintf(expected, sizeof(expected),
+		 "%s: not a regular file (a FIFO, device or socket): give the policy as a file", path);
+	ck_assert_int_eq(policy_load_file(&pol, path, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, expected);
+	unlink(path);
+}
+END_TEST
+
+/* A read that fails part-way (here: no memory for a huge line) fails the
+ * whole file, rather than leaving the policy cut short. */
+START_TEST(test_read_failure_is_not_the_end)
+{
+	static const size_t huge = 64 << 20;
+	char path[PATH_MAX];
+	long pages = 0;
+	struct rlimit lim;
+	FILE *f;
+
+	pathf(path, "%s/huge.policy", scratch);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("deny a.example\n# ", f);
+	ck_assert_int_eq(fseek(f, (long)huge, SEEK_CUR), 0); /* a sparse, huge comment */
+	fputs("\ndeny forge.example.com\n", f);
+	fclose(f);
+	/* this test's own process (check forks one per test): room for what
+	 * it has, and less than the line */
+	f = fopen("/proc/self/statm", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld", &pages), 1);
+	fclose(f);
+	lim.rlim_cur = lim.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (16 << 20);
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	ck_assert_int_eq(policy_load_file(&pol, path, err, sizeof(err)), -ENOMEM);
+	ck_assert_msg(strstr(err, "Cannot allocate memory after line 1"), "%s", err);
+	ck_assert_uint_eq(pol.count, 0);
+	unlink(path);
 }
 END_TEST
 
@@ -320,6 +403,21 @@ START_TEST(test_deny_rules)
 	ck_assert(!connection("198.51.100.2", 443, "xmirror.example.com").violation);
 	/* no allow rule: the rest is fine */
 	ck_assert(!connection("203.0.113.1", 22, "other.example").violation);
+}
+END_TEST
+
+/* The unspecified address is this host: judged as the loopback the
+ * kernel sends it to. */
+START_TEST(test_unspecified_is_loopback)
+{
+	add(RULE_DENY, "127.0.0.1:8080");
+	add(RULE_DENY, "[::1]:8080");
+	ck_assert_ptr_eq(connection("0.0.0.0", 8080, NULL).rule, &pol.rules[0]);
+	ck_assert_ptr_eq(connection("::ffff:0.0.0.0", 8080, NULL).rule, &pol.rules[0]);
+	ck_assert_ptr_eq(connection("::", 8080, NULL).rule, &pol.rules[1]);
+	ck_assert(!connection("0.0.0.1", 8080, NULL).violation);
+	ck_assert(!connection("::2", 8080, NULL).violation);
+	ck_assert(!connection("0.0.0.0", 8081, NULL).violation);
 }
 END_TEST
 
@@ -438,7 +536,11 @@ int main(void)
 	tcase_add_loop_test(files, test_bad_file, 0, (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(files, test_unreadable_file);
 	tcase_add_test(files, test_failed_file_keeps_earlier_rules);
+	tcase_add_test(files, test_nul_in_file);
+	tcase_add_test(files, test_fifo_refused);
+	tcase_add_test(files, test_read_failure_is_not_the_end);
 	tcase_add_test(verdicts, test_deny_rules);
+	tcase_add_test(verdicts, test_unspecified_is_loopback);
 	tcase_add_test(verdicts, test_ports);
 	tcase_add_test(verdicts, test_allow_list);
 	tcase_add_test(verdicts, test_lookups);

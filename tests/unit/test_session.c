@@ -313,6 +313,20 @@ START_TEST(test_allow_list_miss_in_json)
 }
 END_TEST
 
+/* The lookup of qname answered 192.0.2.10, and the connection to it,
+ * both judged by the rule for forge.example.com. */
+static void expect_denied_by_forge(const char *t, const char *qname)
+{
+	char lookup[256];
+
+	snprintf(lookup, sizeof(lookup), "DNS    NOERROR       %s A -> 192.0.2.10"
+		 "  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n", qname);
+	ck_assert_msg(strstr(t, lookup), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
+				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 2);
+}
+
 /* A denied name: its lookup breaks the policy, and so does the connection
  * to the address it answered. */
 START_TEST(test_denied_name)
@@ -325,13 +339,9 @@ START_TEST(test_denied_name)
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
-	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	expect_denied_by_forge(t, "forge.example.com");
 	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.002-0.002s: NOERROR x1"
 				"  VIOLATION deny forge.example.com x1\n"), "%s", t);
-	ck_assert_uint_eq(session_totals(s)->violations, 2);
 }
 END_TEST
 
@@ -393,6 +403,94 @@ START_TEST(test_blocked_attempts)
 }
 END_TEST
 
+/* A payload of `len` bytes from curl, sent or received. */
+static void payload_record(uint64_t ts, const uint8_t *payload, size_t len, bool received)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.dns.h = header(DEPTRACE_EVENT_DNS, 101, 100, "curl", ts);
+	memcpy(rec.dns.payload, payload, len);
+	rec.dns.len = rec.dns.full_len = (uint32_t)len;
+	rec.dns.direction = received ? DEPTRACE_DNS_RECEIVED : DEPTRACE_DNS_SENT;
+	session_record(s, &rec);
+}
+
+/* alias.example.com, a CNAME for forge.example.com (denied): the lookup
+ * and the connection to its address are judged by forge's rule. */
+START_TEST(test_cname_to_denied_name)
+{
+	static const uint8_t answer[] =
+		"\x77\x77\x81\x80\0\x01\0\x02\0\0\0\0"
+		"\x05" "alias" "\x07" "example" "\x03" "com" "\0" "\0\x01\0\x01"
+		/* alias CNAME forge.(example.com at 18) */
+		"\xc0\x0c" "\0\x05\0\x01" "\0\0\0\x3c" "\0\x08" "\x05" "forge" "\xc0\x12"
+		/* forge (at 47) A 192.0.2.10 */
+		"\xc0\x2f" "\0\x01\0\x01" "\0\0\0\x3c" "\0\x04" "\xc0\x00\x02\x0a";
+
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	payload_record(3000000, answer, sizeof(answer) - 1, true);
+	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
+	expect_denied_by_forge(finish(), "alias.example.com");
+}
+END_TEST
+
+/* A socket refused at socket(): its protocol and why, no destination
+ * judged (an address rule for 0.0.0.0's loopback does not apply). */
+START_TEST(test_socket_refused)
+{
+	union deptrace_record rec;
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "127.0.0.1");
+	open_with_curl(OUTPUT_TEXT);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_SOCKET_BLOCKED, 101, 100, "curl", 2000000);
+	rec.connect.family = AF_INET;
+	rec.connect.proto = DEPTRACE_PROTO_UDPLITE;
+	rec.connect.blocked = 1;
+	rec.connect.result = -EPERM;
+	session_record(s, &rec);
+	t = finish();
+	ck_assert_msg(strstr(t, "UDPLITE EPERM (blocked) 0.0.0.0:0"
+				"  VIOLATION hidden (deploy.sh > curl): a protocol the policy cannot judge\n"),
+		      "%s", t);
+}
+END_TEST
+
+/* A query neither side can read breaks any policy: reported when the
+ * kernel refuses it, and in audit as unanswered. */
+START_TEST(test_unreadable_query)
+{
+	static const uint8_t query[] = "\x51\x51\x01\x00\0\x01\0\0\0\0\0\0"
+				       "\x05" "forge" "\xc0\x18" "\0\x01\0\x01"
+				       "\x07" "example" "\x03" "com" "\0";
+	union deptrace_record rec;
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	payload_record(2000000, query, sizeof(query) - 1, false);
+	memset(&rec, 0, sizeof(rec));
+	rec.lookup_blocked.h = header(DEPTRACE_EVENT_LOOKUP_BLOCKED, 0, 0, "", 2000001);
+	rec.lookup_blocked.dns_id = 0x5151;
+	rec.lookup_blocked.reason = DEPTRACE_REFUSED_UNREADABLE;
+	session_record(s, &rec);
+	session_set_enforcing(s, false);
+	payload_record(3000000, query, sizeof(query) - 1, false);
+	t = finish();
+	ck_assert_msg(strstr(t, "DNS    EPERM (blocked) (unreadable) TYPE0"
+				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOANSWER      (unreadable) TYPE0"
+				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+		      "%s", t);
+}
+END_TEST
+
 /* decode_record: the refusal records, sizes checked; a refused datagram
  * is blocked and EPERM whatever the program filled in. */
 START_TEST(test_blocked_records_decode)
@@ -435,6 +533,9 @@ int main(void)
 	tcase_add_test(tc, test_allow_list_miss_in_json);
 	tcase_add_test(tc, test_denied_name);
 	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_cname_to_denied_name);
+	tcase_add_test(tc, test_socket_refused);
+	tcase_add_test(tc, test_unreadable_query);
 	tcase_add_test(tc, test_blocked_records_decode);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);

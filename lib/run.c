@@ -229,6 +229,7 @@ const struct run_ops run_real_ops = {
 	.tracer_attach = tracer_attach,
 	.tracer_forget_exited = tracer_forget_exited,
 	.tracer_poll = tracer_poll,
+	.tracer_finish = tracer_finish,
 	.tracer_has_processes = tracer_has_processes,
 	.tracer_stat = tracer_stat,
 	.tracer_malformed = tracer_malformed,
@@ -701,7 +702,7 @@ void run_poll(struct run *r)
 		if (deadline && monotonic_ns() >= deadline)
 			break;
 	}
-	r->ops.tracer_poll(r->tracer, 0);
+	r->ops.tracer_finish(r->tracer);
 	session_finish(r->session);
 	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
 		say(r, "cannot write the output: %s", strerror(errno));

@@ -103,6 +103,7 @@ struct run_ops {
 	int (*tracer_attach)(struct tracer *tracer, char *err, size_t errlen);
 	void (*tracer_forget_exited)(struct tracer *tracer);
 	size_t (*tracer_poll)(struct tracer *tracer, int timeout_ms);
+	void (*tracer_finish)(struct tracer *tracer);
 	bool (*tracer_has_processes)(struct tracer *tracer);
 	uint64_t (*tracer_stat)(struct tracer *tracer, enum deptrace_stat slot);
 	uint64_t (*tracer_malformed)(const struct tracer *tracer);

@@ -59,8 +59,9 @@ static const struct {
 	{ "OUTPUT",
 	  "Columns: TIME(s) since tracing began; PID of the process (not the thread); "
 	  "PPID, the traced process that started it; COMM; PROTO (TCP, UDP, or DNS for a "
-	  "lookup); RESULT, \"ok\" or the errno name connect(2) returned (EINPROGRESS for "
-	  "a non-blocking connect), or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
+	  "lookup); RESULT, \"ok\" or an errno name: how a TCP connect ended (EINPROGRESS: "
+	  "still connecting when tracing ended), what connect(2) returned for UDP or a "
+	  "connect failing at once, or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
 	  "NOANSWER); DESTINATION, address:port and the name, or the name looked up and "
 	  "its answers. Notices and errors go to standard error." },
 };

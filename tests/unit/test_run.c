@@ -115,6 +115,12 @@ static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms)
 	return 1;
 }
 
+/* What is left at the end: nothing, for the fake kernel. */
+static void fake_tracer_finish(struct tracer *tracer)
+{
+	fake_tracer_poll(tracer, 0);
+}
+
 static bool fake_tracer_has_processes(struct tracer *tracer)
 {
 	return false;
@@ -234,6 +240,7 @@ static const struct run_ops fake_ops = {
 	.tracer_attach = fake_tracer_attach,
 	.tracer_forget_exited = fake_tracer_forget_exited,
 	.tracer_poll = fake_tracer_poll,
+	.tracer_finish = fake_tracer_finish,
 	.tracer_has_processes = fake_tracer_has_processes,
 	.tracer_stat = fake_tracer_stat,
 	.tracer_malformed = fake_tracer_malformed,

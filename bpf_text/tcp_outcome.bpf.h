@@ -74,14 +74,9 @@ static __always_inline void open_connect(u64 sk, u16 family, u16 dport, const u8
 	bpf_probe_read_kernel(ev.daddr, family == DEPTRACE_AF_INET ? 4 : 16, daddr);
 	syscall = inflight.lookup(&id);
 	if (syscall) {
-		u64 key = fd_key(syscall->fd);
-
 		ev.h.ts_ns = syscall->h.ts_ns; /* the connect's start */
 		ev.fd = syscall->fd;
 		ev.judged = syscall->judged;
-		/* a descriptor once a resolver's socket is not one now */
-		if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
-			dns_sockets.delete(&key);
 		inflight.delete(&id);
 	}
 	if (tcp_connecting.update(&sk, &ev))

@@ -75,6 +75,20 @@ extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
 extern const struct probe_spec tracepoint_probes[];
 
+/* One of the cgroup programs both backends link to the cgroup v2 root
+ * (lib/tracer.c). They run only on the calls and packets they hook, and
+ * let every one through. */
+struct cgroup_probe_spec {
+	const char *hook;     /* for --check: "connect4", "egress" */
+	const char *function; /* the eBPF function */
+	int prog_type;        /* enum bpf_prog_type */
+	int attach_type;      /* enum bpf_attach_type */
+	enum probe_fact fact;
+};
+
+/* NULL-terminated (hook == NULL). */
+extern const struct cgroup_probe_spec cgroup_probes[];
+
 const char *probe_fact_name(enum probe_fact fact);
 
 /* Where `backend` takes `fact` from, for --check: "sock:inet_sock_set_state,

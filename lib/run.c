@@ -147,6 +147,25 @@ static uint64_t monotonic_ns(void)
 
 /* --- the real kernel side ---------------------------------------------------- */
 
+/* Where cgroup v2 is mounted, mounting it privately where it is not. */
+static int find_cgroup2(char *mount, size_t len, char *err, size_t errlen,
+			const struct message_sink *messages)
+{
+	int rc = cgroup2_mount_point("/proc/mounts", mount, len);
+
+	if (rc == -ENOENT) {
+		rc = cgroup2_mount_private(mount, len);
+		if (!rc)
+			message_say(messages,
+				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
+				    mount);
+	}
+	if (rc)
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
+			 strerror(-rc));
+	return rc;
+}
+
 static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config *config,
 				       struct headers_choice *headers,
 				       const struct message_sink *messages)
@@ -178,6 +197,13 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	/* before libbcc starts threads: a private mount must be made first */
+	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
+			 messages)) {
+		message_say(messages, "cannot capture DNS (its programs hook the cgroup v2 root): %s",
+			    err);
+		config->cgroup_root[0] = '\0';
+	}
 	return RUN_FAILED_NOTHING;
 }
 
@@ -194,19 +220,9 @@ static int open_cgroup(const char *path, struct enforced_cgroup *cg, char *err,
 				 rc == -EMEDIUMTYPE ? "not a cgroup v2 directory" : strerror(-rc));
 		return rc;
 	}
-	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
-	if (rc == -ENOENT) {
-		rc = cgroup2_mount_private(mount, sizeof(mount));
-		if (!rc)
-			message_say(messages,
-				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
-				    mount);
-	}
-	if (rc) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
-			 strerror(-rc));
+	rc = find_cgroup2(mount, sizeof(mount), err, errlen, messages);
+	if (rc)
 		return rc;
-	}
 	rc = cgroup_remove_stale(mount, busy, sizeof(busy));
 	if (rc > 0)
 		message_say(messages, "removed %d empty cgroup%s left by runs that were killed", rc,

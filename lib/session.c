@@ -11,6 +11,10 @@
 #include "proctree.h"
 
 #define MAX_PENDING_LOOKUPS 256
+/* refusals whose query's record is still to come, and how much later it
+ * may come: both are sent from the same packet's programs */
+#define MAX_EARLY_REFUSALS 16
+#define EARLY_REFUSAL_NS 100000000ull
 /* every address an answer can hold: one left unnamed is one a name rule
  * cannot judge */
 #define MAX_LOOKUP_ADDRESSES DNS_MAX_ANSWERS
@@ -35,6 +39,8 @@ struct session {
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
 	size_t npending;
+	struct deptrace_lookup_blocked early[MAX_EARLY_REFUSALS]; /* oldest first */
+	size_t nearly;
 };
 
 struct session *session_new(const struct session_config *config)
@@ -300,6 +306,70 @@ static void drop_pending(struct session *s, struct pending_lookup *q)
 	*q = s->pending[--s->npending];
 }
 
+/* The policy in force refused query q (pending): reported now rather
+ * than as NOANSWER later. Queries the same thread handed to the same call
+ * after it (glibc's A and AAAA in one sendmmsg) were never sent: the call
+ * failed with EPERM for them too. */
+static void refuse_lookup(struct session *s, struct pending_lookup *q,
+			  const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup query = *q;
+	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
+				  ? UNREADABLE_REASON
+			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
+				  ? "several queries in one send (UDP GSO)"
+				  : "refused by the policy in force";
+
+	drop_pending(s, q);
+	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why);
+	for (size_t i = s->npending; i-- > 0;) {
+		struct pending_lookup later = s->pending[i];
+
+		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
+		    later.h.ts_ns > ev->h.ts_ns)
+			continue;
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why);
+	}
+}
+
+/* A refusal that came before its query's record (the policy's packet
+ * program runs before the capture's where the policy's cgroup is below
+ * the root): the next query with its ID, just after, is the one. */
+static void take_early_refusal(struct session *s, struct pending_lookup *q)
+{
+	for (size_t i = 0; i < s->nearly; i++) {
+		struct deptrace_lookup_blocked refusal = s->early[i];
+
+		if (refusal.dns_id != q->id || q->h.ts_ns < refusal.h.ts_ns ||
+		    q->h.ts_ns - refusal.h.ts_ns > EARLY_REFUSAL_NS)
+			continue;
+		memmove(&s->early[i], &s->early[i + 1], (--s->nearly - i) * sizeof(s->early[0]));
+		refuse_lookup(s, q, &refusal);
+		return;
+	}
+}
+
+/* The policy in force refused a query, named by its ID: the packet hook
+ * cannot name the process. The latest query with that ID is the one (its
+ * record came from the same packet, just before), or else the next. */
+static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup *latest = NULL;
+
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i].id == ev->dns_id &&
+		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
+			latest = &s->pending[i];
+	if (latest) {
+		refuse_lookup(s, latest, ev);
+		return;
+	}
+	if (s->nearly == MAX_EARLY_REFUSALS)
+		memmove(&s->early[0], &s->early[1], --s->nearly * sizeof(s->early[0]));
+	s->early[s->nearly++] = *ev;
+}
+
 static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 {
 	struct dns_message msg;
@@ -326,6 +396,7 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		q->id = msg.id;
 		q->qtype = msg.qtype;
 		snprintf(q->qname, sizeof(q->qname), "%s", msg.qname);
+		take_early_refusal(s, q);
 		return;
 	}
 	if (q) {
@@ -338,41 +409,6 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 	}
 }
 
-/* The policy in force refused a query: the query, seen on its way out, is
- * reported now rather than as NOANSWER later. The packet hook cannot name
- * the process: the latest query with that DNS ID is the one (its record
- * came from the same send, just before). Queries the same thread handed
- * to the same call after it (glibc's A and AAAA in one sendmmsg) were
- * never sent: the call failed with EPERM for them too. None waiting (its
- * record was lost, and counted so): nothing to say. */
-static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
-{
-	struct pending_lookup *latest = NULL, query;
-	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
-				  ? UNREADABLE_REASON
-			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
-				  ? "several queries in one send (UDP GSO)"
-				  : "refused by the policy in force";
-
-	for (size_t i = 0; i < s->npending; i++)
-		if (s->pending[i].id == ev->dns_id &&
-		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
-			latest = &s->pending[i];
-	if (!latest)
-		return;
-	query = *latest;
-	drop_pending(s, latest);
-	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why);
-	for (size_t i = s->npending; i-- > 0;) {
-		struct pending_lookup later = s->pending[i];
-
-		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
-		    later.h.ts_ns > ev->h.ts_ns)
-			continue;
-		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why);
-	}
-}
 
 void session_set_enforcing(struct session *s, bool enforcing)
 {

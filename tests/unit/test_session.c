@@ -421,6 +421,33 @@ START_TEST(test_blocked_attempts)
 }
 END_TEST
 
+/* The policy's packet program runs before the capture's when the policy
+ * is on a cgroup below the capture's: the refusal comes first and waits
+ * for its query, which follows within microseconds; one the query does
+ * not follow closely stays unmatched. */
+START_TEST(test_refusal_before_its_query)
+{
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	lookup_blocked_record(0, 2000000, 0x4242);
+	ck_assert_uint_eq(session_totals(s)->lookups, 0);
+	dns_record(101, 2000010, 0x4242, 1, NULL);
+	ck_assert_uint_eq(session_totals(s)->lookups, 1); /* at once, not NOANSWER later */
+	lookup_blocked_record(0, 3000000, 0x4343);
+	dns_record(101, 3000000 + 200000000, 0x4343, 1, NULL); /* 0.2 s later: another */
+	ck_assert_uint_eq(session_totals(s)->lookups, 1);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->lookups, 2);
+}
+END_TEST
+
 /* A payload of `len` bytes from curl, sent or received. */
 static void payload_record(uint64_t ts, const uint8_t *payload, size_t len, bool received)
 {
@@ -552,6 +579,7 @@ int main(void)
 	tcase_add_test(tc, test_allow_list_miss_in_json);
 	tcase_add_test(tc, test_denied_name);
 	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_refusal_before_its_query);
 	tcase_add_test(tc, test_cname_to_denied_name);
 	tcase_add_test(tc, test_socket_refused);
 	tcase_add_test(tc, test_unreadable_query);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,7 @@ struct run {
 	struct run_ops ops;
 	const char *proc_root;
 	const char *hosts_path;
+	const char *version;
 	struct run_facts facts;
 	struct run_command command;
 	struct run_file output, graph;
@@ -252,6 +254,7 @@ struct run *run_new(const struct run_config *config)
 	r->ops = config->ops ? *config->ops : run_real_ops;
 	r->proc_root = config->proc_root ? config->proc_root : "/proc";
 	r->hosts_path = config->hosts_path ? config->hosts_path : "/etc/hosts";
+	r->version = config->version ? config->version : "";
 	r->facts.fail_on_violation = r->opts->fail_on_violation;
 	r->enforcement.cgroup.dir_fd = -1;
 	r->output.path = r->opts->output_path;
@@ -558,9 +561,34 @@ static int load(struct run *r)
 	return 0;
 }
 
+/* What the run record says: this machine, the command line traced, now. */
+static void fill_run_info(const struct run *r, struct run_info *info)
+{
+	const struct options *o = r->opts;
+	struct utsname uts;
+	time_t now = time(NULL);
+	size_t used = 0, len = sizeof(info->command);
+
+	*info = (struct run_info){ .schema = OUTPUT_SCHEMA, .map = o->summary,
+				   .enforced = r->enforcement.cgroup.dir_fd >= 0 };
+	snprintf(info->version, sizeof(info->version), "%s", r->version);
+	if (!uname(&uts)) {
+		snprintf(info->host, sizeof(info->host), "%s", uts.nodename);
+		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+	}
+	strftime(info->start, sizeof(info->start), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	for (size_t i = 0; i < o->npids && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%d",
+					 i ? "," : "-p ", (int)o->pids[i]);
+	for (size_t i = 0; o->command && o->command[i] && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%s",
+					 i ? " " : used ? " -- " : "", o->command[i]);
+}
+
 int run_start(struct run *r)
 {
 	const struct options *o = r->opts;
+	struct run_info info;
 	char err[512];
 	int rc;
 
@@ -601,7 +629,8 @@ int run_start(struct run *r)
 			return rc;
 	}
 	/* events are printed only from the poll loop: none can precede this */
-	output_header(&r->out);
+	fill_run_info(r, &info);
+	output_header(&r->out, &info);
 	r->facts.started = true;
 	return 0;
 }

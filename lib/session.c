@@ -169,6 +169,7 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
+		.refusal = !verdict.rule && (refusal || !verdict.violation),
 	};
 	s->totals.violations++;
 	if (v->direct)

@@ -50,7 +50,8 @@ int main(int argc, char **argv)
 {
 	const struct message_sink messages = { .line = on_message };
 	struct options opts;
-	struct run_config config = { .opts = &opts, .messages = messages };
+	struct run_config config = { .opts = &opts, .messages = messages,
+				     .version = DEPTRACE_VERSION };
 	struct run *run;
 	char err[256];
 	int rc;

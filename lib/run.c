@@ -16,6 +16,7 @@
 #include "output.h"
 #include "policy.h"
 #include "proctree.h"
+#include "saved_run.h"
 #include "session.h"
 
 /* While nothing comes, how often the traced processes are checked against
@@ -68,6 +69,8 @@ struct run {
 	struct output out;
 	struct headers_choice headers;
 	struct session *session;
+	char **baseline;         /* --baseline's keys (saved_run_keys) */
+	size_t nbaseline;
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
 };
@@ -311,7 +314,7 @@ static void close_file(struct run_file *file, bool started)
 int run_prepare(struct run *r)
 {
 	const struct options *o = r->opts;
-	char err[256];
+	char err[512];
 	int rc;
 
 	if (o->user) {
@@ -332,6 +335,13 @@ int run_prepare(struct run *r)
 		rc = run_command_resolve(o->command[0], r->command.path, sizeof(r->command.path));
 		if (rc)
 			return command_failed(r, rc);
+	}
+	if (o->baseline_path) {
+		rc = saved_run_keys(o->baseline_path, &r->baseline, &r->nbaseline, err, sizeof(err));
+		if (rc) {
+			say(r, "--baseline: %s", err);
+			return fail(r, rc == -ENOMEM ? RUN_FAILED_RUNTIME : RUN_FAILED_USAGE, rc);
+		}
 	}
 	/* opened before anything slow, so that a typo fails at once */
 	rc = open_file(r, &r->output);
@@ -539,6 +549,8 @@ static int load(struct run *r)
 		.hosts_path = r->hosts_path,
 		.policy = &r->opts->policy,
 		.messages = r->messages,
+		.baseline = (const char *const *)r->baseline,
+		.nbaseline = r->nbaseline,
 	};
 	enum run_failure failure;
 	char err[512];
@@ -720,6 +732,12 @@ static void report_totals(struct run *r)
 		format_violations(totals, count, sizeof(count));
 		say(r, "%s", count);
 	}
+	if (totals->baseline) {
+		char count[VIOLATIONS_LEN];
+
+		format_new_deps(totals, count, sizeof(count));
+		say(r, "%s (%s)", count, r->opts->baseline_path);
+	}
 	if (children || connects)
 		say(r, "kernel tables were full: %llu processes and %llu connects not traced",
 		    (unsigned long long)children, (unsigned long long)connects);
@@ -745,7 +763,8 @@ void run_finish(struct run *r)
 		r->ops.tracer_close(r->tracer);
 	r->tracer = NULL;
 	run_as_free(&r->command.user);
-	if (r->facts.started && session_totals(r->session)->violations) {
+	if (r->facts.started && (session_totals(r->session)->violations ||
+				 session_totals(r->session)->new_deps)) {
 		r->facts.violated = true;
 		/* the policy's word is the exit status; the command's own is
 		 * still told */
@@ -757,6 +776,9 @@ void run_finish(struct run *r)
 	close_file(&r->graph, r->facts.started);
 	session_free(r->session);
 	r->session = NULL;
+	saved_run_keys_free(r->baseline, r->nbaseline);
+	r->baseline = NULL;
+	r->nbaseline = 0;
 }
 
 const struct run_facts *run_facts(const struct run *r)

@@ -55,7 +55,7 @@ unsigned policy_gen_suffix_labels(const char *name)
 	for (size_t i = 0; i < sizeof(multi_label_suffixes) / sizeof(*multi_label_suffixes); i++) {
 		size_t n = strlen(multi_label_suffixes[i]);
 
-		if (len > n && name[len - n - 1] == '.' &&
+		if (len >= n && (len == n || name[len - n - 1] == '.') &&
 		    !strcmp(name + len - n, multi_label_suffixes[i]))
 			return 2;
 	}
@@ -143,7 +143,7 @@ static int count_connection(struct gen *g, const struct event *ev, size_t run)
 	char text[POLICY_TEXT_LEN], address[ADDRESS_LEN], why[POLICY_TEXT_LEN];
 	struct policy_rule check;
 
-	if (ev->violation && ev->violation->blocked) {
+	if (!strcmp(ev->result, RESULT_BLOCKED)) {
 		g->refused++;
 		return 0;
 	}

@@ -29,8 +29,9 @@
 int policy_generate(const char *const *paths, size_t npaths, unsigned fold, FILE *out,
 		    char *err, size_t errlen);
 
-/* How many labels the public suffix of `name` has: 2 for the names under
- * a built-in multi-label suffix (example.co.uk), else 1. */
+/* How many labels the public suffix of `name` has: 2 for a built-in
+ * multi-label suffix and the names under it (co.uk, example.co.uk), else
+ * 1. */
 unsigned policy_gen_suffix_labels(const char *name);
 
 #endif

@@ -319,20 +319,21 @@ int saved_run_next(struct saved_run *run, struct saved_event *ev, char *err, siz
 {
 	for (;;) {
 		struct jsonr_node *root;
-		const char *type, *field = NULL;
+		const char *field = NULL;
+		char type[16];
 		int rc = next_object(run, &root, err, errlen);
 
 		if (rc <= 0)
 			return rc;
-		type = jsonr_string(jsonr_get(root, "type"));
-		if (type && !strcmp(type, "summary")) {
+		snprintf(type, sizeof(type), "%s", jsonr_string(jsonr_get(root, "type")) ?: "");
+		if (!strcmp(type, "summary")) {
 			jsonr_free(root);
 			continue;
 		}
-		rc = type ? read_event(root, type, ev, &field) : -EINVAL;
+		rc = read_event(root, type, ev, &field);
 		jsonr_free(root);
 		if (rc) {
-			if (!type || !strcmp(field, "type"))
+			if (!strcmp(field, "type"))
 				snprintf(err, errlen,
 					 "%s:%lu: not an event (\"type\" is connect, dns, exec or summary)",
 					 run->path, run->line);

@@ -415,7 +415,9 @@ void session_replay(struct session *s, const struct event *saved)
 		verdict = policy_check_lookup(s->config.policy, event.qname);
 	if (s->config.policy && event.kind == EVENT_LOOKUP && !strcmp(event.qname, UNREADABLE_QNAME))
 		verdict = (struct verdict){ .violation = true };
-	event.violation = judge(s, verdict, was && was->blocked,
+	/* refused in the kernel: its result says so whether or not the run
+	 * was in force (an audit run's JSON has no "blocked") */
+	event.violation = judge(s, verdict, !strcmp(event.result, RESULT_BLOCKED),
 				was && was->refusal ? was->rule : NULL, was && was->unguarded,
 				event.proc, &violation);
 	if (event.kind == EVENT_CONNECT)

@@ -224,6 +224,23 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 	return 0;
 }
 
+ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
+			      char *buf, size_t len)
+{
+	char path[64 + 256], now[PROC_COMM_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
+	n = read_small_file(path, now, sizeof(now));
+	if (n < 0)
+		return n;
+	now[strcspn(now, "\n")] = '\0';
+	if (strcmp(now, comm))
+		return -ESRCH;
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
+	return read_small_file(path, buf, len);
+}
+
 void proc_chain(const struct proc_table *table, pid_t pid, char *buf, size_t len)
 {
 	const struct proc_info *chain[MAX_CHAIN];

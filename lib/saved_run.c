@@ -211,9 +211,9 @@ static int read_event(const struct jsonr_node *o, const char *type, struct saved
 	if (s->ev.kind == EVENT_LOOKUP && read_lookup(o, s, field))
 		return -EINVAL;
 	v = jsonr_get(o, "violation");
-	if (v && (v->type != JSONR_OBJECT || read_violation(v, s, field)))
-		return -EINVAL;
-	return 0;
+	if (v && v->type != JSONR_OBJECT)
+		bad("violation");
+	return v ? read_violation(v, s, field) : 0;
 }
 
 static int read_info(const struct jsonr_node *o, struct run_info *info, const char **field)

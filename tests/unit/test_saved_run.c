@@ -108,6 +108,15 @@ START_TEST(test_bad_runs)
 	ck_assert_msg(strstr(err, "r.jsonl:2: the connect event's \"address\" is missing or wrong"),
 		      "%s", err);
 	saved_run_close(run);
+	/* found by fuzz_saved_run: a violation that is not an object */
+	ck_assert_int_eq(saved_run_open(saved("v.jsonl", RUN_RECORD
+					      "{\"type\":\"exec\",\"time\":1,\"pid\":1,"
+					      "\"ppid\":0,\"comm\":\"x\",\"violation\":1}\n"),
+					&run, err, sizeof(err)), 0);
+	ck_assert_int_eq(saved_run_next(run, &ev, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "v.jsonl:2: the exec event's \"violation\" is missing or wrong"),
+		      "%s", err);
+	saved_run_close(run);
 }
 END_TEST
 

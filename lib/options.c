@@ -20,11 +20,11 @@ static int parse_pid_list(struct options *opts, const char *arg, char *err, size
 {
 	char *copy = strdup(arg), *save = NULL;
 	size_t before = opts->npids;
-	int rc = EXIT_OK;
+	int rc = 0;
 
 	if (!copy) {
 		snprintf(err, errlen, "out of memory");
-		return EXIT_USAGE;
+		return -ENOMEM;
 	}
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *end;
@@ -34,19 +34,19 @@ static int parse_pid_list(struct options *opts, const char *arg, char *err, size
 		pid = strtol(tok, &end, 10);
 		if (errno || *end || end == tok || pid <= 0 || pid > 0x3fffffff) {
 			snprintf(err, errlen, "invalid PID '%s' in -p: expected a positive number", tok);
-			rc = EXIT_USAGE;
+			rc = -EINVAL;
 			break;
 		}
 		if (opts->npids == MAX_TARGET_PIDS) {
 			snprintf(err, errlen, "too many PIDs: at most %d", MAX_TARGET_PIDS);
-			rc = EXIT_USAGE;
+			rc = -EINVAL;
 			break;
 		}
 		opts->pids[opts->npids++] = (pid_t)pid;
 	}
-	if (rc == EXIT_OK && opts->npids == before) {
+	if (!rc && opts->npids == before) {
 		snprintf(err, errlen, "-p needs at least one PID");
-		rc = EXIT_USAGE;
+		rc = -EINVAL;
 	}
 	free(copy);
 	return rc;
@@ -61,15 +61,15 @@ static int parse_duration(struct options *opts, const char *arg, char *err, size
 	seconds = strtod(arg, &end);
 	if (errno || *end || end == arg || !isfinite(seconds) || seconds <= 0) {
 		snprintf(err, errlen, "invalid duration '%s': expected seconds > 0", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (seconds > MAX_DURATION_SECONDS) {
 		snprintf(err, errlen, "invalid duration '%s': at most %.0f seconds (about 31 years)",
 			 arg, MAX_DURATION_SECONDS);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->duration = seconds;
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
@@ -82,19 +82,19 @@ static int parse_pages(struct options *opts, const char *arg, char *err, size_t 
 	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
 	    (n & (n - 1))) {
 		snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->buffer_pages = (unsigned)n;
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_backend_option(struct options *opts, const char *arg, char *err, size_t errlen)
 {
 	if (parse_backend(arg, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* A --deny or --allow goes into the policy at once: a bad rule is a usage
@@ -109,18 +109,18 @@ static int add_rule(struct options *opts, enum rule_action action, const char *t
 	if (opts->policy.count == MAX_RULE_ARGS) {
 		snprintf(err, errlen, "too many --deny and --allow rules: at most %d; put them in a --policy file",
 			 MAX_RULE_ARGS);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = policy_add_rule(&opts->policy, action, text, option, reason, sizeof(reason));
 	if (rc == -ENOMEM) {
 		snprintf(err, errlen, "%s", reason);
-		return EXIT_RUNTIME;
+		return -ENOMEM;
 	}
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", option, reason);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 static int add_deny(struct options *opts, const char *arg, char *err, size_t errlen)
@@ -139,17 +139,17 @@ static int add_policy_file(struct options *opts, const char *path, char *err, si
 {
 	if (opts->npolicy_files == MAX_POLICY_FILES) {
 		snprintf(err, errlen, "too many --policy files: at most %d", MAX_POLICY_FILES);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->policy_files[opts->npolicy_files++] = path;
-	return EXIT_OK;
+	return 0;
 }
 
 static int set_cgroup(struct options *opts, const char *path, char *err, size_t errlen)
 {
 	opts->cgroup_path = path;
 	opts->enforce = true;
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_fold(struct options *opts, const char *arg, char *err, size_t errlen)
@@ -161,10 +161,10 @@ static int parse_fold(struct options *opts, const char *arg, char *err, size_t e
 	n = strtoul(arg, &end, 10);
 	if (errno || *end || end == arg || arg[0] == '-' || n < 2 || n > 1000) {
 		snprintf(err, errlen, "invalid --fold '%s': expected how many sibling names (2 to 1000) make a *.DOMAIN rule", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->fold = (unsigned)n;
-	return EXIT_OK;
+	return 0;
 }
 
 /* Each entry may end with ".verbs = ...": the verbs besides tracing (or
@@ -333,7 +333,7 @@ static int apply_option(const struct option_desc *o, const char *arg, struct opt
 	case OPTION_GROUP:
 		break;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 static void set_defaults(struct options *opts)
@@ -359,7 +359,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 
 		if (c == ':') {
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
 		o = find_option(c);
 		if (!o) {
@@ -368,14 +368,14 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 			else
 				snprintf(err, errlen, "unknown option '%s'; see deptrace --help",
 					 argv[optind - 1]);
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
 		if (!((o->verbs ? o->verbs : VERB_BIT(VERB_TRACE)) & VERB_BIT(opts->verb))) {
 			snprintf(err, errlen, "%s%s is not an option of %s; see deptrace --help",
 				 o->long_name ? "--" : "-",
 				 o->long_name ? o->long_name : (char[]){ o->short_name, 0 },
 				 opts->verb ? options_verb_name(opts->verb) : "tracing");
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
 		rc = apply_option(o, optarg, opts, err, errlen);
 		if (rc || o->ends_parsing)
@@ -386,7 +386,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 	else if (optind < argc)
 		opts->files = argv + optind;
 	opts->nfiles = opts->files ? (size_t)(argc - optind) : 0;
-	return EXIT_OK;
+	return 0;
 }
 
 /* The policy options that only make sense together. */
@@ -398,21 +398,21 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE%s",
 			 opts->enforce ? (opts->cgroup_path ? "--cgroup" : "--enforce") : "--fail-on-violation",
 			 opts->enforce ? "" : " (or --baseline RUN.jsonl)");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->enforce && !opts->command && !opts->cgroup_path) {
 		snprintf(err, errlen, "--enforce needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->user && !opts->command) {
 		snprintf(err, errlen, "-u needs a command: it runs COMMAND as USER");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->fail_closed && !opts->enforce) {
 		snprintf(err, errlen, "--fail-closed needs --enforce");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* The --policy files' rules, after those of --deny and --allow; then
@@ -427,7 +427,7 @@ static int load_policy_files(struct options *opts, options_notice_fn *notice, ch
 		int rc = policy_load_file(&opts->policy, opts->policy_files[i], err, errlen);
 
 		if (rc)
-			return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+			return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 		if (opts->policy.count == before && notice) {
 			snprintf(reason, sizeof(reason),
 				 "%s holds no rules (only comments or blank lines): nothing in it can be broken",
@@ -437,9 +437,9 @@ static int load_policy_files(struct options *opts, options_notice_fn *notice, ch
 	}
 	if (opts->enforce && enforce_check_policy(&opts->policy, reason, sizeof(reason))) {
 		snprintf(err, errlen, "cannot enforce %s", reason);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* -p 1 with its descendants is every process there is. */
@@ -469,11 +469,11 @@ static int check_verb(const struct options *opts, char *err, size_t errlen)
 {
 	if (opts->nfiles < verb_files[opts->verb].min ||
 	    opts->nfiles > verb_files[opts->verb].max) {
-		snprintf(err, errlen, "deptrace %s takes %s", options_verb_name(opts->verb),
+		snprintf(err, errlen, "%s takes %s", options_verb_name(opts->verb),
 			 verb_files[opts->verb].what);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_all(int argc, char **argv, options_notice_fn *notice, struct options *opts,
@@ -490,17 +490,17 @@ static int parse_all(int argc, char **argv, options_notice_fn *notice, struct op
 	}
 	if (env_backend && *env_backend && parse_backend(env_backend, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s' in DEPTRACE_BACKEND: expected kprobe, tracepoint or auto", env_backend);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = read_options(argc, argv, opts, err, errlen);
 	if (rc || opts->help || opts->version)
 		return rc;
 	if (opts->check && (opts->npids || opts->command)) {
 		snprintf(err, errlen, "--check takes no PID or command");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->check)
-		return EXIT_OK;
+		return 0;
 	if (opts->verb) {
 		rc = check_verb(opts, err, errlen);
 		if (!rc && opts->fail_on_violation)
@@ -511,7 +511,7 @@ static int parse_all(int argc, char **argv, options_notice_fn *notice, struct op
 		opts->summary = true;
 	if (!opts->npids && !opts->command) {
 		snprintf(err, errlen, "nothing to trace: give -p PID or -- COMMAND (see deptrace --help)");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = check_policy_options(opts, err, errlen);
 	if (!rc)

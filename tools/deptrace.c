@@ -226,11 +226,8 @@ int main(int argc, char **argv)
 
 	rc = parse_options(argc, argv, notice, &opts, err, sizeof(err));
 	if (rc) {
-		if (opts.verb)
-			warn("%s: %s", options_verb_name(opts.verb), err);
-		else
-			warn("%s", err);
-		return rc;
+		warn("%s", err);
+		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
 	if (opts.help)
 		usage_print_help(stdout);

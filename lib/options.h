@@ -126,7 +126,7 @@ struct option_desc {
 	bool value;             /* FLAG */
 	bool ends_parsing;      /* --help, --version: nothing after it is looked at */
 	unsigned verbs;         /* VERB_BIT()s it is an option of; 0: tracing only */
-	/* CALLBACK: EXIT_OK, or an exit code with a one-line message in err */
+	/* CALLBACK: 0, or -errno (-EINVAL, -ENOMEM) with a one-line message in err */
 	int (*parse)(struct options *opts, const char *arg, char *err, size_t errlen);
 };
 

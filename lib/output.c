@@ -22,12 +22,26 @@ static double seconds(const struct output *out, uint64_t ts_ns)
 	return ts_ns > out->start_ns ? (ts_ns - out->start_ns) / 1e9 : 0.0;
 }
 
+void format_class_counts(const uint64_t counts[CLASS_COUNT], char *buf, size_t len)
+{
+	size_t used = 0;
+
+	for (int c = 0; c < CLASS_COUNT && used < len; c++) {
+		int n = snprintf(buf + used, len - used, "%s%llu %s%s", c ? ", " : "(",
+				 (unsigned long long)counts[c], class_name(c),
+				 c + 1 == CLASS_COUNT ? ")" : "");
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
 void format_violations(const struct run_totals *totals, char *buf, size_t len)
 {
-	snprintf(buf, len, "%llu violation%s (%llu direct, %llu hidden)",
-		 (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
-		 (unsigned long long)totals->direct_violations,
-		 (unsigned long long)totals->hidden_violations);
+	char counts[CLASS_COUNTS_LEN];
+
+	format_class_counts(totals->class_violations, counts, sizeof(counts));
+	snprintf(buf, len, "%llu violation%s %s", (unsigned long long)totals->violations,
+		 totals->violations == 1 ? "" : "s", counts);
 }
 
 /* --- text ------------------------------------------------------------------ */
@@ -76,18 +90,35 @@ static void text_end_line(FILE *f, struct text_line *l)
 	l->buf[0] = '\0';
 }
 
-/* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
- * force, an event that got through anyway says so: "VIOLATION direct,
- * NOT BLOCKED: ...", with the reason when it is known. */
-static void text_violation(struct text_line *l, const struct event_violation *v,
-			   const char *chain)
+/* Whether an event is the traced command's own: its class needs no
+ * chain or evidence. */
+static bool event_is_command(const struct event *ev)
 {
-	char where[DEP_CHAIN_LEN + 4] = "";
+	return ev->proc && ev->proc->root;
+}
 
-	if (!v->direct)
-		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
-	text_add(l, "  VIOLATION %s%s%s%s: %s", v->direct ? "direct" : "hidden", where,
-		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
+/* The class at the end of the line: "direct" (the command's own), or
+ * "hidden (deploy.sh > migrate > curl; not in migrate's argv)" with the
+ * chain and the evidence. */
+static void text_class(struct text_line *l, const struct event *ev)
+{
+	text_add(l, "%s", class_name(ev->class));
+	if (!event_is_command(ev) && ev->evidence)
+		text_add(l, " (%s; %s)", ev->chain ? ev->chain : "",
+			 ev->evidence ? ev->evidence : "");
+}
+
+/* "VIOLATION hidden (deploy.sh > migrate > curl; not in migrate's argv):
+ * deny forge.example.com"; in force, an event that got through anyway
+ * says so: "VIOLATION direct, NOT BLOCKED: ...", with the reason when it
+ * is known. */
+static void text_violation(struct text_line *l, const struct event *ev)
+{
+	const struct event_violation *v = ev->violation;
+
+	text_add(l, "  VIOLATION ");
+	text_class(l, ev);
+	text_add(l, "%s%s: %s", v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
 		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
 }
 
@@ -138,8 +169,12 @@ static void text_event(struct output *out, const struct event *ev)
 	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
 		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result,
 		 destination, "");
-	if (ev->violation)
-		text_violation(&l, ev->violation, ev->chain);
+	if (ev->violation) {
+		text_violation(&l, ev);
+	} else {
+		text_add(&l, "  ");
+		text_class(&l, ev);
+	}
 	text_end_line(out->stream, &l);
 }
 
@@ -167,10 +202,10 @@ static void text_dependency(struct output *out, const struct dependency *d)
 	for (size_t j = 0; j < d->nprograms; j++) {
 		const struct dep_program *p = &d->programs[j];
 
-		text_add(&l, "    %s x%u  (%s%s%s)", p->chain, p->count, p->comm,
-			 p->exe[0] ? " " : "", p->exe);
+		text_add(&l, "    %s x%u  (%s%s%s)  %s", p->chain, p->count, p->comm,
+			 p->exe[0] ? " " : "", p->exe, class_name(p->class));
 		if (p->violations)
-			text_add(&l, "  VIOLATION %s", p->direct ? "direct" : "hidden");
+			text_add(&l, "  VIOLATION");
 		text_end_line(out->stream, &l);
 	}
 	if (d->other_programs) {
@@ -183,11 +218,13 @@ static void text_summary(struct output *out, const struct depmap *map,
 			 const struct run_totals *totals, bool asked)
 {
 	struct text_line l = { .used = 0 };
+	char classes[CLASS_COUNTS_LEN];
 
 	if (!asked)
 		return;
 	fputc('\n', out->stream);
-	text_add(&l, "DEPENDENCIES (%zu)", map->count);
+	format_class_counts(totals->classes, classes, sizeof(classes));
+	text_add(&l, "DEPENDENCIES (%zu) %s", map->count, classes);
 	text_end_line(out->stream, &l);
 	for (size_t i = 0; i < map->count; i++)
 		text_dependency(out, &map->deps[i]);
@@ -207,21 +244,30 @@ static void json_header(struct output *out)
 /* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
  * "origin" is left out for an allow-list miss and "blocked" when the
  * policy was not in force. */
-static void json_violation(struct json_writer *w, const struct event_violation *v,
-			   const char *chain)
+static void json_violation(struct json_writer *w, const struct event *ev)
 {
+	const struct event_violation *v = ev->violation;
+
 	jsonw_name(w, "violation");
 	jsonw_start_object(w);
-	jsonw_string_field(w, "class", v->direct ? "direct" : "hidden");
+	jsonw_string_field(w, "class", class_name(ev->class));
 	jsonw_string_field(w, "rule", v->rule);
 	if (v->origin)
 		jsonw_string_field(w, "origin", v->origin);
-	jsonw_string_field(w, "chain", chain ? chain : "");
+	jsonw_string_field(w, "chain", ev->chain ? ev->chain : "");
 	if (v->enforcing)
 		jsonw_bool_field(w, "blocked", v->blocked);
 	if (v->unguarded)
 		jsonw_bool_field(w, "outside_cgroup", true);
 	jsonw_end_object(w);
+}
+
+/* "class" and "evidence" of a connection or lookup. */
+static void json_class(struct json_writer *w, const struct event *ev)
+{
+	jsonw_string_field(w, "class", class_name(ev->class));
+	if (ev->evidence)
+		jsonw_string_field(w, "evidence", ev->evidence);
 }
 
 static const char *const json_event_types[] = {
@@ -257,6 +303,7 @@ static void json_event(struct output *out, const struct event *ev)
 			jsonw_string_field(&w, "name", ev->name);
 		jsonw_string_field(&w, "result", ev->result);
 		jsonw_bool_field(&w, "failed", ev->failed);
+		json_class(&w, ev);
 	} else if (ev->kind == EVENT_LOOKUP) {
 		jsonw_string_field(&w, "query", ev->qname);
 		jsonw_string_field(&w, "qtype", ev->qtype);
@@ -268,9 +315,10 @@ static void json_event(struct output *out, const struct event *ev)
 			jsonw_string(&w, address);
 		}
 		jsonw_end_array(&w);
+		json_class(&w, ev);
 	}
 	if (ev->violation)
-		json_violation(&w, ev->violation, ev->chain);
+		json_violation(&w, ev);
 	jsonw_end_object(&w);
 }
 
@@ -308,8 +356,9 @@ static void json_dependency(struct output *out, struct json_writer *w,
 		jsonw_string_field(w, "comm", p->comm);
 		jsonw_string_field(w, "exe", p->exe);
 		jsonw_string_field(w, "chain", p->chain);
+		jsonw_string_field(w, "class", class_name(p->class));
 		if (p->violations)
-			jsonw_string_field(w, "violation", p->direct ? "direct" : "hidden");
+			jsonw_string_field(w, "violation", class_name(p->class));
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
@@ -335,12 +384,17 @@ static void json_summary(struct output *out, const struct depmap *map,
 	jsonw_uint_field(&w, "connections", totals->connections);
 	jsonw_uint_field(&w, "lookups", totals->lookups);
 	jsonw_uint_field(&w, "lost", totals->lost);
+	jsonw_name(&w, "classes");
+	jsonw_start_object(&w);
+	for (int c = 0; c < CLASS_COUNT; c++)
+		jsonw_uint_field(&w, class_name(c), totals->classes[c]);
+	jsonw_end_object(&w);
 	if (totals->policy) {
 		jsonw_name(&w, "violations");
 		jsonw_start_object(&w);
 		jsonw_uint_field(&w, "count", totals->violations);
-		jsonw_uint_field(&w, "direct", totals->direct_violations);
-		jsonw_uint_field(&w, "hidden", totals->hidden_violations);
+		for (int c = 0; c < CLASS_COUNT; c++)
+			jsonw_uint_field(&w, class_name(c), totals->class_violations[c]);
 		jsonw_end_object(&w);
 	}
 	jsonw_name(&w, "dependencies");
@@ -434,6 +488,13 @@ static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, si
 	return (long)nodes->count++;
 }
 
+/* An edge's line by class: a dependency the script shows is drawn
+ * solid, one a program chose itself dashed (colour says failure). */
+static const char *const graph_styles[CLASS_COUNT] = {
+	[CLASS_DIRECT] = "solid",
+	[CLASS_HIDDEN] = "dashed",
+};
+
 void output_graph(FILE *f, const struct depmap *map)
 {
 	struct chain_nodes nodes = { 0 };
@@ -463,8 +524,10 @@ void output_graph(FILE *f, const struct depmap *map)
 			long node = chain_node(f, &nodes, chain, strlen(chain));
 
 			if (node >= 0)
-				fprintf(f, "  p%ld -> d%zu [label=\"x%u\"%s];\n", node, i,
-					d->programs[j].count, d->failed ? ", color=red" : "");
+				fprintf(f, "  p%ld -> d%zu [label=\"%s x%u\", style=%s%s];\n", node, i,
+					class_name(d->programs[j].class), d->programs[j].count,
+					graph_styles[d->programs[j].class],
+					d->failed ? ", color=red" : "");
 		}
 	}
 	fputs("}\n", f);

@@ -41,6 +41,9 @@ struct proc_info {
 	pid_t pid;
 	pid_t ppid;
 	bool root;                 /* a target, where parent chains stop */
+	bool program;              /* runs a program of its own (it exec'd, or
+				      was found running), not a fork still
+				      running its parent's */
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];    /* "" if unknown */
 	char args[PROC_ARGS_LEN];  /* argv joined by spaces, "" if unknown */
@@ -59,6 +62,11 @@ const struct proc_info *proc_table_find(const struct proc_table *table, pid_t pi
 
 /* Fills comm, exe and args of `info` from PROC_ROOT/PID. 0 or -errno. */
 int proc_info_load(const char *proc_root, struct proc_info *info);
+
+/* Fills args alone, from PROC_ROOT/PID/cmdline (argv joined by spaces, cut
+ * at PROC_ARGS_LEN); leaves them as they were when the process is gone
+ * or shows no argv. 0 or -errno (-ENOENT: no argv). */
+int proc_info_load_args(const char *proc_root, struct proc_info *info);
 
 /* "deploy.sh > migrate > curl": names from the traced root down to `pid`
  * (at most 16 deep); just the process's own name when its parents are

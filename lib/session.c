@@ -76,6 +76,7 @@ void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root)
 		return;
 	p->ppid = ppid;
 	p->root = root;
+	p->program = true;
 	proc_info_load(s->config.proc_root, p);
 }
 
@@ -106,6 +107,7 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	child->pid = (pid_t)h->pid;
 	child->ppid = (pid_t)h->ppid;
 	child->root = false;
+	child->program = false;
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
@@ -133,29 +135,50 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	char chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
 	struct event event;
 	size_t used = 0;
+	bool cut = false;
 
 	if (!p)
 		return;
 	snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
+	p->program = true;
 	p->args[0] = '\0';
-	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++)
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++) {
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
+		cut |= i + 1 == DEPTRACE_EXEC_ARGS ||
+		       strlen(ev->argv[i]) == DEPTRACE_EXEC_ARG_LEN - 1;
+	}
+	/* the record keeps DEPTRACE_EXEC_ARGS arguments, each cut: the class
+	 * needs the rest (a URL after a long option list), from /proc while
+	 * the program still runs */
+	if (cut)
+		proc_info_load_args(s->config.proc_root, p);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));
 	record_comm(&ev->h, comm);
 	event = process_event(EVENT_EXEC, &ev->h, p, comm, chain);
 	output_event(s->config.out, &event);
 }
 
-/* Whether an event breaks the policy, from the policy's verdict and the
- * kernel's refusal: fills and counts `v` and returns it, or returns NULL
+/* Whose dependency `ev` is (classify.h), from the names of its
+ * destination (NULL-terminated), with the evidence in `evidence`. */
+static void classify_event(struct session *s, struct event *ev, const char *const *names,
+			   char evidence[CLASS_EVIDENCE_LEN])
+{
+	ev->class = classify_destination(s->procs, (pid_t)ev->pid, names, evidence,
+					 CLASS_EVIDENCE_LEN);
+	ev->evidence = evidence;
+}
+
+/* Whether an event of class `class` breaks the policy, from the policy's
+ * verdict and the kernel's refusal: fills and counts `v` and returns it,
+ * or returns NULL
  * for an event that keeps the policy. `refusal` says why when no rule does
  * (or NULL); a refusal without either reads "refused by the policy in
  * force": the two sides saw the attempt differently, and no rule is
  * guessed. */
 static const struct event_violation *judge(struct session *s, struct verdict verdict,
 					   bool blocked, const char *refusal, bool unguarded,
-					   const struct proc_info *p, struct event_violation *v)
+					   enum event_class class, struct event_violation *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
@@ -165,16 +188,12 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 			: verdict.violation ? "not on the allow list"
 			: "refused by the policy in force",
 		.origin = verdict.rule ? verdict.rule->origin : NULL,
-		.direct = p && p->root,
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
 	};
 	s->totals.violations++;
-	if (v->direct)
-		s->totals.direct_violations++;
-	else
-		s->totals.hidden_violations++;
+	s->totals.class_violations[class]++;
 	return v;
 }
 
@@ -182,6 +201,7 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
  * process the table knows). */
 static void publish(struct session *s, const struct event *ev)
 {
+	s->totals.classes[ev->class]++;
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
@@ -192,6 +212,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 {
 	struct proc_info *p = note_process(s, &ev->h);
 	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN], comm[DEPTRACE_COMM_LEN];
+	char address[ADDRESS_LEN], evidence[CLASS_EVIDENCE_LEN];
 	struct event event = process_event(EVENT_CONNECT, &ev->h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
 	struct event_violation violation;
@@ -205,6 +226,10 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.result = result;
 	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
+	format_address(event.addr, address, sizeof(address));
+	classify_event(s, &event, event.name ? (const char *const[]){ event.name, address, NULL }
+					     : (const char *const[]){ address, NULL },
+		       evidence);
 	/* a socket refused at socket() has no destination to judge */
 	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
 		verdict = policy_check_connection(s->config.policy, event.addr, ev->dport,
@@ -216,7 +241,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 					? "a protocol the policy cannot judge" : NULL,
 				s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
 				!ev->judged,
-				p, &violation);
+				event.class, &violation);
 	s->totals.connections++;
 	publish(s, &event);
 }
@@ -250,6 +275,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
+	char evidence[CLASS_EVIDENCE_LEN];
 	struct proc_info *p = note_process(s, h);
 	struct event event = process_event(EVENT_LOOKUP, h, p, comm, chain);
 	struct event_violation violation;
@@ -275,9 +301,10 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	for (size_t i = 0; i < event.nanswers; i++)
 		name_table_add(s->names, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
+	classify_event(s, &event, (const char *const[]){ qname, NULL }, evidence);
 	event.violation = judge(s, verdict, refused != NULL,
-				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false, p,
-				&violation);
+				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false,
+				event.class, &violation);
 	s->totals.lookups++;
 	publish(s, &event);
 }

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Policies, audited: real connections and lookups that break --deny,
 # --allow or a --policy file are marked on their lines, in the map and in
-# --json, direct (the traced root itself) or hidden (a program it started,
-# with its chain), in run mode and with -p; --fail-on-violation exits 7;
+# --json with their class: direct (the traced root itself, or a program
+# it ran whose argv names the destination) or hidden (a program below one
+# that did not name it), with the chain, in run mode and with -p;
+# --fail-on-violation exits 7;
 # a bad policy stops deptrace before anything is traced.
 source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,16 +49,31 @@ map_section | grep -q "$dest  TCP  1 time, .*: ok x1  VIOLATION deny 127.0.0.0/2
 map_section | grep -qx '1 violation (1 direct, 0 hidden)' || fail "no count line after the map"
 pass "the command's own connection: 'VIOLATION direct: deny 127.0.0.0/24', in the map too"
 
-# --- hidden: a program the command started, with its chain --------------------
+# --- a program the command ran, naming the address: direct, with its chain -----
 # (a last command bash would exec in place: "true" keeps dt-connect a child)
 # shellcheck disable=SC2016 # $1 is bash's
 run_deptrace --deny 127.0.0.0/24 -- bash -c '"$1" -l 127.0.0.1 0; true' bash "$DT_CONNECT"
 expect_client_lines "$SCRATCH/client.out"
 pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
-expect_marker "$pid" TCP "$dest" "VIOLATION hidden (bash > dt-connect): deny 127.0.0.0/24"
-map_section | grep -q '^    bash > dt-connect x1  (dt-connect .*)  VIOLATION hidden$' ||
+expect_marker "$pid" TCP "$dest" \
+	"VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): deny 127.0.0.0/24"
+map_section | grep -q '^    bash > dt-connect x1  (dt-connect .*)  direct  VIOLATION$' ||
+	fail "the map's program line is not marked direct"
+pass "a child naming the address: 'VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): ...'"
+
+# --- hidden: below a program whose argv does not name it ------------------------
+# (tool chose the address: it is in its text, not its argv)
+printf '#!/bin/sh\n%q "$@" 127.0.0.1 0; true\n' "$DT_CONNECT" > "$SCRATCH/tool"
+chmod +x "$SCRATCH/tool"
+# shellcheck disable=SC2016
+run_deptrace --deny 127.0.0.0/24 -- bash -c '"$1" -l; true' bash "$SCRATCH/tool"
+expect_client_lines "$SCRATCH/client.out"
+pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
+expect_marker "$pid" TCP "$dest" \
+	"VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): deny 127.0.0.0/24"
+map_section | grep -q '^    bash > tool > dt-connect x1  (dt-connect .*)  hidden  VIOLATION$' ||
 	fail "the map's program line is not marked hidden"
-pass "a child's connection: 'VIOLATION hidden (bash > dt-connect): deny 127.0.0.0/24'"
+pass "a tool's own choice: 'VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): ...'"
 
 # --- an allow list: what it does not name breaks the policy --------------------
 # shellcheck disable=SC2016
@@ -66,7 +83,7 @@ expect_client_lines "$SCRATCH/allowed.out"
 expect_client_lines "$SCRATCH/other.out"
 expect_marker "$(client_pid "$SCRATCH/allowed.out")" TCP "$(client_dest "$SCRATCH/allowed.out")" -
 expect_marker "$(client_pid "$SCRATCH/other.out")" TCP "$(client_dest "$SCRATCH/other.out")" \
-	"VIOLATION hidden (bash > dt-connect): not on the allow list"
+	"VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): not on the allow list"
 pass "--allow ::1: [::1] is fine, 127.0.0.1 is 'not on the allow list'"
 
 # --- --fail-on-violation -------------------------------------------------------
@@ -99,12 +116,15 @@ grep -qx 'deptrace: --deny: 192.0.2.7/24 has host bits set: did you mean 192.0.2
 [[ ! -e $SCRATCH/trace.out && ! -e $SCRATCH/ran ]] || fail "a bad --deny still traced or ran the command"
 pass "a bad policy file or rule: exit 2, 'FILE:LINE: ...' or '--deny: ...', nothing traced or run"
 
-# --- -p: a target is direct, its child hidden -----------------------------------
+# --- -p: a target is direct, its tool's child hidden -----------------------------
 go=$SCRATCH/go
 "$DT_CONNECT" -w "$go" -l 127.0.0.1 0 > "$SCRATCH/target.out" &
 target=$!
+printf '#!/bin/sh\n%q -w %q -u 127.0.0.1 53 > %q; true\n' "$DT_CONNECT" "$go" "$SCRATCH/child.out" \
+	> "$SCRATCH/udp-tool"
+chmod +x "$SCRATCH/udp-tool"
 # shellcheck disable=SC2016
-sh -c '"$1" -w "$2" -u 127.0.0.1 53 > "$3"; true' sh "$DT_CONNECT" "$go" "$SCRATCH/child.out" &
+sh -c '"$1"; true' sh "$SCRATCH/udp-tool" &
 parent=$!
 sleep 0.3 # let sh start its child
 start_deptrace --fail-on-violation --deny 127.0.0.0/24 -p "$target,$parent"
@@ -115,9 +135,9 @@ expect_client_lines "$SCRATCH/target.out"
 expect_client_lines "$SCRATCH/child.out"
 expect_marker "$target" TCP "$(client_dest "$SCRATCH/target.out")" "VIOLATION direct: deny 127.0.0.0/24"
 expect_marker "$(client_pid "$SCRATCH/child.out")" UDP 127.0.0.1:53 \
-	"VIOLATION hidden (sh > dt-connect): deny 127.0.0.0/24"
+	"VIOLATION hidden (sh > udp-tool > dt-connect; not in udp-tool's argv): deny 127.0.0.0/24"
 grep -qx 'deptrace: 2 violations (1 direct, 1 hidden)' "$SCRATCH/trace.err" || fail "no '2 violations' line"
-pass "-p: the target's connection is direct, its child's hidden; exit 7"
+pass "-p: the target's connection is direct, its tool's child's hidden; exit 7"
 
 # --- a denied name: its lookups and the connection, text and JSON ---------------
 forge_ip=127.0.0.10
@@ -133,7 +153,7 @@ marked() { grep -c "$1  VIOLATION direct: deny forge.example.com\$" "$SCRATCH/te
 [[ $(marked ' DNS    NOERROR       forge.example.com A -> 127.0.0.10') == 1 ]] || fail "the A lookup is not marked"
 [[ $(marked ' DNS    NOERROR       forge.example.com AAAA') == 1 ]] || fail "the AAAA lookup is not marked"
 [[ $(marked " TCP    EINPROGRESS   $forge_ip:80 (forge.example.com)") == 1 ]] || fail "the connection is not marked"
-grep -q " UDP    ok            $FAKENET_DNS:53\$" "$SCRATCH/text.trace" || fail "the DNS server's line is marked"
+grep -q " UDP    ok            $FAKENET_DNS:53  direct\$" "$SCRATCH/text.trace" || fail "the DNS server's line is marked"
 pass "--deny forge.example.com: both lookups and the connection are direct violations, the resolver is not"
 
 run_deptrace --json --deny forge.example.com -- curl -fsS -o /dev/null $latest

@@ -14,6 +14,7 @@ const char *class_name(enum event_class c)
 	static const char *const names[CLASS_COUNT] = {
 		[CLASS_DIRECT] = "direct",
 		[CLASS_HIDDEN] = "hidden",
+		[CLASS_TRANSIENT] = "transient",
 	};
 
 	return (unsigned)c < CLASS_COUNT ? names[c] : "?";

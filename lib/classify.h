@@ -7,8 +7,9 @@
  *   hidden     any other program of the tree: one of them chose the
  *              destination itself (a tool checking for updates, in-process
  *              or through a child whose argv it wrote);
- (transient, made by a local service on the tree's behalf, is not yet
- * followed: README, Classes.)
+ *   transient  made by a thread of a local service while it served the
+ *              tree (follow.h: the session knows those threads; the rule
+ *              below never returns it).
  *
  * A destination is named by an argv word that is the name or the address,
  * or whose host part is (a URL "https://forge.example.com/app.tgz",
@@ -27,11 +28,12 @@
 enum event_class {
 	CLASS_DIRECT,
 	CLASS_HIDDEN,
+	CLASS_TRANSIENT,
 };
 
-#define CLASS_COUNT 2
+#define CLASS_COUNT 3
 
-/* "direct", "hidden". */
+/* "direct", "hidden", "transient". */
 const char *class_name(enum event_class c);
 
 /* Room for the evidence: "not in migrate's argv", "argv names NAME". */

@@ -15,6 +15,7 @@ static size_t record_size(unsigned type)
 	case DEPTRACE_EVENT_EXEC: return sizeof(struct deptrace_exec_event);
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
+	case DEPTRACE_EVENT_SERVE: return sizeof(struct deptrace_serve_event);
 	}
 	return 0;
 }

@@ -80,7 +80,8 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	for (size_t i = 0; i < d->nprograms; i++) {
 		p = &d->programs[i];
 		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
-		    !strcmp(p->chain, o->chain) && p->class == o->class)
+		    !strcmp(p->chain, o->chain) && p->class == o->class &&
+		    !strcmp(p->via, o->via ? o->via : ""))
 			return p;
 	}
 	if (d->nprograms == DEP_MAX_PROGRAMS)
@@ -91,6 +92,7 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
 	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
 	p->class = o->class;
+	snprintf(p->via, sizeof(p->via), "%s", o->via ? o->via : "");
 	return p;
 }
 

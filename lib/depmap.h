@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "follow.h"
 #include "policy.h"
 #include "proctree.h"
 
@@ -34,6 +35,7 @@ struct dep_program {
 	char exe[PROC_EXE_LEN];
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
 	enum event_class class;    /* the same chain may reach it both ways */
+	char via[FOLLOW_VIA_LEN];  /* transient: the path to the service, "" else */
 	unsigned count;
 	unsigned violations;
 };

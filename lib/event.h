@@ -48,7 +48,11 @@ struct event {
 	const char *chain;            /* "deploy.sh > migrate > curl" */
 	/* connections and lookups: whose dependency (classify.h), and why */
 	enum event_class class;
-	const char *evidence;         /* "argv names forge.example.com" */
+	const char *evidence;         /* "argv names forge.example.com"; NULL
+					 for transient */
+	const char *via;              /* transient: "deploy.sh > curl ->
+					 api.internal.example:8080
+					 internal-api"; else NULL */
 	/* EVENT_CONNECT: where */
 	uint8_t proto;                /* enum deptrace_proto */
 	uint8_t addr[16];             /* IPv4 as v4-mapped */

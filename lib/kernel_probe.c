@@ -13,42 +13,45 @@
 
 const struct probe_spec shared_probes[] = {
 	/* the process tree */
-	{ "task", "task_newtask", NULL, true },
-	{ "sched", "sched_process_exit", NULL, false },
-	{ "syscalls", "sys_enter_execve", NULL, false },
-	{ "syscalls", "sys_enter_execveat", NULL, false },
-	{ "sched", "sched_process_exec", NULL, false },
+	{ "task", "task_newtask", NULL, true, false },
+	{ "sched", "sched_process_exit", NULL, false, false },
+	{ "syscalls", "sys_enter_execve", NULL, false, false },
+	{ "syscalls", "sys_enter_execveat", NULL, false, false },
+	{ "sched", "sched_process_exec", NULL, false, false },
 	/* connect(2) */
-	{ "syscalls", "sys_enter_connect", NULL, false },
-	{ "syscalls", "sys_exit_connect", NULL, false },
+	{ "syscalls", "sys_enter_connect", NULL, false, false },
+	{ "syscalls", "sys_exit_connect", NULL, false, false },
 	/* DNS datagrams */
-	{ "syscalls", "sys_enter_sendto", NULL, false },
-	{ "syscalls", "sys_enter_write", NULL, false },
-	{ "syscalls", "sys_enter_sendmsg", NULL, false },
-	{ "syscalls", "sys_enter_sendmmsg", NULL, false },
-	{ "syscalls", "sys_enter_read", NULL, false },
-	{ "syscalls", "sys_exit_read", NULL, false },
-	{ "syscalls", "sys_enter_recvfrom", NULL, false },
-	{ "syscalls", "sys_exit_recvfrom", NULL, false },
-	{ "syscalls", "sys_enter_recvmsg", NULL, false },
-	{ "syscalls", "sys_exit_recvmsg", NULL, false },
-	{ "syscalls", "sys_enter_recvmmsg", NULL, false },
-	{ "syscalls", "sys_exit_recvmmsg", NULL, false },
-	{ "syscalls", "sys_enter_close", NULL, false },
+	{ "syscalls", "sys_enter_sendto", NULL, false, false },
+	{ "syscalls", "sys_enter_write", NULL, false, false },
+	{ "syscalls", "sys_enter_sendmsg", NULL, false, false },
+	{ "syscalls", "sys_enter_sendmmsg", NULL, false, false },
+	{ "syscalls", "sys_enter_read", NULL, false, false },
+	{ "syscalls", "sys_exit_read", NULL, false, false },
+	{ "syscalls", "sys_enter_recvfrom", NULL, false, false },
+	{ "syscalls", "sys_exit_recvfrom", NULL, false, false },
+	{ "syscalls", "sys_enter_recvmsg", NULL, false, false },
+	{ "syscalls", "sys_exit_recvmsg", NULL, false, false },
+	{ "syscalls", "sys_enter_recvmmsg", NULL, false, false },
+	{ "syscalls", "sys_exit_recvmmsg", NULL, false, false },
+	{ "syscalls", "sys_enter_close", NULL, false, false },
+	/* local services serving the tree (bpf_text/follow.bpf.h) */
+	{ "sock", "inet_sock_set_state", NULL, false, true },
+	{ "tcp", "tcp_rcv_space_adjust", NULL, false, true },
 	{ 0 },
 };
 
 const struct probe_spec kprobe_probes[] = {
-	{ NULL, "tcp_v4_connect", "on_tcp_connect", false },
-	{ NULL, "tcp_v6_connect", "on_tcp_connect", false },
-	{ NULL, "inet_dgram_connect", "on_dgram_connect", false },
+	{ NULL, "tcp_v4_connect", "on_tcp_connect", false, false },
+	{ NULL, "tcp_v6_connect", "on_tcp_connect", false, false },
+	{ NULL, "inet_dgram_connect", "on_dgram_connect", false, false },
 	{ 0 },
 };
 
 const struct probe_spec tracepoint_probes[] = {
-	{ "syscalls", "sys_enter_socket", NULL, false },
-	{ "syscalls", "sys_exit_socket", NULL, false },
-	{ "sock", "inet_sock_set_state", "raw_tracepoint__inet_sock_set_state", false },
+	{ "syscalls", "sys_enter_socket", NULL, false, false },
+	{ "syscalls", "sys_exit_socket", NULL, false, false },
+	{ "sock", "inet_sock_set_state", "raw_tracepoint__inet_sock_set_state", false, false },
 	{ 0 },
 };
 

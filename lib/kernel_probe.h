@@ -57,6 +57,7 @@ struct probe_spec {
 			       * category: a raw tracepoint (no record is built
 			       * for its program), RAW_TRACEPOINT_PROBE's */
 	bool children_only;   /* needed only to follow forked processes */
+	bool services_only;   /* needed only to follow local services */
 };
 
 /* NULL-terminated (name == NULL) lists: what both backends share, and what

@@ -174,6 +174,9 @@ const struct option_desc options_table[] = {
 		     "depends on)"),
 	OPT_FLAG(0, "no-children", follow_children, false,
 		 "trace only the named processes, not the processes they start"),
+	OPT_FLAG(0, "no-follow", follow_services, false,
+		 "do not follow the local services the traced processes call over TCP "
+		 "(their connections and lookups while they serve them: transient)"),
 	OPT_STRING('o', "output", "FILE", output_path,
 		   "write the lines to FILE instead of standard output"),
 	OPT_FLAG('j', "json", json, true, "JSON Lines: an object per event, then a summary"),
@@ -280,6 +283,7 @@ static void set_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->follow_children = true;
+	opts->follow_services = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
 }

@@ -97,13 +97,16 @@ static bool event_is_command(const struct event *ev)
 	return ev->proc && ev->proc->root;
 }
 
-/* The class at the end of the line: "direct" (the command's own), or
+/* The class at the end of the line: "direct" (the command's own),
  * "hidden (deploy.sh > migrate > curl; not in migrate's argv)" with the
- * chain and the evidence. */
+ * chain and the evidence, or "transient (deploy.sh > curl ->
+ * api.internal.example:8080 internal-api)" with the path. */
 static void text_class(struct text_line *l, const struct event *ev)
 {
 	text_add(l, "%s", class_name(ev->class));
-	if (!event_is_command(ev) && ev->evidence)
+	if (ev->via)
+		text_add(l, " (%s)", ev->via);
+	else if (!event_is_command(ev) && ev->evidence)
 		text_add(l, " (%s; %s)", ev->chain ? ev->chain : "",
 			 ev->evidence ? ev->evidence : "");
 }
@@ -204,6 +207,8 @@ static void text_dependency(struct output *out, const struct dependency *d)
 
 		text_add(&l, "    %s x%u  (%s%s%s)  %s", p->chain, p->count, p->comm,
 			 p->exe[0] ? " " : "", p->exe, class_name(p->class));
+		if (p->via[0])
+			text_add(&l, " (%s)", p->via);
 		if (p->violations)
 			text_add(&l, "  VIOLATION");
 		text_end_line(out->stream, &l);
@@ -262,12 +267,14 @@ static void json_violation(struct json_writer *w, const struct event *ev)
 	jsonw_end_object(w);
 }
 
-/* "class" and "evidence" of a connection or lookup. */
+/* "class" and "evidence" (or "via") of a connection or lookup. */
 static void json_class(struct json_writer *w, const struct event *ev)
 {
 	jsonw_string_field(w, "class", class_name(ev->class));
 	if (ev->evidence)
 		jsonw_string_field(w, "evidence", ev->evidence);
+	if (ev->via)
+		jsonw_string_field(w, "via", ev->via);
 }
 
 static const char *const json_event_types[] = {
@@ -357,6 +364,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 		jsonw_string_field(w, "exe", p->exe);
 		jsonw_string_field(w, "chain", p->chain);
 		jsonw_string_field(w, "class", class_name(p->class));
+		if (p->via[0])
+			jsonw_string_field(w, "via", p->via);
 		if (p->violations)
 			jsonw_string_field(w, "violation", class_name(p->class));
 		jsonw_end_object(w);
@@ -449,26 +458,26 @@ static void dot_label(FILE *f, const char *text)
 }
 
 struct chain_nodes {
-	char (*names)[DEP_CHAIN_LEN];
+	char (*names)[FOLLOW_VIA_LEN]; /* a chain, or a path to a service */
 	size_t count, cap;
 };
 
-/* The node of a chain prefix, added (with its edge from its parent) if
- * new; -1 if out of memory. */
-static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, size_t len)
+/* The node named by the first `len` bytes of `key`, or -1. */
+static long find_node(const struct chain_nodes *nodes, const char *key, size_t len)
+{
+	for (size_t i = 0; i < nodes->count; i++)
+		if (!strncmp(nodes->names[i], key, len) && nodes->names[i][len] == '\0')
+			return (long)i;
+	return -1;
+}
+
+/* A new box for `key` (its first `len` bytes) labelled `label`; -1 if out
+ * of memory. */
+static long add_node(FILE *f, struct chain_nodes *nodes, const char *key, size_t len,
+		     const char *label, size_t label_len)
 {
 	char name[DEP_CHAIN_LEN];
-	const char *last = chain;
-	long parent = -1;
 
-	for (size_t i = 0; i < nodes->count; i++)
-		if (!strncmp(nodes->names[i], chain, len) && nodes->names[i][len] == '\0')
-			return (long)i;
-	for (const char *s = chain; s + 3 <= chain + len; s++)
-		if (!strncmp(s, " > ", 3))
-			last = s + 3;
-	if (last != chain)
-		parent = chain_node(f, nodes, chain, (size_t)(last - 3 - chain));
 	if (nodes->count == nodes->cap) {
 		size_t cap = nodes->cap ? nodes->cap * 2 : 16;
 		void *grown = realloc(nodes->names, cap * sizeof(*nodes->names));
@@ -478,14 +487,66 @@ static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, si
 		nodes->names = grown;
 		nodes->cap = cap;
 	}
-	snprintf(nodes->names[nodes->count], DEP_CHAIN_LEN, "%.*s", (int)len, chain);
-	snprintf(name, sizeof(name), "%.*s", (int)(chain + len - last), last);
+	snprintf(nodes->names[nodes->count], sizeof(*nodes->names), "%.*s", (int)len, key);
+	snprintf(name, sizeof(name), "%.*s", (int)label_len, label);
 	fprintf(f, "  p%zu [shape=box, label=", nodes->count);
 	dot_label(f, name);
 	fputs("];\n", f);
-	if (parent >= 0)
-		fprintf(f, "  p%ld -> p%zu;\n", parent, nodes->count);
 	return (long)nodes->count++;
+}
+
+/* The node of a chain prefix, added (with its edge from its parent) if
+ * new; -1 if out of memory. */
+static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, size_t len)
+{
+	const char *last = chain;
+	long parent = -1, node = find_node(nodes, chain, len);
+
+	if (node >= 0)
+		return node;
+	for (const char *s = chain; s + 3 <= chain + len; s++)
+		if (!strncmp(s, " > ", 3))
+			last = s + 3;
+	if (last != chain)
+		parent = chain_node(f, nodes, chain, (size_t)(last - 3 - chain));
+	node = add_node(f, nodes, chain, len, last, (size_t)(chain + len - last));
+	if (node >= 0 && parent >= 0)
+		fprintf(f, "  p%ld -> p%ld;\n", parent, node);
+	return node;
+}
+
+/* The node of a transient program: the path "CHAIN -> DEST SERVICE [->
+ * DEST SERVICE]...", drawn as the client's chain, then a box per service,
+ * each reached by a dotted edge labelled with its address; -1 if out of
+ * memory. */
+static long via_node(FILE *f, struct chain_nodes *nodes, const char *via)
+{
+	const char *hop = strstr(via, " -> ");
+	long node = chain_node(f, nodes, via, hop ? (size_t)(hop - via) : strlen(via));
+
+	while (hop && node >= 0) {
+		const char *segment = hop + 4, *next = strstr(segment, " -> ");
+		size_t end = next ? (size_t)(next - via) : strlen(via);
+		const char *space = memchr(segment, ' ', (size_t)(via + end - segment));
+		long served = find_node(nodes, via, end);
+
+		if (served < 0 && space) {
+			served = add_node(f, nodes, via, end, space + 1,
+					  (size_t)(via + end - space - 1));
+			if (served >= 0) {
+				char destination[DEP_NAME_LEN + DESTINATION_LEN];
+
+				snprintf(destination, sizeof(destination), "%.*s",
+					 (int)(space - segment), segment);
+				fprintf(f, "  p%ld -> p%ld [style=dotted, label=", node, served);
+				dot_label(f, destination);
+				fputs("];\n", f);
+			}
+		}
+		node = served;
+		hop = next;
+	}
+	return node;
 }
 
 /* An edge's line by class: a dependency the script shows is drawn
@@ -493,6 +554,7 @@ static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, si
 static const char *const graph_styles[CLASS_COUNT] = {
 	[CLASS_DIRECT] = "solid",
 	[CLASS_HIDDEN] = "dashed",
+	[CLASS_TRANSIENT] = "dotted",
 };
 
 void output_graph(FILE *f, const struct depmap *map)
@@ -520,13 +582,13 @@ void output_graph(FILE *f, const struct depmap *map)
 		dot_label(f, destination);
 		fputs("];\n", f);
 		for (size_t j = 0; j < d->nprograms; j++) {
-			const char *chain = d->programs[j].chain;
-			long node = chain_node(f, &nodes, chain, strlen(chain));
+			const struct dep_program *p = &d->programs[j];
+			long node = p->via[0] ? via_node(f, &nodes, p->via)
+					      : chain_node(f, &nodes, p->chain, strlen(p->chain));
 
 			if (node >= 0)
 				fprintf(f, "  p%ld -> d%zu [label=\"%s x%u\", style=%s%s];\n", node, i,
-					class_name(d->programs[j].class), d->programs[j].count,
-					graph_styles[d->programs[j].class],
+					class_name(p->class), p->count, graph_styles[p->class],
 					d->failed ? ", color=red" : "");
 		}
 	}

@@ -524,6 +524,7 @@ static int load(struct run *r)
 	const struct options *o = r->opts;
 	struct tracer_config config = {
 		.follow_children = o->follow_children,
+		.follow_services = o->follow_services,
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,

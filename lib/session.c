@@ -7,6 +7,7 @@
 #include "depmap.h"
 #include "dns.h"
 #include "event_format.h"
+#include "follow.h"
 #include "names.h"
 #include "proctree.h"
 
@@ -31,6 +32,7 @@ struct session {
 	struct session_config config;
 	struct proc_table *procs;
 	struct name_table *names;
+	struct follow_table *follow; /* threads of local services serving the tree */
 	struct depmap map;
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
@@ -49,7 +51,8 @@ struct session *session_new(const struct session_config *config)
 	s->totals.policy = s->config.policy != NULL;
 	s->procs = proc_table_new();
 	s->names = name_table_new();
-	if (!s->procs || !s->names) {
+	s->follow = follow_table_new();
+	if (!s->procs || !s->names || !s->follow) {
 		session_free(s);
 		return NULL;
 	}
@@ -64,6 +67,7 @@ void session_free(struct session *s)
 		return;
 	proc_table_free(s->procs);
 	name_table_free(s->names);
+	follow_table_free(s->follow);
 	depmap_free(&s->map);
 	free(s);
 }
@@ -159,14 +163,46 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	output_event(s->config.out, &event);
 }
 
-/* Whose dependency `ev` is (classify.h), from the names of its
- * destination (NULL-terminated), with the evidence in `evidence`. */
-static void classify_event(struct session *s, struct event *ev, const char *const *names,
-			   char evidence[CLASS_EVIDENCE_LEN])
+/* Whose dependency `ev` is, made by thread `tid`: transient for a thread
+ * serving the tree (its chain is then the service's own name), otherwise
+ * by the rule of classify.h from the names of its destination
+ * (NULL-terminated), with the evidence in `evidence`. */
+static void classify_event(struct session *s, struct event *ev, uint32_t tid,
+			   const char *const *names, char evidence[CLASS_EVIDENCE_LEN])
 {
+	ev->via = follow_table_via(s->follow, (pid_t)tid);
+	if (ev->via) {
+		ev->class = CLASS_TRANSIENT;
+		ev->chain = ev->comm;
+		return;
+	}
 	ev->class = classify_destination(s->procs, (pid_t)ev->pid, names, evidence,
 					 CLASS_EVIDENCE_LEN);
 	ev->evidence = evidence;
+}
+
+/* A thread of a process outside the tree serves a connection a traced
+ * thread made: from now on what it does is transient, by the path the tree
+ * reached it. Its process is read from /proc (its program, for the map). */
+static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
+{
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
+	char client[DEP_CHAIN_LEN], destination[DEP_NAME_LEN + DESTINATION_LEN];
+	char comm[DEPTRACE_COMM_LEN];
+	const char *name = name_table_lookup(s->names, ev->addr);
+
+	if (p && !p->exe[0])
+		proc_info_load(s->config.proc_root, p);
+	record_comm(&ev->h, comm);
+	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
+	if (name)
+		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
+	else
+		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
+	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
+			       destination))
+		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",
+			    comm, ev->h.pid, destination);
 }
 
 /* Whether an event of class `class` breaks the policy, from the policy's
@@ -227,8 +263,9 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	format_address(event.addr, address, sizeof(address));
-	classify_event(s, &event, event.name ? (const char *const[]){ event.name, address, NULL }
-					     : (const char *const[]){ address, NULL },
+	classify_event(s, &event, ev->h.tid,
+		       event.name ? (const char *const[]){ event.name, address, NULL }
+				  : (const char *const[]){ address, NULL },
 		       evidence);
 	/* a socket refused at socket() has no destination to judge */
 	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
@@ -301,7 +338,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	for (size_t i = 0; i < event.nanswers; i++)
 		name_table_add(s->names, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
-	classify_event(s, &event, (const char *const[]){ qname, NULL }, evidence);
+	classify_event(s, &event, h->tid, (const char *const[]){ qname, NULL }, evidence);
 	event.violation = judge(s, verdict, refused != NULL,
 				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false,
 				event.class, &violation);
@@ -425,6 +462,9 @@ void session_record(struct session *s, const union deptrace_record *rec)
 		break;
 	case DEPTRACE_EVENT_FORK:
 		on_fork(s, &rec->h);
+		break;
+	case DEPTRACE_EVENT_SERVE:
+		on_serve(s, &rec->serve);
 		break;
 	}
 }

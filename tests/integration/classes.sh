@@ -5,7 +5,11 @@
 # and a subshell connecting by itself (direct), a tool that checks for
 # updates with a URL of its own, in-process and through a child (hidden);
 # the same classes in --json, the map (direct programs first) and the
-# summary's counts; the example deploy without -p.
+# summary's counts. Local services followed without -p (transient): the
+# example deploy's threaded internal API; a forking relay calling a
+# threaded relay calling the forge (two hops, the path shown), while an
+# unrelated client uses both relays, whose calls must not appear; and
+# --no-follow.
 source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
@@ -16,7 +20,8 @@ done
 
 forge_ip=127.0.0.10
 forge=http://forge.example.com
-fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20
+fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
+	relay1.internal.example=127.0.0.30 relay2.internal.example=127.0.0.31
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http $forge/migrate/releases/latest || fail "the fake forge does not start"
 
@@ -100,9 +105,9 @@ pass "connections to the resolver are not direct by an argv that never names it"
 direct=$(event_lines | grep -cE '  (VIOLATION )?direct( |$)' || true)
 hidden=$(event_lines | grep -cE '  (VIOLATION )?hidden( |$)' || true)
 [[ $((direct + hidden)) == $(event_lines | grep -c .) ]] || fail "lines without a class"
-grep -qE "^deptrace: [0-9]+ connections and [0-9]+ lookups traced \\($direct direct, $hidden hidden\\), 0 events lost\$" \
+grep -qE "^deptrace: [0-9]+ connections and [0-9]+ lookups traced \\($direct direct, $hidden hidden, 0 transient\\), 0 events lost\$" \
 	"$SCRATCH/trace.err" || fail "the summary line does not count $direct direct, $hidden hidden: $(cat "$SCRATCH/trace.err")"
-map_section | grep -qx "DEPENDENCIES ([0-9]*) ($direct direct, $hidden hidden)" ||
+map_section | grep -qx "DEPENDENCIES ([0-9]*) ($direct direct, $hidden hidden, 0 transient)" ||
 	fail "the map's heading does not count the classes: $(map_section | head -1)"
 pass "the summary line and the map count $direct direct and $hidden hidden"
 
@@ -137,7 +142,7 @@ assert summary["classes"]["direct"] + summary["classes"]["hidden"] == \
 EOF
 pass "--json: every connection and lookup has its class and evidence; the summary counts them"
 
-# --- the example deploy, without -p ------------------------------------------
+# --- the example deploy, without -p: its internal API followed ---------------
 rm -f "$SCRATCH/trace.out"
 fakenet_start internal-api "$repo/examples/services/internal-api" 127.0.0.20 8080 $forge
 fakenet_wait_http http://api.internal.example:8080/v1/deployments || fail "the internal API does not start"
@@ -147,4 +152,97 @@ run_deptrace -- "$repo/examples/deploy.sh"
 # registry's URL comes after 8 arguments, read from /proc)
 expect_tails curl TCP $forge_ip:80 "$curl_direct" "$curl_direct" "$migrate_hidden"
 expect_tails curl TCP 127.0.0.20:8080 'direct \(deploy\.sh > curl; argv names api\.internal\.example\)'
-pass "the example: the release download direct, migrate's update check hidden, the API call direct"
+api_via='transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)'
+expect_tails internal-api TCP $forge_ip:80 "$api_via"
+expect_tails internal-api DNS forge.example.com "$api_via" "$api_via"
+pass "the example: the download direct, migrate's update check hidden, internal-api's check transient"
+map_section | grep -qE '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]*\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' ||
+	fail "no transient internal-api under the forge in the map: $(map_section)"
+pass "the map lists internal-api under the forge, transient, with its path"
+
+# --- two hops: a forking relay calls a threaded relay calls the forge ------------
+# Each relay serves any GET by fetching the same path from its upstream
+# after PAUSE seconds (so that the unrelated client's requests overlap
+# ours), and replies with what it got.
+cat > "$SCRATCH/relay" <<'EOF'
+#!/usr/bin/python3
+import socketserver, sys, time, urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+
+address, port, upstream, mode, pause = sys.argv[1:6]
+
+
+class Relay(BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(float(pause))
+        with urllib.request.urlopen(upstream + self.path, timeout=10) as r:
+            body = r.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
+    pass
+
+
+server = (ForkingHTTPServer if mode == "fork" else ThreadingHTTPServer)((address, int(port)), Relay)
+server.serve_forever()
+EOF
+chmod +x "$SCRATCH/relay"
+ln -s relay "$SCRATCH/relay-fork"
+ln -s relay "$SCRATCH/relay-thread"
+fakenet_start relay-thread "$SCRATCH/relay-thread" 127.0.0.31 8082 $forge thread 0.6
+fakenet_start relay-fork "$SCRATCH/relay-fork" 127.0.0.30 8081 http://relay2.internal.example:8082 fork 0
+fakenet_wait_http http://relay2.internal.example:8082/migrate/releases/latest 20 || fail "relay2 does not start"
+fakenet_wait_http http://relay1.internal.example:8081/migrate/releases/latest 20 || fail "relay1 does not start"
+
+# The unrelated client: outside the traced tree, 2 requests through relay1
+# and 2 straight to relay2, started once tracing is attached and just
+# before the deploy's own: all under way while the deploy's one is.
+cat > "$SCRATCH/unrelated" <<EOF
+#!/bin/bash
+for i in 1 2; do
+	curl -fsS -o /dev/null http://relay1.internal.example:8081/migrate/releases/latest &
+	curl -fsS -o /dev/null http://relay2.internal.example:8082/migrate/releases/latest &
+done
+wait
+touch "$SCRATCH/unrelated.done"
+EOF
+cat > "$SCRATCH/hops.sh" <<EOF
+#!/bin/bash
+until [[ -e "$SCRATCH/go" ]]; do sleep 0.05; done
+curl -fsS -o /dev/null http://relay1.internal.example:8081/migrate/releases/latest
+EOF
+chmod +x "$SCRATCH/unrelated" "$SCRATCH/hops.sh"
+start_deptrace -- "$SCRATCH/hops.sh"
+fakenet_run "$SCRATCH/unrelated" > "$SCRATCH/unrelated.out" 2>&1 &
+sleep 0.2 # its requests are in the relays' hands, pausing
+touch "$SCRATCH/go"
+wait_deptrace
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- hops.sh exited $DEPTRACE_RC"
+for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; done
+[[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
+
+hop1='transient \(hops\.sh > curl -> relay1\.internal\.example:8081 relay-fork\)'
+hop2='transient \(hops\.sh > curl -> relay1\.internal\.example:8081 relay-fork -> relay2\.internal\.example:8082 relay-thread\)'
+expect_tails relay-fork TCP 127.0.0.31:8082 "$hop1"
+expect_tails relay-thread TCP $forge_ip:80 "$hop2"
+pass "two hops: 'transient (hops.sh > curl -> relay1...:8081 relay-fork -> relay2...:8082 relay-thread)'"
+[[ $(event_lines | grep -c ' relay-') == $(event_lines | grep ' relay-' | grep -cE "  ($hop1|$hop2)\$") ]] ||
+	fail "relay lines with another path: $(event_lines | grep ' relay-')"
+[[ $(count_lines - relay-thread TCP $forge_ip:80 -) == 1 && $(count_lines - relay-fork TCP 127.0.0.31:8082 -) == 1 ]] ||
+	fail "the unrelated client's calls through the relays were attributed: $(event_lines | grep ' relay-')"
+pass "the unrelated client's 4 requests, served at the same time, do not appear"
+
+# --- --no-follow: the service is not followed ------------------------------------
+rm -f "$SCRATCH/trace.out"
+run_deptrace --no-follow -- "$SCRATCH/hops.sh" # ($SCRATCH/go is there)
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace --no-follow exited $DEPTRACE_RC"
+[[ $(event_lines | grep -c ' relay-') == 0 ]] || fail "--no-follow still followed: $(event_lines | grep ' relay-')"
+expect_tails curl TCP 127.0.0.30:8081 'direct \(hops\.sh > curl; argv names relay1\.internal\.example\)'
+pass "--no-follow: only the deploy's own connection to relay1"

@@ -15,16 +15,20 @@ from collections import Counter
 
 # A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
 EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+(.*)$")
-# The class: "direct" (the command's own), "hidden (CHAIN; EVIDENCE)"
-CLASS = r"(direct|hidden)(?: \((.*); ([^;]*?)\))?"
+# The class: "direct" (the command's own), "hidden (CHAIN; EVIDENCE)",
+# "transient (VIA)"
+CLASS = r"(direct|hidden|transient)(?: \((.*)\))?"
 # What follows DESTINATION: its class, or on an event that broke the
 # policy "VIOLATION CLASS[, NOT BLOCKED][ (socket made ...)]: RULE"
 TAIL = re.compile(rf"^(.*?)  (?:VIOLATION (.*)|{CLASS})$")
 MARKER = re.compile(rf"^{CLASS}(, NOT BLOCKED)?(?: \(socket made outside the cgroup\))?: (.*)$")
 # A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[  VIOLATION RULE xN]
 ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:  VIOLATION (.*) x(\d+))?$")
-PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)  (direct|hidden)(  VIOLATION)?$")
-COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden\)$")
+PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*?))?\)  (direct|hidden|transient(?: \(.*\))?)(  VIOLATION)?$")
+COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden, (\d+) transient\)$")
+
+
+CLASSES = ("direct", "hidden", "transient")
 
 
 def text_tail(line, destination):
@@ -33,27 +37,31 @@ def text_tail(line, destination):
     m = TAIL.match(destination)
     if not m:
         sys.exit(f"no class at the end of: {line!r}")
-    destination, marker, cls, chain, evidence = m.groups()
+    destination, marker, cls, why = m.groups()
     violation = None
     if marker:
         v = MARKER.match(marker)
         if not v:
             sys.exit(f"bad violation marker: {marker!r}")
-        cls, chain, evidence, not_blocked, rule = v.groups()
+        cls, why, not_blocked, rule = v.groups()
         violation = (bool(not_blocked), rule)
     # the command's own shows no chain nor evidence
-    return destination, (cls, chain or "", evidence or "the command"), violation
+    return destination, (cls, why or ""), violation
 
 
 def json_class(o):
     """The event's class as the text shows it, and its violation."""
-    evidence = o["evidence"]
-    chain = o.get("chain", "") if evidence != "the command" else ""
+    if o["class"] == "transient":
+        why = o["via"]
+    elif o["evidence"] == "the command":
+        why = ""
+    else:
+        why = f"{o.get('chain', '')}; {o['evidence']}"
     v = o.get("violation")
     if v is not None:
         assert v["class"] == o["class"], o
         v = (v.get("blocked") is False, v["rule"])
-    return (o["class"], chain, evidence), v
+    return (o["class"], why), v
 
 
 def text_events(lines):
@@ -100,11 +108,12 @@ def text_map(lines):
         start = lines.index(next(l for l in lines if l.startswith("DEPENDENCIES (")))
     except StopIteration:
         return None, None, None
-    head = re.match(r"^DEPENDENCIES \((\d+)\) \((\d+) direct, (\d+) hidden\)$", lines[start])
+    head = re.match(r"^DEPENDENCIES \((\d+)\) \((\d+) direct, (\d+) hidden, (\d+) transient\)$",
+                    lines[start])
     if not head:
         sys.exit(f"bad map heading: {lines[start]!r}")
     declared = int(head.group(1))
-    classes = {"direct": int(head.group(2)), "hidden": int(head.group(3))}
+    classes = dict(zip(CLASSES, (int(n) for n in head.groups()[1:])))
     for line in lines[start + 1:]:
         m = ENTRY.match(line)
         if m:
@@ -140,7 +149,8 @@ def json_map(summary):
                 destination = f"{d['name']} {destination}"
         for p in d["programs"]:
             assert p.get("violation") in (None, p["class"]), p
-        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"], p["class"],
+        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"],
+                          f"{p['class']} ({p['via']})" if "via" in p else p["class"],
                           "violation" in p) for p in d["programs"])
         violation = (d["violation"]["rule"], d["violation"]["count"]) if "violation" in d else None
         deps.append((destination, proto, d["count"], tuple(sorted(d["results"].items())),
@@ -182,14 +192,14 @@ def main():
                           and o["type"] != "summary")
         jcount = summary.get("violations")
         if jcount is not None:
-            jcount = (jcount["count"], jcount["direct"], jcount["hidden"])
-            events = (sum(classes.values()), classes["direct"], classes["hidden"])
+            jcount = (jcount["count"], *(jcount[c] for c in CLASSES))
+            events = (sum(classes.values()), *(classes[c] for c in CLASSES))
             if jcount != events:
                 problems.append(f"summary violations {jcount}, events {events}")
         elif classes:
             problems.append("violations in the events, none in the summary")
         events = Counter(o["class"] for o in objects if o["type"] in ("connect", "dns"))
-        if summary["classes"] != {c: events[c] for c in ("direct", "hidden")}:
+        if summary["classes"] != {c: events[c] for c in CLASSES}:
             problems.append(f"summary classes {summary['classes']}, events {dict(events)}")
         tmap, tcount, tclasses = text_map(lines)
         jmap = json_map(summary)

@@ -153,7 +153,7 @@ count_named_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" -v name="($6)" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) && $8 == name && $9 ~ /^(direct|hidden)$/ { n++ }
+		(dest == "-" || $7 == dest) && $8 == name && $9 ~ /^(direct|hidden|transient)$/ { n++ }
 		END { print n + 0 }'
 }
 

@@ -42,11 +42,11 @@ run_deptrace --policy "$SCRATCH/loopback.policy" -- "$DT_CONNECT" -l 127.0.0.1 0
 expect_client_lines "$SCRATCH/client.out"
 pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
 expect_marker "$pid" TCP "$dest" "VIOLATION direct: deny 127.0.0.0/24"
-grep -qx 'deptrace: 1 violation (1 direct, 0 hidden)' "$SCRATCH/trace.err" ||
-	fail "no '1 violation (1 direct, 0 hidden)' on stderr"
+grep -qx 'deptrace: 1 violation (1 direct, 0 hidden, 0 transient)' "$SCRATCH/trace.err" ||
+	fail "no '1 violation (1 direct, 0 hidden, 0 transient)' on stderr"
 map_section | grep -q "$dest  TCP  1 time, .*: ok x1  VIOLATION deny 127.0.0.0/24 x1\$" ||
 	fail "the map does not mark $dest"
-map_section | grep -qx '1 violation (1 direct, 0 hidden)' || fail "no count line after the map"
+map_section | grep -qx '1 violation (1 direct, 0 hidden, 0 transient)' || fail "no count line after the map"
 pass "the command's own connection: 'VIOLATION direct: deny 127.0.0.0/24', in the map too"
 
 # --- a program the command ran, naming the address: direct, with its chain -----
@@ -97,7 +97,7 @@ grep -qx "deptrace: exit status 7 (--fail-on-violation); the command's own statu
 run_deptrace --fail-on-violation --deny 192.0.2.0/24 -- bash -c '"$1" -u 127.0.0.1 53; exit 3' \
 	bash "$DT_CONNECT"
 [[ $DEPTRACE_RC == 3 ]] || fail "--fail-on-violation without a violation exited $DEPTRACE_RC, expected 3"
-grep -qx 'deptrace: 0 violations (0 direct, 0 hidden)' "$SCRATCH/trace.err" || fail "no '0 violations'"
+grep -qx 'deptrace: 0 violations (0 direct, 0 hidden, 0 transient)' "$SCRATCH/trace.err" || fail "no '0 violations'"
 pass "--fail-on-violation: 7 when the policy was broken (the command's 3 on stderr), 3 when not"
 
 # --- a bad policy: exit 2 before anything is traced or run ---------------------
@@ -136,7 +136,7 @@ expect_client_lines "$SCRATCH/child.out"
 expect_marker "$target" TCP "$(client_dest "$SCRATCH/target.out")" "VIOLATION direct: deny 127.0.0.0/24"
 expect_marker "$(client_pid "$SCRATCH/child.out")" UDP 127.0.0.1:53 \
 	"VIOLATION hidden (sh > udp-tool > dt-connect; not in udp-tool's argv): deny 127.0.0.0/24"
-grep -qx 'deptrace: 2 violations (1 direct, 1 hidden)' "$SCRATCH/trace.err" || fail "no '2 violations' line"
+grep -qx 'deptrace: 2 violations (1 direct, 1 hidden, 0 transient)' "$SCRATCH/trace.err" || fail "no '2 violations' line"
 pass "-p: the target's connection is direct, its tool's child's hidden; exit 7"
 
 # --- a denied name: its lookups and the connection, text and JSON ---------------
@@ -168,6 +168,6 @@ assert len(marked) == 3, marked
 for e in marked:
     assert e["violation"] == {"class": "direct", "rule": "deny forge.example.com",
                               "origin": "--deny", "chain": "curl"}, e
-assert events[-1]["violations"] == {"count": 3, "direct": 3, "hidden": 0}, events[-1]
+assert events[-1]["violations"] == {"count": 3, "direct": 3, "hidden": 0, "transient": 0}, events[-1]
 EOF
 pass "--json: the same events, each violation with class, rule, origin and chain"

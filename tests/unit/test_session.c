@@ -19,6 +19,7 @@ static bool enforcing;
 /* Whether the policy's hook saw the connects that follow (it does, but
  * for a socket made outside the cgroup). */
 static bool judged_by_policy = true;
+static FILE *graph;           /* the run's graph goes there, when set */
 
 static void setup(void)
 {
@@ -45,7 +46,7 @@ static void open_session(enum output_format format, bool summary)
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
 	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
-					 .enforcing = enforcing };
+					 .enforcing = enforcing, .graph = graph };
 
 	pathf(proc, "%s/proc", scratch);
 	pathf(hosts, "%s/hosts", scratch);
@@ -194,7 +195,7 @@ START_TEST(test_lookup_names_the_connection)
 	ck_assert_msg(strstr(t, "ECONNREFUSED  192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
 	ck_assert_msg(strstr(t, "ok            192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: each destination once, with the chain from the root */
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com 192.0.2.10:443  TCP  1 time, 0.004-0.004s: EINPROGRESS x1\n"
 				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com A  DNS  1 time"), "%s", t);
@@ -301,7 +302,7 @@ START_TEST(test_violations_direct_and_hidden)
 				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden  VIOLATION\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n198.51.100.1:443  TCP  1 time, 0.003-0.003s: EINPROGRESS x1\n"
 				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
-	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert(session_totals(s)->policy);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
 	ck_assert_uint_eq(session_totals(s)->class_violations[CLASS_DIRECT], 1);
@@ -333,7 +334,7 @@ START_TEST(test_allow_list_miss_in_json)
 	ck_assert_msg(strstr(t, "\"violation\":{\"class\":\"hidden\",\"rule\":\"deny 10.6.0.0/16\","
 				"\"origin\":\"--test\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "{\"type\":\"summary\",\"connections\":3,\"lookups\":0,\"lost\":0,"
-				"\"classes\":{\"direct\":0,\"hidden\":3},\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2},"), "%s", t);
+				"\"classes\":{\"direct\":0,\"hidden\":3,\"transient\":0},\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2,\"transient\":0},"), "%s", t);
 	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"class\":\"hidden\",\"violation\":\"hidden\"}],"
 				"\"violation\":{\"rule\":\"not on the allow list\",\"count\":1}}"), "%s", t);
 }
@@ -584,8 +585,82 @@ START_TEST(test_classes_from_argv)
 	/* (connect_record names every process curl) */
 	ck_assert_msg(strstr(t, "ok            192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 2);
+}
+END_TEST
+
+/* A thread the kernel says serves the tree: what it does is transient,
+ * with the path, in the lines, the map and the graph; a second
+ * service it calls has the path of both hops. */
+static void serve_record(uint32_t pid, uint32_t tid, const char *comm, uint32_t client_pid,
+			 uint32_t client_tid, const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.serve.h = header(DEPTRACE_EVENT_SERVE, pid, client_pid, comm, 1500000);
+	rec.serve.h.tid = tid;
+	rec.serve.client_pid = client_pid;
+	rec.serve.client_tid = client_tid;
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, rec.serve.addr), 1);
+	rec.serve.port = port;
+	session_record(s, &rec);
+}
+
+static void thread_connect(uint32_t pid, uint32_t tid, const char *comm, uint64_t ts,
+			   const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 101, comm, ts);
+	rec.connect.h.tid = tid;
+	rec.connect.family = AF_INET;
+	rec.connect.dport = port;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.result = -EINPROGRESS;
+	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
+	session_record(s, &rec);
+}
+
+START_TEST(test_transient_through_services)
+{
+	char *dot = NULL;
+	size_t dot_len = 0;
+	const char *t;
+
+	write_file(scratch, "proc/300/comm", "internal-api\n");
+	write_file(scratch, "proc/300/cmdline", "/usr/bin/python3");
+	graph = open_memstream(&dot, &dot_len);
+	open_with_curl(OUTPUT_TEXT);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	thread_connect(300, 301, "internal-api", 2500000, "127.0.0.30", 9090);
+	serve_record(400, 400, "backend", 300, 301, "::ffff:127.0.0.30", 9090);
+	thread_connect(400, 400, "backend", 3000000, "192.0.2.10", 80);
+	t = finish();
+	fclose(graph);
+	graph = NULL;
+	ck_assert_msg(strstr(t, "0.002     300     101     internal-api    TCP    EINPROGRESS   192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api -> "
+				"127.0.0.30:9090 backend)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n192.0.2.10:80  TCP  2 times, 0.002-0.003s: EINPROGRESS x2\n"
+				"    internal-api x1  (internal-api)  transient (deploy.sh > curl -> "
+				"127.0.0.20:8080 internal-api)\n"
+				"    backend x1  (backend)  transient (deploy.sh > curl -> 127.0.0.20:8080 "
+				"internal-api -> 127.0.0.30:9090 backend)\n"), "%s", t);
+	/* the graph: deploy.sh > curl, then a dotted edge to each service */
+	ck_assert_msg(strstr(dot, "[shape=box, label=\"internal-api\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.20:8080\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.30:9090\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"transient x1\", style=dotted];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"hidden x1\", style=dashed];\n"), "%s", dot);
+	free(dot);
 }
 END_TEST
 
@@ -597,6 +672,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lookup_names_the_connection);
 	tcase_add_test(tc, test_classes_from_argv);
+	tcase_add_test(tc, test_transient_through_services);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
 	tcase_add_test(tc, test_full_comm_field);

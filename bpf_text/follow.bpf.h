@@ -6,7 +6,8 @@
  * A traced thread's TCP connection is noted by its socket as it enters
  * SYN_SENT (sock:inet_sock_set_state fires in the connecting thread, but
  * before the source port is chosen), and by its 4-tuple once it is
- * ESTABLISHED (in any context: softirq, for the client). A thread of a
+ * ESTABLISHED (in any context: softirq, for the client); tcp_outcome.bpf.h
+ * owns that tracepoint and hands each change to follow_set_state. A thread of a
  * process outside the traced tree that reads from the other end of such a
  * connection (tcp:tcp_rcv_space_adjust fires in the reading thread, inside
  * recvmsg, with that socket's 4-tuple) serves the tree: it is traced, by
@@ -21,7 +22,6 @@
 #define FOLLOW_TCP_ESTABLISHED 1
 #define FOLLOW_TCP_SYN_SENT 2
 #define FOLLOW_TCP_CLOSE 7
-#define FOLLOW_IPPROTO_TCP 6
 
 /* A connection as its client sees it; addresses IPv4-mapped for IPv4 (the
  * tracepoints fill their IPv6 fields so for both families). */
@@ -83,39 +83,39 @@ static __always_inline void follow_forget_thread(u32 tid)
 	follow_threads.delete(&tid);
 }
 
-TRACEPOINT_PROBE(sock, inet_sock_set_state)
+/* From sock:inet_sock_set_state (tcp_outcome.bpf.h's probe, which owns
+ * that tracepoint), for every TCP state change: saddr and daddr point
+ * into the tracepoint's record, read by helper as there. */
+static __always_inline void follow_set_state(u64 sk, int newstate, u16 sport, u16 dport,
+					     const u8 *saddr, const u8 *daddr)
 {
-	u64 sk = (u64)args->skaddr;
 	struct follow_key key = {};
 	struct follow_client *client;
 
-	if (args->protocol != FOLLOW_IPPROTO_TCP)
-		return 0;
-	if (args->newstate == FOLLOW_TCP_SYN_SENT) {
+	if (newstate == FOLLOW_TCP_SYN_SENT) {
 		u64 id = bpf_get_current_pid_tgid();
 		struct follow_client me = { .pid = id >> 32, .tid = (u32)id };
 
 		if (current_traced_proc())
 			follow_sockets.update(&sk, &me);
-		return 0;
+		return;
 	}
 	client = follow_sockets.lookup(&sk);
 	if (!client)
-		return 0;
+		return;
 	/* a socket sees itself as the client: source is the client */
-	__builtin_memcpy(key.client, args->saddr_v6, 16);
-	__builtin_memcpy(key.server, args->daddr_v6, 16);
-	key.client_port = args->sport;
-	key.server_port = args->dport;
-	if (args->newstate == FOLLOW_TCP_ESTABLISHED) {
+	bpf_probe_read_kernel(key.client, 16, saddr);
+	bpf_probe_read_kernel(key.server, 16, daddr);
+	key.client_port = sport;
+	key.server_port = dport;
+	if (newstate == FOLLOW_TCP_ESTABLISHED) {
 		struct follow_client copy = *client;
 
 		follow_conns.update(&key, &copy);
-	} else if (args->newstate == FOLLOW_TCP_CLOSE) {
+	} else if (newstate == FOLLOW_TCP_CLOSE) {
 		follow_conns.delete(&key);
 		follow_sockets.delete(&sk);
 	}
-	return 0;
 }
 
 /* Every TCP read on the machine passes here: one hash lookup, keyed by

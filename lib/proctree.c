@@ -219,11 +219,9 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 
 int proc_info_load_args(const char *proc_root, struct proc_info *info)
 {
-	char path[64 + 256], args[PROC_ARGS_LEN];
-	ssize_t n;
+	char args[PROC_ARGS_LEN];
+	ssize_t n = proctree_read_cmdline(proc_root, info->pid, info->comm, args, sizeof(args));
 
-	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)info->pid);
-	n = read_small_file(path, args, sizeof(args));
 	/* argv is NUL-separated; trailing NULs end it */
 	while (n > 0 && args[n - 1] == '\0')
 		n--;
@@ -235,6 +233,23 @@ int proc_info_load_args(const char *proc_root, struct proc_info *info)
 	args[n] = '\0';
 	memcpy(info->args, args, (size_t)n + 1);
 	return 0;
+}
+
+ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
+			      char *buf, size_t len)
+{
+	char path[64 + 256], now[PROC_COMM_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
+	n = read_small_file(path, now, sizeof(now));
+	if (n < 0)
+		return n;
+	now[strcspn(now, "\n")] = '\0';
+	if (strcmp(now, comm))
+		return -ESRCH;
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
+	return read_small_file(path, buf, len);
 }
 
 void proc_chain(const struct proc_table *table, pid_t pid, char *buf, size_t len)

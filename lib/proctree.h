@@ -63,9 +63,17 @@ const struct proc_info *proc_table_find(const struct proc_table *table, pid_t pi
 /* Fills comm, exe and args of `info` from PROC_ROOT/PID. 0 or -errno. */
 int proc_info_load(const char *proc_root, struct proc_info *info);
 
+/* The arguments of process `pid` as PROC_ROOT/PID/cmdline holds them
+ * (NUL-separated, at most len - 1 bytes kept), provided its name is still
+ * `comm`: one that has run another program since has that program's
+ * arguments. The byte count, or -errno (-ESRCH: another program now). */
+ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
+			      char *buf, size_t len);
+
 /* Fills args alone, from PROC_ROOT/PID/cmdline (argv joined by spaces, cut
- * at PROC_ARGS_LEN); leaves them as they were when the process is gone
- * or shows no argv. 0 or -errno (-ENOENT: no argv). */
+ * at PROC_ARGS_LEN) while the process still runs the program named
+ * info->comm (proctree_read_cmdline); leaves them as they were otherwise.
+ * 0 or -errno (-ENOENT: no argv). */
 int proc_info_load_args(const char *proc_root, struct proc_info *info);
 
 /* "deploy.sh > migrate > curl": names from the traced root down to `pid`

@@ -102,7 +102,7 @@ static size_t programs_needed(enum backend backend, bool follow)
 
 			for (const struct probe_spec *q = lists[i]; q < p; q++)
 				repeat |= !p->category && !q->category && !strcmp(p->function, q->function);
-			if (!repeat && (follow || (!p->children_only && !p->services_only)))
+			if (!repeat && (follow || (!p->children_only && p->fact != FACT_SERVICES)))
 				n++;
 		}
 	}
@@ -120,7 +120,7 @@ END_TEST
 
 START_TEST(test_tracepoint_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 25);
+	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 24);
 	load_and_unload(BACKEND_TRACEPOINT, true, false, programs_needed(BACKEND_TRACEPOINT, true));
 	load_and_unload(BACKEND_TRACEPOINT, false, false, programs_needed(BACKEND_TRACEPOINT, false));
 	load_and_unload(BACKEND_TRACEPOINT, true, true, programs_needed(BACKEND_TRACEPOINT, true));

@@ -559,6 +559,7 @@ START_TEST(test_classes_from_argv)
 	const char *t;
 	FILE *f;
 
+	write_file(scratch, "proc/102/comm", "curl\n");
 	write_file(scratch, "proc/102/cmdline", "");
 	pathf(path, "%s/proc/102/cmdline", scratch);
 	f = fopen(path, "w");

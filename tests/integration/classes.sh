@@ -14,9 +14,7 @@ source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
-for tool in curl python3 /usr/sbin/dnsmasq; do
-	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
-done
+require_tools curl python3 /usr/sbin/dnsmasq
 
 forge_ip=127.0.0.10
 forge=http://forge.example.com

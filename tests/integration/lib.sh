@@ -58,6 +58,14 @@ on_exit() {
 	exit "$rc"
 }
 
+# Fails unless every TOOL given is installed.
+require_tools() {
+	local tool
+	for tool; do
+		command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
+	done
+}
+
 # Waits up to $2 seconds (default 30) for file $1 to hold a line matching $3.
 wait_for_line() {
 	local file=$1 pattern=$3 deadline=$((SECONDS + ${2:-30}))

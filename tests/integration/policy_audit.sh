@@ -10,9 +10,7 @@ source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
-for tool in curl python3 /usr/sbin/dnsmasq; do
-	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
-done
+require_tools curl python3 /usr/sbin/dnsmasq
 
 # What follows DESTINATION on the lines of PID with PROTO to DEST
 # ("VIOLATION ..."), "-" for a line with no marker; one line each.
@@ -51,14 +49,23 @@ pass "the command's own connection: 'VIOLATION direct: deny 127.0.0.0/24', in th
 
 # --- a program the command ran, naming the address: direct, with its chain -----
 # (a last command bash would exec in place: "true" keeps dt-connect a child)
+# expect_child_case MARKER CHAIN CLASS -- BASH_ARGS...: under --deny
+# 127.0.0.0/24, the one connection of `bash -c BASH_ARGS` has MARKER, and
+# its program line in the map is CHAIN with CLASS.
+expect_child_case() {
+	local marker=$1 chain=$2 class=$3 pid dest
+	shift 4
+	run_deptrace --deny 127.0.0.0/24 -- bash -c "$@"
+	expect_client_lines "$SCRATCH/client.out"
+	pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
+	expect_marker "$pid" TCP "$dest" "$marker"
+	map_section | grep -q "^    $chain x1  (dt-connect .*)  $class  VIOLATION\$" ||
+		fail "the map's program line is not '$chain ... $class'"
+}
+
 # shellcheck disable=SC2016 # $1 is bash's
-run_deptrace --deny 127.0.0.0/24 -- bash -c '"$1" -l 127.0.0.1 0; true' bash "$DT_CONNECT"
-expect_client_lines "$SCRATCH/client.out"
-pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
-expect_marker "$pid" TCP "$dest" \
-	"VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): deny 127.0.0.0/24"
-map_section | grep -q '^    bash > dt-connect x1  (dt-connect .*)  direct  VIOLATION$' ||
-	fail "the map's program line is not marked direct"
+expect_child_case "VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): deny 127.0.0.0/24" \
+	'bash > dt-connect' direct -- '"$1" -l 127.0.0.1 0; true' bash "$DT_CONNECT"
 pass "a child naming the address: 'VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): ...'"
 
 # --- hidden: below a program whose argv does not name it ------------------------
@@ -66,13 +73,8 @@ pass "a child naming the address: 'VIOLATION direct (bash > dt-connect; argv nam
 printf '#!/bin/sh\n%q "$@" 127.0.0.1 0; true\n' "$DT_CONNECT" > "$SCRATCH/tool"
 chmod +x "$SCRATCH/tool"
 # shellcheck disable=SC2016
-run_deptrace --deny 127.0.0.0/24 -- bash -c '"$1" -l; true' bash "$SCRATCH/tool"
-expect_client_lines "$SCRATCH/client.out"
-pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
-expect_marker "$pid" TCP "$dest" \
-	"VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): deny 127.0.0.0/24"
-map_section | grep -q '^    bash > tool > dt-connect x1  (dt-connect .*)  hidden  VIOLATION$' ||
-	fail "the map's program line is not marked hidden"
+expect_child_case "VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): deny 127.0.0.0/24" \
+	'bash > tool > dt-connect' hidden -- '"$1" -l; true' bash "$SCRATCH/tool"
 pass "a tool's own choice: 'VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): ...'"
 
 # --- an allow list: what it does not name breaks the policy --------------------

@@ -157,6 +157,15 @@ pass "the example: the download direct, migrate's update check hidden, internal-
 map_section | grep -qE '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]*\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' ||
 	fail "no transient internal-api under the forge in the map: $(map_section)"
 pass "the map lists internal-api under the forge, transient, with its path"
+mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
+run_deptrace --json -- "$repo/examples/deploy.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json -- deploy.sh exited $DEPTRACE_RC"
+mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
+python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
+	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+grep -q '"comm":"internal-api",.*"class":"transient","via":"deploy.sh > curl -> api.internal.example:8080 internal-api"' \
+	"$SCRATCH/json.trace" || fail "no transient internal-api event with its via in --json"
+pass "--json: the same three classes, transient with its via"
 
 # --- two hops: a forking relay calls a threaded relay calls the forge ------------
 # Each relay serves any GET by fetching the same path from its upstream

@@ -665,6 +665,25 @@ START_TEST(test_transient_through_services)
 }
 END_TEST
 
+/* The same in JSON: "class": "transient" and its "via", on the event and
+ * its program in the map; the summary counts it. */
+START_TEST(test_transient_in_json)
+{
+	const char *t;
+
+	open_with_curl(OUTPUT_JSON);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"port\":80,\"result\":\"EINPROGRESS\",\"failed\":false,\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"internal-api\",\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}]"), "%s", t);
+	ck_assert_msg(strstr(t, "\"classes\":{\"direct\":0,\"hidden\":1,\"transient\":1}"), "%s", t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -674,6 +693,7 @@ int main(void)
 	tcase_add_test(tc, test_lookup_names_the_connection);
 	tcase_add_test(tc, test_classes_from_argv);
 	tcase_add_test(tc, test_transient_through_services);
+	tcase_add_test(tc, test_transient_in_json);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
 	tcase_add_test(tc, test_full_comm_field);

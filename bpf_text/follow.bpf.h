@@ -7,9 +7,9 @@
  * SYN_SENT (sock:inet_sock_set_state fires in the connecting thread, but
  * before the source port is chosen), and by its 4-tuple once it is
  * ESTABLISHED (in any context: softirq, for the client); tcp_outcome.bpf.h
- * owns that tracepoint and hands each change to follow_set_state. A thread of a
- * process outside the traced tree that reads from the other end of such a
- * connection (tcp:tcp_rcv_space_adjust fires in the reading thread, inside
+ * owns that tracepoint and hands each change to follow_set_state. A thread
+ * of a process outside the traced tree that reads from the other end of one
+ * (tcp:tcp_rcv_space_adjust fires in the reading thread, inside
  * recvmsg, with that socket's 4-tuple) serves the tree: it is traced, by
  * thread, as long as that connection is open (until the client's socket
  * closes), and user space is told once per connection
@@ -42,7 +42,8 @@ struct follow_serving {
 	struct follow_key conn;
 };
 
-/* the traced tree's TCP sockets, from SYN_SENT until the port is known */
+/* the traced tree's TCP sockets, from SYN_SENT (before their source port
+ * is chosen) until they close */
 BPF_TABLE("lru_hash", u64, struct follow_client, follow_sockets, 4096);
 /* their connections, once ESTABLISHED, until the client's socket closes */
 BPF_TABLE("lru_hash", struct follow_key, struct follow_client, follow_conns, 4096);

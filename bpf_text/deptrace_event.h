@@ -90,6 +90,8 @@ struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
+	__u8 argv_unread;  /* user space: /proc had no argv (the program had
+			      ended), argv[0] is the path */
 };
 
 #define DEPTRACE_EXEC_SENT __builtin_offsetof(struct deptrace_exec_event, argv)

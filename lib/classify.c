@@ -105,7 +105,7 @@ enum event_class classify_destination(const struct proc_table *table, pid_t pid,
 	const struct proc_info *p = proc_table_find(table, pid);
 	const struct proc_info *chooser = NULL; /* the highest program not naming it */
 	const char *named = NULL;               /* what the lowest program's argv names */
-	bool forked = false, programs = false;
+	bool forked = false, programs = false, unread = false;
 
 	if (!p) {
 		snprintf(evidence, len, "an unknown process");
@@ -117,6 +117,10 @@ enum event_class classify_destination(const struct proc_table *table, pid_t pid,
 		/* a fork that did not exec runs its parent's program */
 		if (!p->program) {
 			forked = true;
+		} else if (p->args_unread) {
+			/* gone before its argv was read: the programs above it
+			 * decide (one of them may have chosen it) */
+			unread = true;
 		} else {
 			const char *match = classify_argv_match(p->args, names);
 
@@ -132,8 +136,10 @@ enum event_class classify_destination(const struct proc_table *table, pid_t pid,
 		snprintf(evidence, len, "not in %s's argv", chooser->comm);
 		return CLASS_HIDDEN;
 	}
-	if (programs)
+	if (programs && named)
 		snprintf(evidence, len, "argv names %s", named);
+	else if (unread)
+		snprintf(evidence, len, "argv unread (the program had ended)");
 	else
 		snprintf(evidence, len, forked ? "a fork of the command" : "the command");
 	return CLASS_DIRECT;

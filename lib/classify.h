@@ -14,6 +14,9 @@
  * A destination is named by an argv word that is the name or the address,
  * or whose host part is (a URL "https://forge.example.com/app.tgz",
  * "user@host:path", "host:port", or any of them after "--option=").
+ * A program that ended before its argv could be read (proc_info's
+ * args_unread) is passed over: the programs above it decide, so a
+ * short-lived curl the script ran is direct, one migrate ran hidden.
  * Everything here is pure: the session hands in its process table.
  */
 #ifndef DEPTRACE_CLASSIFY_H

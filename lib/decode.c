@@ -69,6 +69,7 @@ void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_
 		memcpy(ev->argv[i], arg, n < DEPTRACE_EXEC_ARG_LEN ? n : DEPTRACE_EXEC_ARG_LEN - 1);
 		at += n + 1;
 	}
+	ev->argv_unread = !len;
 	if (!len)
 		memcpy(ev->argv[0], ev->path, strnlen(ev->path, DEPTRACE_EXEC_ARG_LEN - 1));
 }

@@ -44,6 +44,7 @@ struct proc_info {
 	bool program;              /* runs a program of its own (it exec'd, or
 				      was found running), not a fork still
 				      running its parent's */
+	bool args_unread;          /* it ended before its argv was read */
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];    /* "" if unknown */
 	char args[PROC_ARGS_LEN];  /* argv joined by spaces, "" if unknown */

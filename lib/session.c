@@ -112,6 +112,7 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	child->ppid = (pid_t)h->ppid;
 	child->root = false;
 	child->program = false;
+	child->args_unread = false;
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
@@ -145,6 +146,7 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 		return;
 	snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
 	p->program = true;
+	p->args_unread = ev->argv_unread;
 	p->args[0] = '\0';
 	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++) {
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",

@@ -45,7 +45,11 @@ def text_tail(line, destination):
             sys.exit(f"bad violation marker: {marker!r}")
         cls, why, not_blocked, rule = v.groups()
         violation = (bool(not_blocked), rule)
-    # the command's own shows no chain nor evidence
+    # the command's own shows no chain nor evidence; the evidence of a
+    # short-lived program may differ between two runs (its argv read, or
+    # not: "argv unread"), its class and chain may not
+    if cls != "transient":
+        why = (why or "").rsplit("; ", 1)[0]
     return destination, (cls, why or ""), violation
 
 
@@ -56,7 +60,7 @@ def json_class(o):
     elif o["evidence"] == "the command":
         why = ""
     else:
-        why = f"{o.get('chain', '')}; {o['evidence']}"
+        why = o.get("chain", "")
     v = o.get("violation")
     if v is not None:
         assert v["class"] == o["class"], o

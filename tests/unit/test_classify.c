@@ -135,6 +135,23 @@ START_TEST(test_a_tool_choosing_it_is_hidden)
 }
 END_TEST
 
+/* A program that ended before its argv was read is passed over: the
+ * script's is direct, migrate's hidden. */
+START_TEST(test_argv_unread)
+{
+	proc(100, 1, true, true, "deploy.sh", DEPLOY);
+	proc(101, 100, false, true, "curl", "/usr/bin/curl");
+	proc_table_get(table, 101)->args_unread = true;
+	ck_assert_int_eq(classify(101, FORGE, "192.0.2.10"), CLASS_DIRECT);
+	ck_assert_str_eq(evidence, "argv unread (the program had ended)");
+	proc(102, 100, false, true, "migrate", "/bin/bash ./bin/migrate /tmp/app/schema");
+	proc(103, 102, false, true, "curl", "/usr/bin/curl");
+	proc_table_get(table, 103)->args_unread = true;
+	ck_assert_int_eq(classify(103, FORGE, "192.0.2.10"), CLASS_HIDDEN);
+	ck_assert_str_eq(evidence, "not in migrate's argv");
+}
+END_TEST
+
 /* A process the table does not know; one whose parents it does not. */
 START_TEST(test_unknown_processes)
 {
@@ -170,6 +187,7 @@ static Suite *classify_suite(void)
 	tcase_add_test(tc, test_argv_naming_it_is_direct);
 	tcase_add_test(tc, test_near_misses_are_hidden);
 	tcase_add_test(tc, test_a_tool_choosing_it_is_hidden);
+	tcase_add_test(tc, test_argv_unread);
 	tcase_add_test(tc, test_unknown_processes);
 	tcase_add_test(tc, test_argv_match);
 	suite_add_tcase(suite, tc);

@@ -82,8 +82,9 @@ expect_child_case "$(direct_child_marker 'deny 127\.0\.0\.0/24')" \
 pass "a child naming the address: 'VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): ...'"
 
 # --- hidden: below a program whose argv does not name it ------------------------
-# (tool chose the address: it is in its text, not its argv)
-printf '#!/bin/sh\n%q "$@" 127.0.0.1 0; true\n' "$DT_CONNECT" > "$SCRATCH/tool"
+# (tool chose the address: it is in its text, not its argv; it stays long
+# enough for its argv to be read from /proc)
+printf '#!/bin/sh\n%q "$@" 127.0.0.1 0; sleep 0.5\n' "$DT_CONNECT" > "$SCRATCH/tool"
 chmod +x "$SCRATCH/tool"
 # shellcheck disable=SC2016
 expect_child_case "VIOLATION hidden \\(bash > tool > dt-connect; not in tool's argv\\): deny 127\\.0\\.0\\.0/24" \

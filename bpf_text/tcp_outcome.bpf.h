@@ -103,6 +103,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 
 	if (args->protocol != DEPTRACE_IPPROTO_TCP)
 		return 0;
+#if DEPTRACE_FOLLOW_SERVICES
+	follow_set_state(sk, args->newstate, args->sport, args->dport, args->saddr_v6,
+			 args->daddr_v6);
+#endif
 	if (args->newstate == DEPTRACE_TCP_SYN_SENT) {
 		open_connect(sk, args->family, args->dport,
 			     args->family == DEPTRACE_AF_INET ? args->daddr : args->daddr_v6);

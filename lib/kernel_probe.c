@@ -20,6 +20,7 @@ const struct probe_spec shared_probes[] = {
 	{ "sock", "inet_sock_set_state", NULL, false, FACT_TCP },
 	{ "sock", "inet_sk_error_report", NULL, false, FACT_TCP },
 	{ "tcp", "tcp_destroy_sock", "raw_tracepoint__tcp_destroy_sock", false, FACT_TCP },
+	{ "tcp", "tcp_rcv_space_adjust", NULL, false, FACT_SERVICES },
 	{ 0 },
 };
 
@@ -53,6 +54,7 @@ const char *probe_fact_name(enum probe_fact fact)
 	case FACT_TCP: return "TCP outcomes";
 	case FACT_CONNECT: return "connect(2)";
 	case FACT_DNS: return "DNS payloads";
+	case FACT_SERVICES: return "local services";
 	case FACT_COUNT: break;
 	}
 	return "?";

@@ -54,6 +54,8 @@ enum probe_fact {
 	FACT_TCP,         /* TCP connects and their outcome, from the socket layer */
 	FACT_CONNECT,     /* connect(2): UDP, and TCP failing before SYN_SENT */
 	FACT_DNS,         /* the DNS datagrams of traced processes */
+	FACT_SERVICES,    /* local services reading what the tree sent them
+			     (bpf_text/follow.bpf.h; not with --no-follow) */
 	FACT_COUNT,
 };
 

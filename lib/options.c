@@ -195,6 +195,9 @@ const struct option_desc options_table[] = {
 		     "depends on)"),
 	OPT_FLAG(0, "no-children", follow_children, false,
 		 "trace only the named processes, not the processes they start"),
+	OPT_FLAG(0, "no-follow", follow_services, false,
+		 "do not follow the local services the traced processes call over TCP "
+		 "(their connections and lookups while they serve them: transient)"),
 	OPT_STRING('o', "output", "FILE", output_path,
 		   "write the lines (or the policy, the differences) to FILE instead of standard output",
 		   .verbs = ALL_VERBS),
@@ -340,6 +343,7 @@ static void set_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->follow_children = true;
+	opts->follow_services = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
 }

@@ -581,6 +581,7 @@ static int load(struct run *r)
 	const struct options *o = r->opts;
 	struct tracer_config config = {
 		.follow_children = o->follow_children,
+		.follow_services = o->follow_services,
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
@@ -775,10 +776,12 @@ static void report_totals(struct run *r)
 	uint64_t children = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN);
 	uint64_t connects = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS);
 	uint64_t malformed = r->ops.tracer_malformed(r->tracer);
+	char classes[CLASS_COUNTS_LEN];
 
-	say(r, "%llu connection%s and %llu lookup%s traced, %llu events lost",
+	format_class_counts(totals->classes, classes, sizeof(classes));
+	say(r, "%llu connection%s and %llu lookup%s traced %s, %llu events lost",
 	    (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
-	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
+	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s", classes,
 	    (unsigned long long)totals->lost);
 	if (totals->policy) {
 		char count[VIOLATIONS_LEN];

@@ -80,7 +80,8 @@ static int for_each_probe(const struct tracer *t,
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			int rc;
 
-			if (p->children_only && !t->config.follow_children)
+			if ((p->children_only && !t->config.follow_children) ||
+			    (p->fact == FACT_SERVICES && !t->config.follow_services))
 				continue;
 			rc = fn((struct tracer *)t, p, err, errlen);
 			if (rc)
@@ -150,9 +151,9 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
-	char follow[64], max_procs[64], enforce[64], allow_list[64], rules[64];
+	char follow[64], services[64], max_procs[64], enforce[64], allow_list[64], rules[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
-	const char *cflags[] = { follow, max_procs, enforce, allow_list, rules,
+	const char *cflags[] = { follow, services, max_procs, enforce, allow_list, rules,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -168,6 +169,7 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	if (config->kernel_tree)
 		setenv("BCC_KERNEL_SOURCE", config->kernel_tree, 1);
 	snprintf(follow, sizeof(follow), "-DDEPTRACE_FOLLOW_CHILDREN=%d", config->follow_children);
+	snprintf(services, sizeof(services), "-DDEPTRACE_FOLLOW_SERVICES=%d", config->follow_services);
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);

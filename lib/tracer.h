@@ -24,6 +24,8 @@
 struct tracer_config {
 	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
 	bool follow_children;
+	bool follow_services;      /* trace local services while they serve
+				      the tree (bpf_text/follow.bpf.h) */
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */

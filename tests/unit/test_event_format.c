@@ -282,7 +282,8 @@ START_TEST(test_event_line)
 				      column_of(lines[1], values[i]),
 			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
 			      lines[0], lines[1]);
-	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443");
+	/* the class last: the command's own, no chain */
+	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443  direct");
 	free(cap.text);
 }
 END_TEST
@@ -380,7 +381,8 @@ START_TEST(test_json_connection)
 			 "{\"type\":\"connect\",\"time\":0.002500000,\"pid\":7,\"ppid\":6,"
 			 "\"comm\":\"a\\\"b\\\\c\\u000a\",\"chain\":\"deploy.sh > git\","
 			 "\"proto\":\"TCP\",\"address\":\"192.0.2.11\",\"port\":22,"
-			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true}\n");
+			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true,"
+			 "\"class\":\"direct\"}\n");
 	free(cap.text);
 }
 END_TEST
@@ -406,7 +408,7 @@ START_TEST(test_lookup_line)
 	ck_assert_int_eq(column_of(lines[0], "PROTO"), column_of(lines[1], "DNS"));
 	ck_assert_int_eq(column_of(lines[0], "RESULT"), column_of(lines[1], "NOERROR"));
 	ck_assert_str_eq(lines[1] + column_of(lines[0], "DESTINATION"),
-			 "forge.example.com A -> 192.0.2.10, 2001:db8::10");
+			 "forge.example.com A -> 192.0.2.10, 2001:db8::10  direct");
 	free(cap.text);
 }
 END_TEST
@@ -445,6 +447,8 @@ START_TEST(test_text_shows_control_bytes)
 	char *lines[2];
 
 	ev.violation = &violation; /* hidden: the chain is shown too */
+	ev.class = CLASS_HIDDEN;
+	ev.evidence = "not in a\x1b[2Jb\rc's argv";
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
 	output_event(&out, &ev);
 	capture_close(&cap);
@@ -454,7 +458,8 @@ START_TEST(test_text_shows_control_bytes)
 			      "raw control byte 0x%02x in '%s'", (unsigned char)*c, lines[0]);
 	ck_assert_ptr_nonnull(strstr(lines[0], " a\\x1b[2Jb\\x0dc "));
 	ck_assert_ptr_nonnull(strstr(lines[0], "(evil\\x1b]0;t\\x07.example)"));
-	ck_assert_ptr_nonnull(strstr(lines[0], "(deploy.sh > a\\x1b[2Jb\\x0dc)"));
+	ck_assert_ptr_nonnull(strstr(lines[0], "VIOLATION hidden (deploy.sh > a\\x1b[2Jb\\x0dc; "
+					       "not in a\\x1b[2Jb\\x0dc's argv): deny"));
 	free(cap.text);
 }
 END_TEST

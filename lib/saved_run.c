@@ -266,6 +266,8 @@ static int next_object(struct saved_run *run, struct jsonr_node **root, char *er
 		snprintf(err, errlen, "%s", why);
 	if (!rc && (*root)->type != JSONR_OBJECT) {
 		snprintf(err, errlen, "%s:%lu: not a JSON object", run->path, run->line);
+		jsonr_free(*root);
+		*root = NULL;
 		rc = -EINVAL;
 	}
 	return rc ? rc : 1;

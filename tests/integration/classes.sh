@@ -123,8 +123,7 @@ rm -f "$SCRATCH/trace.out"
 run_deptrace --json -- "$SCRATCH/deploy.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json exited $DEPTRACE_RC"
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 python3 - "$SCRATCH/json.trace" <<'EOF' || fail "the JSON classes are wrong"
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
@@ -161,8 +160,7 @@ mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
 run_deptrace --json -- "$repo/examples/deploy.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json -- deploy.sh exited $DEPTRACE_RC"
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 grep -q '"comm":"internal-api",.*"class":"transient","via":"deploy.sh > curl -> api.internal.example:8080 internal-api"' \
 	"$SCRATCH/json.trace" || fail "no transient internal-api event with its via in --json"
 pass "--json: the same three classes, transient with its via"

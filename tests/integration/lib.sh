@@ -192,6 +192,13 @@ count_lookup_lines() {
 		END { print n + 0 }'
 }
 
+# Fails unless the JSON Lines in $2 say what the text in $1 says (the same
+# events, map and summary: json_matches_text.py); $3 names the pair.
+expect_json_matches_text() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/json_matches_text.py" "$1" "$2" > "$SCRATCH/compare.out" ||
+		fail "${3:---json and text} differ: $(cat "$SCRATCH/compare.out")"
+}
+
 # The dependency map at the end of the trace: "DEPENDENCIES (N)" and after.
 map_section() {
 	sed -n '/^DEPENDENCIES (/,$p' "$SCRATCH/trace.out"

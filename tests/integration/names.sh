@@ -74,8 +74,7 @@ mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
 run_deptrace --json -- "$SCRATCH/names.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json exited $DEPTRACE_RC"
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 pass "--json parses, has the text run's connections, lookups and map, ends with its summary"
 
 # --- the map: each destination once, under its parent chain -----------------

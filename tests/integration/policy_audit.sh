@@ -174,8 +174,7 @@ pass "--deny forge.example.com: both lookups and the connection are direct viola
 
 run_deptrace --json --deny forge.example.com -- curl -fsS -o /dev/null $latest
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 python3 - "$SCRATCH/json.trace" <<'EOF' || fail "the JSON violation objects are wrong"
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]

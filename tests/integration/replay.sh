@@ -54,8 +54,7 @@ cmp -s "$SCRATCH/run1.jsonl" "$SCRATCH/replay1.jsonl" ||
 	fail "the JSON replay differs from the run: $(diff "$SCRATCH/run1.jsonl" "$SCRATCH/replay1.jsonl" | head -5)"
 as_nobody "$verbs" replay "$SCRATCH/run1.jsonl" > "$SCRATCH/replay1.txt" 2> "$SCRATCH/replay.err" ||
 	fail "deptrace replay exited $?"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/replay1.txt" "$SCRATCH/run1.jsonl" \
-	> "$SCRATCH/compare.out" || fail "the text replay and the saved run differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/replay1.txt" "$SCRATCH/run1.jsonl" "the text replay and the saved run"
 grep -q "^deptrace: [0-9]* connections and [0-9]* lookups replayed from " "$SCRATCH/replay.err" ||
 	fail "no replay count: $(cat "$SCRATCH/replay.err")"
 pass "replay, as nobody: the JSON byte for byte, the text with the run's lines and map"

@@ -1,9 +1,14 @@
 /* connect_common.bpf.h: turning one connect() into one event.
  *
- * At syscall entry a backend opens an in-flight record for a traced thread
- * (begin_connect) and fills in the destination, from the caller's memory or
- * from the kernel's copy; at syscall exit the result completes it. Records
- * left without an IPv4/IPv6 destination (AF_UNIX and the like) are dropped.
+ * By default no syscall is hooked: the cgroup connect4/connect6 programs
+ * (connect_cgroup.bpf.h) open the record of a traced thread's connect,
+ * keyed by its socket's cookie, and a TCP connect reaching SYN_SENT hands
+ * it to the socket layer (tcp_outcome.bpf.h). With --syscall-hooks
+ * (DEPTRACE_SYSCALL_HOOKS), the backend opens an in-flight record at
+ * syscall entry instead (begin_connect) and fills in the destination, from
+ * the caller's memory or from the kernel's copy; at syscall exit the result
+ * completes it. Records left without an IPv4/IPv6 destination (AF_UNIX and
+ * the like) are dropped.
  */
 
 /* Socket addresses and family numbers are ABI, but compiled in kernel
@@ -28,7 +33,16 @@ struct ipv6_sockaddr {      /* struct sockaddr_in6 up to sin6_addr */
 	u8 addr[16];
 };
 
-BPF_HASH(inflight, u64, struct deptrace_connect_event, 10240);
+#if DEPTRACE_SYSCALL_HOOKS
+BPF_HASH(inflight, u64, struct deptrace_connect_event, 10240); /* thread -> record */
+#else
+/* socket cookie -> record, from connect4/connect6 until SYN_SENT takes a
+ * TCP one over, or the socket is released (connect_cgroup.bpf.h) */
+BPF_HASH(pending, u64, struct deptrace_connect_event, 10240);
+/* thread -> the cookie of the socket it last connected: SYN_SENT comes
+ * in the connecting thread, and names the socket by its address only */
+BPF_TABLE("lru_hash", u64, u64, thread_connect, 10240);
+#endif
 
 static __always_inline int read_from(void *dst, u32 size, const void *src,
 				     int from_user)
@@ -68,6 +82,37 @@ static __always_inline int read_destination(struct deptrace_connect_event *ev,
 	return 0;
 }
 
+/* The record of the connect the current thread is in, or NULL: the one
+ * its syscall opened, or the one connect4/connect6 opened for it. */
+static __always_inline struct deptrace_connect_event *current_connect(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+#if DEPTRACE_SYSCALL_HOOKS
+	return inflight.lookup(&id);
+#else
+	u64 *cookie = thread_connect.lookup(&id);
+
+	return cookie ? pending.lookup(cookie) : NULL;
+#endif
+}
+
+/* Once the socket layer has taken a TCP connect over, its first record
+ * is not reported again. */
+static __always_inline void forget_current_connect(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+#if DEPTRACE_SYSCALL_HOOKS
+	inflight.delete(&id);
+#else
+	u64 *cookie = thread_connect.lookup(&id);
+
+	if (cookie)
+		pending.delete(cookie);
+	thread_connect.delete(&id);
+#endif
+}
+
+#if DEPTRACE_SYSCALL_HOOKS
 static __always_inline struct deptrace_connect_event *
 begin_connect(struct deptrace_proc *proc, int fd)
 {
@@ -98,3 +143,4 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 	inflight.delete(&id);
 	return 0;
 }
+#endif

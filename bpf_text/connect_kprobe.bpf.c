@@ -2,12 +2,15 @@
  *
  * The destination is read from the kernel's own copy of the address, in
  * tcp_v4_connect/tcp_v6_connect (TCP) and inet_dgram_connect (UDP), into
- * the record sys_enter_connect opened. A TCP connect that reaches SYN_SENT
- * is then reported by the socket layer with its outcome, as in the
- * tracepoint backend (tcp_outcome.bpf.h); one that fails before, and UDP,
- * with what connect(2) returned, taken at sys_exit_connect: a return probe
- * would hold one of the kernel's few kretprobe instances for as long as
- * every connect on the machine blocks, missing returns on a busy host.
+ * the record of the connect: the one the cgroup connect4/connect6 programs
+ * opened (connect_cgroup.bpf.h), or, with --syscall-hooks, the one
+ * sys_enter_connect opened. A TCP connect that reaches SYN_SENT is then
+ * reported by the socket layer with its outcome, as in the tracepoint
+ * backend (tcp_outcome.bpf.h); one that fails before, and UDP, as
+ * connect_cgroup.bpf.h says, or with what connect(2) returned, taken at
+ * sys_exit_connect: a return probe would hold one of the kernel's few
+ * kretprobe instances for as long as every connect on the machine blocks,
+ * missing returns on a busy host.
  */
 #include <uapi/linux/ptrace.h> /* struct pt_regs */
 #include "deptrace_event.h"
@@ -19,7 +22,9 @@
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"
 #endif
+#include "connect_cgroup.bpf.h"
 
+#if DEPTRACE_SYSCALL_HOOKS
 TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 {
 	struct deptrace_proc *proc = current_traced_proc();
@@ -28,12 +33,12 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 		begin_connect(proc, args->fd);
 	return 0;
 }
+#endif
 
 /* Only threads inside a traced connect(2) have a record to fill. */
 static __always_inline void fill_destination(struct pt_regs *ctx, u8 proto)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_connect_event *ev = inflight.lookup(&id);
+	struct deptrace_connect_event *ev = current_connect();
 
 	if (ev && !read_destination(ev, (const void *)PT_REGS_PARM2(ctx), 0))
 		ev->proto = proto;

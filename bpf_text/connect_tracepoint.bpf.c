@@ -1,11 +1,12 @@
-/* connect_tracepoint.bpf.c: the syscall-tracepoint backend, for kernels
- * without kprobes.
+/* connect_tracepoint.bpf.c: the backend for kernels without kprobes.
  *
- * connect(2) is seen at syscall entry (destination, read from the caller's
- * memory) and exit (result); a TCP connect that reaches SYN_SENT is taken
- * over by the socket layer (tcp_outcome.bpf.h). The syscall does not say
- * whether the socket is TCP or UDP, so socket(2) results are remembered per
- * (process, fd).
+ * By default, connect(2) is seen by the cgroup connect4/connect6 programs
+ * (connect_cgroup.bpf.h) and, for TCP past SYN_SENT, the socket layer
+ * (tcp_outcome.bpf.h): no syscall is hooked. With --syscall-hooks
+ * (DEPTRACE_SYSCALL_HOOKS), it is seen at syscall entry (destination, read
+ * from the caller's memory) and exit (result) too, and since the syscall
+ * does not say whether the socket is TCP or UDP, socket(2) results are
+ * remembered per (process, fd).
  */
 #include "deptrace_event.h"
 #include "probe_read.bpf.h"
@@ -16,7 +17,9 @@
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"
 #endif
+#include "connect_cgroup.bpf.h"
 
+#if DEPTRACE_SYSCALL_HOOKS
 #define DEPTRACE_SOCK_STREAM 1
 #define DEPTRACE_SOCK_DGRAM 2
 #define DEPTRACE_SOCK_TYPE_MASK 0xf
@@ -93,3 +96,4 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 		ev->proto = *known;
 	return 0;
 }
+#endif

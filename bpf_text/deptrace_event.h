@@ -56,7 +56,8 @@ struct deptrace_header {
 /* One connect() attempt, sent when the call returns; ts_ns is its start. */
 struct deptrace_connect_event {
 	struct deptrace_header h;
-	__s32 result;  /* what connect() returned: 0 or -errno */
+	__s32 result;  /* what connect() returned: 0 or -errno; or, without
+			  syscall hooks, one of DEPTRACE_RESULT_* */
 	__s32 fd;
 	__u16 family;  /* AF_INET or AF_INET6, as the caller passed it */
 	__u16 dport;   /* host byte order */
@@ -67,6 +68,13 @@ struct deptrace_connect_event {
 	__u8 pad;
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
 };
+
+/* Results of a connect whose return no syscall hook saw
+ * (bpf_text/connect_cgroup.bpf.h): positive, never an errno. */
+#define DEPTRACE_RESULT_FAILED_EARLY 1 /* failed before sending anything:
+					  no route, no local port, ... */
+#define DEPTRACE_RESULT_UNSEEN 2       /* its socket was still open, its
+					  outcome unseen, when tracing ended */
 
 enum deptrace_dns_direction {
 	DEPTRACE_DNS_SENT = 0,

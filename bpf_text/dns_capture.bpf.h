@@ -4,8 +4,8 @@
  *
  * cgroup programs linked to the cgroup v2 root (lib/tracer.c) run for
  * every socket on the machine, but only on the calls and packets they
- * hook: connect4/connect6 and sendmsg4/sendmsg6 note, by its socket
- * cookie, a traced process's UDP socket connected to port 53 or sending
+ * hook: connect4/connect6 (connect_cgroup.bpf.h) and sendmsg4/sendmsg6
+ * note, by its socket cookie, a traced process's UDP socket connected to port 53 or sending
  * there without connect(); the egress and ingress programs copy the
  * datagrams such a socket sends to port 53 and receives from it. Each
  * datagram is its own packet, however it was sent or received (write,
@@ -40,17 +40,8 @@ static __always_inline int note_dns_sender(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-/* One entry point per hook: a program is loaded for the one it attaches to. */
-int dns_connect4(struct bpf_sock_addr *ctx)
-{
-	return note_dns_sender(ctx);
-}
-
-int dns_connect6(struct bpf_sock_addr *ctx)
-{
-	return note_dns_sender(ctx);
-}
-
+/* One entry point per hook: a program is loaded for the one it attaches
+ * to. connect4/connect6 note senders too (connect_cgroup.bpf.h). */
 int dns_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	return note_dns_sender(ctx);

@@ -21,9 +21,12 @@
  * caller's request, so that what is judged is what is used.
  *
  * Refusals are reported through the tracing side's records: a refused
- * connect() marks the record its syscall opened (the kprobe backend's
- * tcp_v4_connect is never reached, so the destination is filled here); a
- * refused datagram, socket or query has no such record and sends its own.
+ * connect() is reported by the tracing connect4/connect6 on the cgroup v2
+ * root, which run after these and read the verdict left by thread (with
+ * --syscall-hooks, it marks the record its syscall opened: the kprobe
+ * backend's tcp_v4_connect is never reached, so the destination is filled
+ * here); a refused datagram, socket or query has no such record and sends
+ * its own.
  *
  * Settings: DEPTRACE_ALLOW_LIST 1 when there are allow rules (anything
  * else is refused), DEPTRACE_POLICY_RULES capacity of the rule maps; the
@@ -150,20 +153,47 @@ static __always_inline int tcp_dns_refused(struct bpf_sock_addr *ctx)
 	       (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT) && name_rules && *name_rules;
 }
 
+#if !DEPTRACE_SYSCALL_HOOKS
+/* The verdict on a thread's connect, for the tracing connect4/connect6
+ * on the cgroup v2 root (connect_cgroup.bpf.h), which run after every
+ * program of the cgroup (a cgroup's programs run before its ancestors')
+ * and open the record. */
+#define DEPTRACE_VERDICT_LET 1
+#define DEPTRACE_VERDICT_REFUSED 2
+BPF_TABLE("lru_hash", u64, u8, policy_verdicts, 10240);
+#endif
+
+/* This thread's connect is judged: refused or not. Any program of the
+ * enforced cgroup that refuses a connect() says so here, once the
+ * policy's program has judged it (the last word stands). */
+static __always_inline void note_connect_verdict(struct bpf_sock_addr *ctx, u16 family,
+						 const u8 addr[16], int refused)
+{
+	u64 id = bpf_get_current_pid_tgid();
+#if DEPTRACE_SYSCALL_HOOKS
+	/* the record its syscall opened */
+	struct deptrace_connect_event *ev = inflight.lookup(&id);
+
+	if (!ev)
+		return;
+	ev->judged = 1;
+	if (refused)
+		fill_refused(ev, ctx, family, addr);
+#else
+	u8 verdict = refused ? DEPTRACE_VERDICT_REFUSED : DEPTRACE_VERDICT_LET;
+
+	policy_verdicts.update(&id, &verdict);
+#endif
+}
+
 /* 1 lets the connect() go on; 0 makes it fail with EPERM. */
 static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 					 const u8 addr[16])
 {
-	u64 id = bpf_get_current_pid_tgid();
-	struct deptrace_connect_event *ev = inflight.lookup(&id);
+	int refused = address_refused(addr, (u16)ctx->user_port) || tcp_dns_refused(ctx);
 
-	if (ev)
-		ev->judged = 1;
-	if (!address_refused(addr, (u16)ctx->user_port) && !tcp_dns_refused(ctx))
-		return 1;
-	if (ev)
-		fill_refused(ev, ctx, family, addr);
-	return 0;
+	note_connect_verdict(ctx, family, addr, refused);
+	return !refused;
 }
 
 static __always_inline int judge_datagram(struct bpf_sock_addr *ctx, u16 family,

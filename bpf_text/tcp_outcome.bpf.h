@@ -18,10 +18,11 @@
  * (tracer_finish).
  *
  * A connect that fails before SYN_SENT (no route, a refusal by the
- * enforced policy) never reaches this file: the backend's syscall probes
- * report it with connect(2)'s own result. The record sys_enter_connect
- * opened for a connect that does reach SYN_SENT is dropped here, so that
- * each connect is reported once.
+ * enforced policy) never reaches this file: the record connect4/connect6
+ * opened reports it (connect_cgroup.bpf.h), or, with --syscall-hooks,
+ * sys_exit_connect with connect(2)'s own result. The record of a connect
+ * that does reach SYN_SENT is dropped here, so that each connect is
+ * reported once.
  */
 
 #define DEPTRACE_TCP_ESTABLISHED 1
@@ -58,7 +59,6 @@ static __always_inline void submit_outcome(void *ctx, u64 sk,
  * probe: the fields come one by one.) */
 static __always_inline void open_connect(u64 sk, u16 family, u16 dport, const u8 *daddr)
 {
-	u64 id = bpf_get_current_pid_tgid();
 	struct deptrace_proc *proc = current_traced_proc();
 	struct deptrace_connect_event ev = {}, *syscall;
 
@@ -72,12 +72,14 @@ static __always_inline void open_connect(u64 sk, u16 family, u16 dport, const u8
 	/* copied by helper: the verifier refuses a load through a pointer
 	 * into the record that clang has moved (ctx + offset) */
 	bpf_probe_read_kernel(ev.daddr, family == DEPTRACE_AF_INET ? 4 : 16, daddr);
-	syscall = inflight.lookup(&id);
-	if (syscall) {
+	syscall = current_connect();
+	/* without syscall hooks, the thread's last connect may be a UDP one
+	 * whose socket is still open */
+	if (syscall && (DEPTRACE_SYSCALL_HOOKS || syscall->proto == DEPTRACE_PROTO_TCP)) {
 		ev.h.ts_ns = syscall->h.ts_ns; /* the connect's start */
 		ev.fd = syscall->fd;
 		ev.judged = syscall->judged;
-		inflight.delete(&id);
+		forget_current_connect();
 	}
 	if (tcp_connecting.update(&sk, &ev))
 		count_stat(DEPTRACE_STAT_UNTRACKED_CONNECTS);

@@ -41,21 +41,25 @@ static void report_probes(FILE *out, const struct kernel_features *f)
 
 /* Where each fact comes from, and how many syscall tracepoints that
  * takes: each slows every syscall of every process while attached. */
-static void report_fact_sources(FILE *out, enum backend backend)
+static void report_fact_sources(FILE *out, enum backend backend, bool syscall_hooks)
 {
 	char sources[1024];
 	unsigned hooks, total = 0;
 
 	for (enum probe_fact fact = 0; fact < FACT_COUNT; fact++) {
-		probe_fact_sources(backend, fact, sources, sizeof(sources), &hooks);
+		probe_fact_sources(backend, syscall_hooks, fact, sources, sizeof(sources), &hooks);
 		fprintf(out, ROW "%s\n", probe_fact_name(fact), sources);
 		total += hooks;
 	}
-	fprintf(out, ROW "%u (each slows every syscall on the machine while attached)\n",
-		"syscall hooks", total);
+	if (total)
+		fprintf(out, ROW "%u (--syscall-hooks: each slows every syscall on the machine while attached)\n",
+			"syscall hooks", total);
+	else
+		fprintf(out, ROW "none (a connect failing before it sends anything reads 'failed': its errno needs --syscall-hooks)\n",
+			"syscall hooks");
 }
 
-enum run_failure check_report(FILE *out, enum backend wanted,
+enum run_failure check_report(FILE *out, enum backend wanted, bool syscall_hooks,
 			      const struct message_sink *messages)
 {
 	struct kernel_features features;
@@ -67,7 +71,7 @@ enum run_failure check_report(FILE *out, enum backend wanted,
 	int headers_rc;
 
 	probe_kernel(&features);
-	backend = choose_backend(&features, wanted, why, sizeof(why));
+	backend = choose_backend(&features, wanted, syscall_hooks, why, sizeof(why));
 	fprintf(out, ROW "%s\n", "kernel", features.release);
 	fprintf(out, ROW "%s\n", "privileges", privileged ? "sufficient" : "insufficient (run as root)");
 	fprintf(out, ROW "%s%s\n", "bpf", features.bpf_errno ? "refused: " : "yes",
@@ -82,7 +86,7 @@ enum run_failure check_report(FILE *out, enum backend wanted,
 	} else {
 		fprintf(out, ROW "%s%s\n", "backend", backend_name(backend),
 			wanted == BACKEND_AUTO ? " (auto)" : " (forced)");
-		report_fact_sources(out, backend);
+		report_fact_sources(out, backend, syscall_hooks);
 	}
 	headers_rc = kheaders_choose(features.release, &headers, err, sizeof(err));
 	if (headers_rc)

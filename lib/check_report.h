@@ -19,7 +19,7 @@
 
 /* What would stop a run here (the first of: privileges, backend, headers),
  * or RUN_FAILED_NOTHING. */
-enum run_failure check_report(FILE *out, enum backend wanted,
+enum run_failure check_report(FILE *out, enum backend wanted, bool syscall_hooks,
 			      const struct message_sink *messages);
 
 #endif

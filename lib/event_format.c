@@ -45,6 +45,12 @@ void format_result(int result, char *buf, size_t len)
 		snprintf(buf, len, "ok");
 		return;
 	}
+	/* a connect seen without syscall hooks: no errno to name */
+	if (result == DEPTRACE_RESULT_FAILED_EARLY || result == DEPTRACE_RESULT_UNSEEN) {
+		snprintf(buf, len, "%s", result == DEPTRACE_RESULT_UNSEEN ? RESULT_UNSEEN
+									 : RESULT_FAILED_EARLY);
+		return;
+	}
 	name = result < 0 ? strerrorname_np(-result) : NULL;
 	if (name)
 		snprintf(buf, len, "%s", name);
@@ -62,7 +68,7 @@ void format_connect_result(const struct deptrace_connect_event *ev, char *buf, s
 
 bool connect_failed(int result)
 {
-	return result != 0 && result != -EINPROGRESS;
+	return result != 0 && result != -EINPROGRESS && result != DEPTRACE_RESULT_UNSEEN;
 }
 
 const char *proto_name(unsigned proto)

@@ -31,7 +31,15 @@ void format_endpoint(const uint8_t addr[16], unsigned port, char *buf, size_t le
  * lookup. */
 #define RESULT_BLOCKED "EPERM (blocked)"
 
-/* "ok" for 0, otherwise the errno name ("ECONNREFUSED") of -result. */
+/* A connect seen without syscall hooks (bpf_text/connect_cgroup.bpf.h):
+ * one that failed before sending anything, whose errno only a syscall hook
+ * sees (DEPTRACE_RESULT_FAILED_EARLY), and one whose socket was still
+ * open, its outcome unseen, when tracing ended (DEPTRACE_RESULT_UNSEEN). */
+#define RESULT_FAILED_EARLY "failed"
+#define RESULT_UNSEEN "unseen"
+
+/* "ok" for 0, the words above for DEPTRACE_RESULT_*, otherwise the errno
+ * name ("ECONNREFUSED") of -result. */
 void format_result(int result, char *buf, size_t len);
 
 /* format_result of a connect event, or RESULT_BLOCKED if the policy
@@ -39,7 +47,8 @@ void format_result(int result, char *buf, size_t len);
 void format_connect_result(const struct deptrace_connect_event *ev, char *buf, size_t len);
 
 /* Whether a connect result means the destination was not reached;
- * EINPROGRESS (a non-blocking connect under way) is not a failure. */
+ * EINPROGRESS (a non-blocking connect under way) and an unseen outcome
+ * are not failures. */
 bool connect_failed(int result);
 
 const char *proto_name(unsigned proto);

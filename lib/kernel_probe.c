@@ -15,8 +15,6 @@ const struct probe_spec shared_probes[] = {
 	{ "task", "task_newtask", NULL, true, FACT_PROCESSES },
 	{ "sched", "sched_process_exit", "raw_tracepoint__sched_process_exit", false, FACT_PROCESSES },
 	{ "sched", "sched_process_exec", NULL, false, FACT_PROCESSES },
-	{ "syscalls", "sys_enter_connect", NULL, false, FACT_CONNECT },
-	{ "syscalls", "sys_exit_connect", NULL, false, FACT_CONNECT },
 	{ "sock", "inet_sock_set_state", NULL, false, FACT_TCP },
 	{ "sock", "inet_sk_error_report", NULL, false, FACT_TCP },
 	{ "tcp", "tcp_destroy_sock", "raw_tracepoint__tcp_destroy_sock", false, FACT_TCP },
@@ -31,21 +29,58 @@ const struct probe_spec kprobe_probes[] = {
 	{ 0 },
 };
 
+const struct probe_spec syscall_probes[] = {
+	{ "syscalls", "sys_enter_connect", NULL, false, FACT_CONNECT },
+	{ "syscalls", "sys_exit_connect", NULL, false, FACT_CONNECT },
+	{ 0 },
+};
+
 const struct probe_spec tracepoint_probes[] = {
 	{ "syscalls", "sys_enter_socket", NULL, false, FACT_CONNECT },
 	{ "syscalls", "sys_exit_socket", NULL, false, FACT_CONNECT },
 	{ 0 },
 };
 
+size_t probe_lists(enum backend backend, bool syscall_hooks,
+		   const struct probe_spec *lists[PROBE_LISTS])
+{
+	size_t n = 0;
+
+	lists[n++] = shared_probes;
+	if (backend == BACKEND_KPROBE)
+		lists[n++] = kprobe_probes;
+	if (syscall_hooks) {
+		lists[n++] = syscall_probes;
+		if (backend != BACKEND_KPROBE)
+			lists[n++] = tracepoint_probes;
+	}
+	return n;
+}
+
+#define FACT(f) (1u << (f))
+
 const struct cgroup_probe_spec cgroup_probes[] = {
-	{ "connect4", "dns_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, FACT_DNS },
-	{ "connect6", "dns_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, FACT_DNS },
-	{ "sendmsg4", "dns_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, FACT_DNS },
-	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_DNS },
-	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT_DNS },
-	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, FACT_DNS },
+	{ "connect4", "trace_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT,
+	  FACT(FACT_CONNECT) | FACT(FACT_DNS), false },
+	{ "connect6", "trace_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT,
+	  FACT(FACT_CONNECT) | FACT(FACT_DNS), false },
+	{ "sock_release", "trace_release", BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_RELEASE,
+	  FACT(FACT_CONNECT), true },
+	{ "sendmsg4", "dns_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG,
+	  FACT(FACT_DNS), false },
+	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG,
+	  FACT(FACT_DNS), false },
+	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT(FACT_DNS),
+	  false },
+	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS,
+	  FACT(FACT_DNS), false },
 	{ 0 },
 };
+
+bool cgroup_probe_wanted(const struct cgroup_probe_spec *c, bool syscall_hooks)
+{
+	return !(c->without_syscall_hooks && syscall_hooks);
+}
 
 const char *probe_fact_name(enum probe_fact fact)
 {
@@ -73,18 +108,17 @@ static bool append_source(char *buf, size_t len, size_t *used, const char *prefi
 	return true;
 }
 
-void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, size_t len,
-			unsigned *syscall_hooks)
+void probe_fact_sources(enum backend backend, bool with_syscall_hooks, enum probe_fact fact,
+			char *buf, size_t len, unsigned *syscall_hooks)
 {
-	const struct probe_spec *lists[] = {
-		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
-	};
+	const struct probe_spec *lists[PROBE_LISTS];
+	size_t nlists = probe_lists(backend, with_syscall_hooks, lists);
 	char prefix[64];
 	size_t used = 0;
 
 	*buf = '\0';
 	*syscall_hooks = 0;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nlists; i++) {
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			if (p->fact != fact)
 				continue;
@@ -98,7 +132,8 @@ void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, s
 		}
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
-		if (c->fact == fact && !append_source(buf, len, &used, "cgroup:", c->hook, ""))
+		if ((c->facts & FACT(fact)) && cgroup_probe_wanted(c, with_syscall_hooks) &&
+		    !append_source(buf, len, &used, "cgroup:", c->hook, ""))
 			return;
 }
 
@@ -188,7 +223,9 @@ void probe_kernel(struct kernel_features *features)
 	 * could use the answer */
 	features->missing_symbol = features->kprobes ? first_missing_symbol(kprobe_probes) : NULL;
 	features->missing_tracepoint = first_missing_tracepoint(shared_probes);
-	features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
+	features->missing_syscall_tracepoint = first_missing_tracepoint(syscall_probes);
+	if (!features->missing_syscall_tracepoint)
+		features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
 }
 
 bool have_tracing_privileges(void)
@@ -211,7 +248,8 @@ bool have_tracing_privileges(void)
 	       ((caps >> CAP_BPF_BIT & 1) && (caps >> CAP_PERFMON_BIT & 1));
 }
 
-static bool kprobe_backend_fits(const struct kernel_features *f, char *why, size_t len)
+static bool kprobe_backend_fits(const struct kernel_features *f, bool syscall_hooks,
+				char *why, size_t len)
 {
 	if (!f->kprobes)
 		snprintf(why, len, "kernel %s has no kprobes (CONFIG_KPROBES off)", f->release);
@@ -219,15 +257,19 @@ static bool kprobe_backend_fits(const struct kernel_features *f, char *why, size
 		snprintf(why, len, "kernel function %s is not probeable", f->missing_symbol);
 	else if (f->missing_tracepoint)
 		snprintf(why, len, "tracepoint %s is missing", f->missing_tracepoint);
+	else if (syscall_hooks && f->missing_syscall_tracepoint)
+		snprintf(why, len, "tracepoint %s is missing (CONFIG_FTRACE_SYSCALLS off?)",
+			 f->missing_syscall_tracepoint);
 	else
 		return true;
 	return false;
 }
 
-static bool tracepoint_backend_fits(const struct kernel_features *f, char *why, size_t len)
+static bool tracepoint_backend_fits(const struct kernel_features *f, bool syscall_hooks,
+				    char *why, size_t len)
 {
 	const char *missing = f->missing_tracepoint ? f->missing_tracepoint
-						    : f->missing_syscall_tracepoint;
+			      : syscall_hooks ? f->missing_syscall_tracepoint : NULL;
 
 	if (!f->tracefs)
 		snprintf(why, len, "tracefs is not available at %s", TRACING_DIR);
@@ -238,8 +280,8 @@ static bool tracepoint_backend_fits(const struct kernel_features *f, char *why, 
 	return false;
 }
 
-enum backend choose_backend(const struct kernel_features *features,
-			    enum backend requested, char *why, size_t len)
+enum backend choose_backend(const struct kernel_features *features, enum backend requested,
+			    bool syscall_hooks, char *why, size_t len)
 {
 	char kprobe_why[128];
 
@@ -250,16 +292,17 @@ enum backend choose_backend(const struct kernel_features *features,
 	}
 	switch (requested) {
 	case BACKEND_KPROBE:
-		return kprobe_backend_fits(features, why, len) ? BACKEND_KPROBE : BACKEND_AUTO;
+		return kprobe_backend_fits(features, syscall_hooks, why, len) ? BACKEND_KPROBE
+									      : BACKEND_AUTO;
 	case BACKEND_TRACEPOINT:
-		return tracepoint_backend_fits(features, why, len) ? BACKEND_TRACEPOINT
-								   : BACKEND_AUTO;
+		return tracepoint_backend_fits(features, syscall_hooks, why, len)
+			       ? BACKEND_TRACEPOINT : BACKEND_AUTO;
 	case BACKEND_AUTO:
 		break;
 	}
-	if (kprobe_backend_fits(features, kprobe_why, sizeof(kprobe_why)))
+	if (kprobe_backend_fits(features, syscall_hooks, kprobe_why, sizeof(kprobe_why)))
 		return BACKEND_KPROBE;
-	if (tracepoint_backend_fits(features, why, len))
+	if (tracepoint_backend_fits(features, syscall_hooks, why, len))
 		return BACKEND_TRACEPOINT;
 	snprintf(why + strlen(why), len - strlen(why), "; and %s", kprobe_why);
 	return BACKEND_AUTO;

@@ -26,7 +26,8 @@ struct kernel_features {
 	bool kprobes;                /* kprobe PMU or kprobe_events present */
 	const char *missing_symbol;  /* first kprobe target not in kallsyms (NULL without kprobes) */
 	const char *missing_tracepoint; /* first of shared_probes absent */
-	const char *missing_syscall_tracepoint; /* first of tracepoint_probes absent */
+	const char *missing_syscall_tracepoint; /* first of syscall_probes, then
+						   tracepoint_probes, absent */
 };
 
 /* Mounts debugfs (and tracefs under it if the kernel does not automount
@@ -40,10 +41,11 @@ void probe_kernel(struct kernel_features *features);
  * CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON. */
 bool have_tracing_privileges(void);
 
-/* The backend to use for `requested` (AUTO picks kprobes when they work).
- * BACKEND_AUTO back means none fits; `why` then says why. */
-enum backend choose_backend(const struct kernel_features *features,
-			    enum backend requested, char *why, size_t len);
+/* The backend to use for `requested` (AUTO picks kprobes when they work),
+ * with the syscall hooks or without (--syscall-hooks). BACKEND_AUTO back
+ * means none fits; `why` then says why. */
+enum backend choose_backend(const struct kernel_features *features, enum backend requested,
+			    bool syscall_hooks, char *why, size_t len);
 
 const char *backend_name(enum backend backend);
 int parse_backend(const char *name, enum backend *backend);
@@ -52,7 +54,8 @@ int parse_backend(const char *name, enum backend *backend);
 enum probe_fact {
 	FACT_PROCESSES,   /* forks, execs, exits */
 	FACT_TCP,         /* TCP connects and their outcome, from the socket layer */
-	FACT_CONNECT,     /* connect(2): UDP, and TCP failing before SYN_SENT */
+	FACT_CONNECT,     /* connect(2): its destination; UDP, and TCP failing
+			     before SYN_SENT */
 	FACT_DNS,         /* the DNS datagrams of traced processes */
 	FACT_SERVICES,    /* local services reading what the tree sent them
 			     (bpf_text/follow.bpf.h; not with --no-follow) */
@@ -71,11 +74,22 @@ struct probe_spec {
 	enum probe_fact fact;
 };
 
-/* NULL-terminated (name == NULL) lists: what both backends share, and what
- * each adds. The kernel must offer all of a backend's list to use it. */
+/* NULL-terminated (name == NULL) lists: what both backends share, what the
+ * kprobe backend adds, and the syscall tracepoints that --syscall-hooks
+ * adds to both (syscall_probes) and to the tracepoint backend
+ * (tracepoint_probes). The kernel must offer all of a configuration's
+ * lists to use it. */
 extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
+extern const struct probe_spec syscall_probes[];
 extern const struct probe_spec tracepoint_probes[];
+
+#define PROBE_LISTS 3
+
+/* Fills `lists` with the lists a configuration attaches, in attach order;
+ * returns how many. */
+size_t probe_lists(enum backend backend, bool syscall_hooks,
+		   const struct probe_spec *lists[PROBE_LISTS]);
 
 /* One of the cgroup programs both backends link to the cgroup v2 root
  * (lib/tracer.c). They run only on the calls and packets they hook, and
@@ -85,11 +99,15 @@ struct cgroup_probe_spec {
 	const char *function; /* the eBPF function */
 	int prog_type;        /* enum bpf_prog_type */
 	int attach_type;      /* enum bpf_attach_type */
-	enum probe_fact fact;
+	unsigned facts;       /* 1 << enum probe_fact, for each it serves */
+	bool without_syscall_hooks; /* not needed with --syscall-hooks */
 };
 
 /* NULL-terminated (hook == NULL). */
 extern const struct cgroup_probe_spec cgroup_probes[];
+
+/* Whether a configuration with or without the syscall hooks links `c`. */
+bool cgroup_probe_wanted(const struct cgroup_probe_spec *c, bool syscall_hooks);
 
 const char *probe_fact_name(enum probe_fact fact);
 
@@ -97,7 +115,7 @@ const char *probe_fact_name(enum probe_fact fact);
  * tcp:tcp_destroy_sock (raw), ..."; the number of syscall tracepoints
  * among them (each slows every syscall of every process while attached)
  * in *syscall_hooks. */
-void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, size_t len,
-			unsigned *syscall_hooks);
+void probe_fact_sources(enum backend backend, bool with_syscall_hooks, enum probe_fact fact,
+			char *buf, size_t len, unsigned *syscall_hooks);
 
 #endif

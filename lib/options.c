@@ -223,6 +223,10 @@ const struct option_desc options_table[] = {
 	OPT_CALLBACK('B', "backend", "NAME", parse_backend_option,
 		     "kprobe, tracepoint or auto (default: auto, or $DEPTRACE_BACKEND): "
 		     "auto uses kprobes where the kernel has them"),
+	OPT_FLAG(0, "syscall-hooks", syscall_hooks, true,
+		 "also see connect(2) at syscall entry and exit, for the errno of a connect "
+		 "that fails before sending anything (shown as 'failed' otherwise); each "
+		 "syscall tracepoint slows every syscall on the machine while attached"),
 	OPT_FLAG(0, "check", check, true,
 		 "report the kernel features found, the backend that would be used and the "
 		 "kernel headers, then exit"),

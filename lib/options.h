@@ -91,6 +91,7 @@ struct options {
 	double duration;         /* seconds; 0: until the end */
 	unsigned buffer_pages;   /* perf buffer pages per CPU */
 	enum backend backend;
+	bool syscall_hooks;      /* connect(2) from syscall tracepoints too */
 	bool json;               /* JSON Lines instead of text */
 	bool summary;            /* the dependency map at the end (always with a command) */
 	const char *graph_path;  /* Graphviz DOT of the map, or NULL */

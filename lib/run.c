@@ -187,8 +187,17 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 	if (*notice)
 		message_say(messages, "%s: libbcc reads tracepoint formats there (left mounted)",
 			    notice);
+	/* before libbcc starts threads: a private mount must be made first */
+	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
+			 messages)) {
+		message_say(messages, "cannot capture DNS, and connect(2) is seen by syscall hooks (the cgroup programs hook the cgroup v2 root): %s",
+			    err);
+		config->cgroup_root[0] = '\0';
+		config->syscall_hooks = true;
+	}
 	probe_kernel(&features);
-	config->backend = choose_backend(&features, wanted, err, sizeof(err));
+	config->backend = choose_backend(&features, wanted, config->syscall_hooks, err,
+					 sizeof(err));
 	if (config->backend == BACKEND_AUTO) {
 		message_say(messages, "cannot trace on this kernel: %s", err);
 		return RUN_FAILED_KERNEL;
@@ -202,13 +211,6 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
-	/* before libbcc starts threads: a private mount must be made first */
-	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
-			 messages)) {
-		message_say(messages, "cannot capture DNS (its programs hook the cgroup v2 root): %s",
-			    err);
-		config->cgroup_root[0] = '\0';
-	}
 	return RUN_FAILED_NOTHING;
 }
 
@@ -585,6 +587,7 @@ static int load(struct run *r)
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
+		.syscall_hooks = o->syscall_hooks,
 	};
 	struct session_config session_config = {
 		.out = &r->out,

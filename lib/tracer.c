@@ -71,12 +71,10 @@ static int for_each_probe(const struct tracer *t,
 			  int (*fn)(struct tracer *, const struct probe_spec *, char *, size_t),
 			  char *err, size_t errlen)
 {
-	const struct probe_spec *lists[] = {
-		shared_probes,
-		t->config.backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
-	};
+	const struct probe_spec *lists[PROBE_LISTS];
+	size_t nlists = probe_lists(t->config.backend, t->config.syscall_hooks, lists);
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nlists; i++) {
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			int rc;
 
@@ -152,9 +150,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
 	char follow[64], services[64], max_procs[64], enforce[64], allow_list[64], rules[64];
+	char syscall_hooks[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
 	const char *cflags[] = { follow, services, max_procs, enforce, allow_list, rules,
-				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
+				 syscall_hooks, "-Wno-ignored-attributes",
+				 "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
 
@@ -174,6 +174,8 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
 	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d", TRACER_POLICY_RULES);
+	snprintf(syscall_hooks, sizeof(syscall_hooks), "-DDEPTRACE_SYSCALL_HOOKS=%d",
+		 config->syscall_hooks);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe
@@ -189,9 +191,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	t->stats_fd = bpf_table_fd(t->module, "stats");
 	rc = for_each_probe(t, load_program, err, errlen);
 	for (const struct cgroup_probe_spec *c = cgroup_probes; !rc && c->hook; c++) {
-		int fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type,
-					      err, errlen);
+		int fd;
 
+		if (!cgroup_probe_wanted(c, config->syscall_hooks))
+			continue;
+		fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type, err, errlen);
 		rc = fd < 0 ? fd : 0;
 	}
 	if (rc) {
@@ -423,9 +427,12 @@ static int link_cgroup_probes(struct tracer *t, char *err, size_t errlen)
 		return rc;
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++) {
-		int fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root,
-					    err, errlen);
+		int fd;
 
+		if (!cgroup_probe_wanted(c, t->config.syscall_hooks))
+			continue;
+		fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root, err,
+					errlen);
 		if (fd < 0) {
 			rc = fd;
 			break;
@@ -475,22 +482,31 @@ size_t tracer_poll(struct tracer *t, int timeout_ms)
 	return deliver_batch(t);
 }
 
-void tracer_finish(struct tracer *t)
+/* Collects the records still open in `table` (keyed by a u64) with
+ * `result`. */
+static void collect_open(struct tracer *t, const char *table, int result)
 {
-	int fd = bpf_table_fd(t->module, "tcp_connecting");
+	int fd = bpf_table_fd(t->module, table);
 	struct deptrace_connect_event ev;
 	__u64 key, next;
-	bool more = bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+	bool more = fd >= 0 && bpf_get_first_key(fd, &key, sizeof(key)) == 0;
 
-	perf_reader_consume(t->nreaders, t->readers);
 	while (more) {
 		if (!bpf_lookup_elem(fd, &key, &ev)) {
-			ev.result = -EINPROGRESS;
+			ev.result = result;
 			collect_record(t, &ev, sizeof(ev));
 		}
 		more = bpf_get_next_key(fd, &key, &next) == 0;
 		key = next;
 	}
+}
+
+void tracer_finish(struct tracer *t)
+{
+	perf_reader_consume(t->nreaders, t->readers);
+	collect_open(t, "tcp_connecting", -EINPROGRESS);
+	if (!t->config.syscall_hooks)
+		collect_open(t, "pending", DEPTRACE_RESULT_UNSEEN);
 	deliver_batch(t);
 }
 

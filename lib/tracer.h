@@ -31,6 +31,10 @@ struct tracer_config {
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
 	bool enforce;              /* compile in the policy programs (enforce.h) */
 	bool allow_list;           /* ... refusing what no allow rule admits */
+	bool syscall_hooks;        /* connect(2) from syscall tracepoints too
+				      (--syscall-hooks; needed without a
+				      cgroup v2 root): its errno, at a cost to
+				      every syscall on the machine */
 	struct record_sink sink;   /* where tracer_poll delivers records */
 	/* the cgroup v2 root tracer_attach links the cgroup programs
 	 * (cgroup_probes) to; "" links none */
@@ -73,7 +77,9 @@ int tracer_poll_timeout(int timeout_ms, size_t delivered);
 size_t tracer_poll(struct tracer *tracer, int timeout_ms);
 
 /* At the end: delivers what tracer_poll would, then the TCP connects still
- * waiting for their outcome, as EINPROGRESS (bpf_text/tcp_outcome.bpf.h). */
+ * waiting for their outcome, as EINPROGRESS (bpf_text/tcp_outcome.bpf.h),
+ * and, without syscall hooks, the connects whose socket is still open, as
+ * DEPTRACE_RESULT_UNSEEN (bpf_text/connect_cgroup.bpf.h). */
 void tracer_finish(struct tracer *tracer);
 
 /* Loads one more function of the compiled text through the verifier (the

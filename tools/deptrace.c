@@ -105,7 +105,8 @@ static int trace(const struct options *opts)
 	int rc;
 
 	if (opts->check)
-		return exit_code_of_failure(check_report(stdout, opts->backend, &messages));
+		return exit_code_of_failure(check_report(stdout, opts->backend, opts->syscall_hooks,
+							 &messages));
 	run = run_new(&config);
 	if (!run) {
 		warn("out of memory");

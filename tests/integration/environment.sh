@@ -43,20 +43,58 @@ grep -q '^deptrace: no kernel headers for .*: run scripts/setup-deps' "$SCRATCH/
 pass "no kernel headers anywhere: exit 6 with what to do"
 
 # --check says where each fact comes from; the syscall tracepoints it
-# counts are the ones a running deptrace has attached (bpftool perf).
+# counts are the ones a running deptrace has attached: none by default,
+# those --syscall-hooks adds with it (bpftool perf, link and prog).
 "$DEPTRACE" --check > "$SCRATCH/check.out" || true
 grep -qE '^TCP outcomes +sock:inet_sock_set_state, sock:inet_sk_error_report, tcp:tcp_destroy_sock \(raw\)$' \
 	"$SCRATCH/check.out" || fail "--check does not say where TCP outcomes come from: $(cat "$SCRATCH/check.out")"
+grep -qE '^connect\(2\) +cgroup:connect4, cgroup:connect6, cgroup:sock_release$' "$SCRATCH/check.out" ||
+	fail "--check does not say connect(2) comes from the cgroup programs: $(cat "$SCRATCH/check.out")"
+grep -qE '^syscall hooks +none ' "$SCRATCH/check.out" ||
+	fail "--check does not say the default path hooks no syscall: $(cat "$SCRATCH/check.out")"
+pass "--check: by default no syscall hooks, connect(2) from cgroup connect4/connect6 and sock_release"
+
+# What deptrace (the background one) has attached to syscall tracepoints,
+# as each of bpftool's views shows it: its perf events, and the links and
+# programs among its own (their ids from its file descriptors' fdinfo:
+# other tracers may be running beside it).
+syscall_attachments() {
+	local perf links=0 progs=0 id
+	perf=$(bpftool perf show 2>/dev/null |
+		awk -v pid="$DEPTRACE_BG" '$1 == "pid" && $2 == pid && $0 ~ / tracepoint +sys_(enter|exit)_/' | wc -l)
+	for id in $(cat /proc/"$DEPTRACE_BG"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u); do
+		bpftool prog show id "$id" 2>/dev/null | grep -qE '^[0-9]+: tracepoint +name tracepoint__syscalls__' &&
+			progs=$((progs + 1))
+		bpftool link show 2>/dev/null | grep -A1 -E "prog $id( |\$)" | grep -qE 'sys_(enter|exit)' &&
+			links=$((links + 1))
+	done
+	echo "$perf $links $progs"
+}
+
+# run mode: the command connects once it has been looked at
+start_deptrace -- sh -c "exec \"\$0\" -w \"\$1/go\" -l 127.0.0.1 0 > \"\$1/client.out\"" "$DT_CONNECT" "$SCRATCH"
+read -r perf links progs < <(syscall_attachments)
+total=$(cat /proc/"$DEPTRACE_BG"/fdinfo/* 2>/dev/null | grep -c '^prog_id:' || true)
+touch "$SCRATCH/go"
+wait_deptrace
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace exited $DEPTRACE_RC"
+[[ $perf == 0 && $links == 0 && $progs == 0 && $total -gt 0 ]] ||
+	fail "the default configuration attached syscall tracepoints: $perf perf events, $links links, $progs of its $total programs"
+expect_client_lines "$SCRATCH/client.out"
+pass "by default deptrace attaches no syscall tracepoint (bpftool perf, link and prog show none)"
+
+"$DEPTRACE" --syscall-hooks --check > "$SCRATCH/check.out" || true
 hooks=$(sed -n 's/^syscall hooks *\([0-9]*\) .*/\1/p' "$SCRATCH/check.out")
 listed=$(grep -E '^(processes|TCP outcomes|connect\(2\)|DNS payloads) ' "$SCRATCH/check.out" |
 	grep -o 'syscalls:sys_[a-z_]*' | sort -u | wc -l)
-[[ -n $hooks && $hooks == "$listed" ]] || fail "--check counts $hooks syscall hooks but lists $listed"
+[[ -n $hooks && $hooks -gt 0 && $hooks == "$listed" ]] ||
+	fail "--syscall-hooks --check counts '$hooks' syscall hooks but lists $listed"
 sleep 60 &
 idle=$!
-start_deptrace -p "$idle"
-attached=$(bpftool perf show 2>/dev/null |
-	awk -v pid="$DEPTRACE_BG" '$1 == "pid" && $2 == pid && $0 ~ / tracepoint +sys_(enter|exit)_/' | wc -l)
+start_deptrace --syscall-hooks -p "$idle"
+read -r perf links progs < <(syscall_attachments)
 kill "$idle"
 wait_deptrace
-[[ $attached == "$hooks" ]] || fail "deptrace attached $attached syscall tracepoints, --check says $hooks"
-pass "--check names each fact's probes; its $hooks syscall hooks are what deptrace attaches"
+[[ $perf == "$hooks" && $progs == "$hooks" && $links == 0 ]] ||
+	fail "--syscall-hooks: deptrace attached $perf syscall tracepoints ($progs programs), --check says $hooks"
+pass "--check names each fact's probes; the $hooks syscall hooks of --syscall-hooks are what deptrace attaches"

@@ -131,6 +131,13 @@ START_TEST(test_results)
 	assert_result(-ETIMEDOUT, "ETIMEDOUT");
 	assert_result(-EACCES, "EACCES");
 	assert_result(-4000, "ERRNO4000");
+	/* seen without syscall hooks: no errno to name */
+	assert_result(DEPTRACE_RESULT_FAILED_EARLY, "failed");
+	assert_result(DEPTRACE_RESULT_UNSEEN, "unseen");
+	ck_assert(connect_failed(DEPTRACE_RESULT_FAILED_EARLY));
+	ck_assert(!connect_failed(DEPTRACE_RESULT_UNSEEN));
+	ck_assert(!connect_failed(-EINPROGRESS));
+	ck_assert(connect_failed(-ENETUNREACH));
 }
 END_TEST
 

@@ -52,7 +52,8 @@ struct deptrace_header {
 	char comm[DEPTRACE_COMM_LEN];
 };
 
-/* One connect() attempt, sent when the call returns; ts_ns is its start. */
+/* One connect() attempt, sent when the call returns, or for a TCP connect
+ * when its outcome is known; ts_ns is its start. */
 struct deptrace_connect_event {
 	struct deptrace_header h;
 	__s32 result;  /* what connect() returned: 0 or -errno */
@@ -65,6 +66,8 @@ struct deptrace_connect_event {
 			  not see used a socket made outside the cgroup */
 	__u8 pad;
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
+	__u64 wait_ns;  /* a TCP connect: from its start to its outcome (or to
+			   the end of tracing, still connecting); 0 otherwise */
 };
 
 enum deptrace_dns_direction {

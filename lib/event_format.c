@@ -65,6 +65,39 @@ bool connect_failed(int result)
 	return result != 0 && result != -EINPROGRESS;
 }
 
+const char *connect_outcome(const struct deptrace_connect_event *ev)
+{
+	if (ev->blocked)
+		return "blocked";
+	switch (-ev->result) {
+	case 0: return "ok";
+	case ECONNREFUSED: return "refused";
+	case ETIMEDOUT: return "timeout";
+	case ECONNRESET: return "reset";
+	case EHOSTUNREACH:
+	case ENETUNREACH: return "unreachable";
+	case ECONNABORTED: return "closed";
+	case EINPROGRESS: return "pending";
+	}
+	return "error";
+}
+
+void format_wait(uint64_t ns, char *buf, size_t len)
+{
+	double ms = ns / 1e6;
+
+	if (ms < 0.1)
+		snprintf(buf, len, "%.0fus", ms * 1000);
+	else if (ms < 10)
+		snprintf(buf, len, "%.1fms", ms);
+	else if (ms < 1000)
+		snprintf(buf, len, "%.0fms", ms);
+	else if (ms < 100000)
+		snprintf(buf, len, "%.1fs", ms / 1000);
+	else
+		snprintf(buf, len, "%.0fs", ms / 1000);
+}
+
 const char *proto_name(unsigned proto)
 {
 	switch (proto) {

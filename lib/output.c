@@ -32,7 +32,7 @@ void format_violations(const struct run_totals *totals, char *buf, size_t len)
 
 /* --- text ------------------------------------------------------------------ */
 
-#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s%s"
+#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %-7s %s%s"
 /* The longest line: a summary's destination with every result kind and
  * the rule, or an event's chain and rule; well within. */
 #define TEXT_LINE_LEN 4096
@@ -95,7 +95,7 @@ static void text_header(struct output *out)
 {
 	struct text_line l = { .used = 0 };
 
-	text_add(&l, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT",
+	text_add(&l, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT", "WAIT",
 		 "DESTINATION", "");
 	text_end_line(out->stream, &l);
 }
@@ -125,7 +125,7 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 
 static void text_event(struct output *out, const struct event *ev)
 {
-	char time[24], pid[12], ppid[12];
+	char time[24], pid[12], ppid[12], wait[WAIT_LEN] = "-";
 	char destination[DEP_NAME_LEN + 16 + 16 * ADDRESS_LEN];
 	struct text_line l = { .used = 0 };
 
@@ -135,8 +135,10 @@ static void text_event(struct output *out, const struct event *ev)
 	snprintf(pid, sizeof(pid), "%u", ev->pid);
 	snprintf(ppid, sizeof(ppid), "%u", ev->ppid);
 	text_destination(ev, destination, sizeof(destination));
+	if (ev->waited)
+		format_wait(ev->wait_ns, wait, sizeof(wait));
 	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
-		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result,
+		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result, wait,
 		 destination, "");
 	if (ev->violation)
 		text_violation(&l, ev->violation, ev->chain);
@@ -145,7 +147,7 @@ static void text_event(struct output *out, const struct event *ev)
 
 static void text_dependency(struct output *out, const struct dependency *d)
 {
-	char endpoint[DESTINATION_LEN];
+	char endpoint[DESTINATION_LEN], wait[WAIT_LEN];
 	struct text_line l = { .used = 0 };
 
 	if (d->kind == DEP_LOOKUP) {
@@ -161,6 +163,10 @@ static void text_dependency(struct output *out, const struct dependency *d)
 		text_add(&l, "%s%s x%u", i ? ", " : "", d->results[i].text, d->results[i].count);
 	if (d->other_results)
 		text_add(&l, ", %u other", d->other_results);
+	if (d->slowest_ns) {
+		format_wait(d->slowest_ns, wait, sizeof(wait));
+		text_add(&l, "; slowest %s", wait);
+	}
 	if (d->violations)
 		text_add(&l, "  VIOLATION %s x%u", d->rule, d->violations);
 	text_end_line(out->stream, &l);
@@ -256,11 +262,15 @@ static void json_event(struct output *out, const struct event *ev)
 		if (ev->name)
 			jsonw_string_field(&w, "name", ev->name);
 		jsonw_string_field(&w, "result", ev->result);
+		if (ev->outcome)
+			jsonw_string_field(&w, "outcome", ev->outcome);
 		jsonw_bool_field(&w, "failed", ev->failed);
 	} else if (ev->kind == EVENT_LOOKUP) {
 		jsonw_string_field(&w, "query", ev->qname);
 		jsonw_string_field(&w, "qtype", ev->qtype);
 		jsonw_string_field(&w, "status", ev->result);
+		if (ev->outcome)
+			jsonw_string_field(&w, "outcome", ev->outcome);
 		jsonw_name(&w, "answers");
 		jsonw_start_array(&w);
 		for (size_t i = 0; i < ev->nanswers; i++) {
@@ -269,6 +279,8 @@ static void json_event(struct output *out, const struct event *ev)
 		}
 		jsonw_end_array(&w);
 	}
+	if (ev->waited)
+		jsonw_fixed_field(&w, "latency_ms", ev->wait_ns / 1e6, 3);
 	if (ev->violation)
 		json_violation(&w, ev->violation, ev->chain);
 	jsonw_end_object(&w);
@@ -298,6 +310,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 	for (size_t j = 0; j < d->nresults; j++)
 		jsonw_uint_field(w, d->results[j].text, d->results[j].count);
 	jsonw_end_object(w);
+	if (d->slowest_ns)
+		jsonw_fixed_field(w, "slowest_ms", d->slowest_ns / 1e6, 3);
 	jsonw_name(w, "programs");
 	jsonw_start_array(w);
 	for (size_t j = 0; j < d->nprograms; j++) {

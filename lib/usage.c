@@ -62,7 +62,10 @@ static const struct {
 	  "lookup); RESULT, \"ok\" or an errno name: how a TCP connect ended (EINPROGRESS: "
 	  "still connecting when tracing ended), what connect(2) returned for UDP or a "
 	  "connect failing at once, or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
-	  "NOANSWER); DESTINATION, address:port and the name, or the name looked up and "
+	  "TIMEOUT when no answer came); WAIT, how long the outcome took: a TCP connect's "
+	  "from its start to its answer (or to the end of tracing, still connecting), a "
+	  "lookup's from the query to its answer (or to deptrace's giving up), \"-\" when "
+	  "not timed; DESTINATION, address:port and the name, or the name looked up and "
 	  "its answers. Notices and errors go to standard error." },
 };
 

@@ -13,12 +13,15 @@ import re
 import sys
 from collections import Counter
 
-# A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
-EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+(.*)$")
+# A text event line: TIME PID PPID COMM PROTO RESULT WAIT DESTINATION...
+# (WAIT, a time, differs between runs: left out)
+EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+\S+\s+(.*)$")
 # What follows DESTINATION on an event that broke the policy
 MARKER = re.compile(r"^(direct|hidden)(?: \((.*?)\))?(, NOT BLOCKED)?: (.*)$")
-# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[  VIOLATION RULE xN]
-ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:  VIOLATION (.*) x(\d+))?$")
+# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[; slowest WAIT][  VIOLATION RULE xN]
+# (the slowest wait differs between runs: left out)
+ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:; slowest \S+)?"
+                   r"(?:  VIOLATION (.*) x(\d+))?$")
 PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)(?:  VIOLATION (direct|hidden))?$")
 COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden\)$")
 

@@ -115,12 +115,12 @@ event_lines() {
 
 # The number of event lines with these columns: PID COMM PROTO DEST RESULT
 # (a "-" skips a column). DESTINATION is address:port, maybe followed by
-# "(name)".
+# "(name)"; WAIT ($7) is not compared (see count_waits).
 count_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) { n++ }
+		(dest == "-" || $8 == dest) { n++ }
 		END { print n + 0 }'
 }
 
@@ -152,7 +152,7 @@ count_named_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" -v name="($6)" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) && $8 == name && NF == 8 { n++ }
+		(dest == "-" || $8 == dest) && $9 == name && NF == 9 { n++ }
 		END { print n + 0 }'
 }
 
@@ -165,8 +165,8 @@ count_lookup_lines() {
 		$5 != "DNS" { next }
 		{ got = ""; i = index($0, " -> "); if (i) got = substr($0, i + 4) }
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
-		(status == "-" || $6 == status) && (name == "-" || $7 == name) &&
-		(qtype == "-" || $8 == qtype) &&
+		(status == "-" || $6 == status) && (name == "-" || $8 == name) &&
+		(qtype == "-" || $9 == qtype) &&
 		(any_answers ? (answers == "-" || got == answers) : got == "") { n++ }
 		END { print n + 0 }'
 }

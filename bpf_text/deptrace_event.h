@@ -140,6 +140,12 @@ struct deptrace_name_key {
 	__u32 pad;
 };
 
+/* --outage: how connections to a target fail (value of outage_nets). */
+enum deptrace_outage_mode {
+	DEPTRACE_OUTAGE_BLACKHOLE = 1, /* its packets are dropped on the way out */
+	DEPTRACE_OUTAGE_REFUSE = 2,    /* connect() fails at once, ECONNREFUSED */
+};
+
 /* Slots of the enforced policy's settings array (lib/enforce.c). */
 enum deptrace_setting {
 	DEPTRACE_SETTING_NAME_RULES = 0, /* how many name rules */

@@ -407,7 +407,8 @@ static int prepare_enforcement(struct run *r)
 {
 	char err[512];
 
-	if (r->ops.enforce_load(r->tracer, &r->opts->policy, err, sizeof(err)) ||
+	if (r->ops.enforce_load(r->tracer, &r->opts->policy, &r->opts->outage, err,
+				sizeof(err)) ||
 	    r->ops.cgroup_open(r->opts->cgroup_path, &r->enforcement.cgroup, err, sizeof(err),
 			       &r->messages)) {
 		r->enforcement.cgroup.dir_fd = -1;

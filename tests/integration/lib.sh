@@ -141,6 +141,27 @@ expect_client_lines() {
 	pass "$seen connection(s) from $file each traced exactly once"
 }
 
+# The WAIT of each event line with COMM RESULT DEST ("-" skips a column), in
+# milliseconds ("-" when not timed), one a line.
+waits_ms() {
+	event_lines | awk -v comm="$1" -v result="$2" -v dest="$3" '
+		(comm == "-" || $4 == comm) && (result == "-" || $6 == result) &&
+		(dest == "-" || $8 == dest) {
+			w = $7
+			if (w ~ /us$/) { sub(/us$/, "", w); print w / 1000 }
+			else if (w ~ /ms$/) { sub(/ms$/, "", w); print w + 0 }
+			else if (w ~ /s$/) { sub(/s$/, "", w); print w * 1000 }
+			else print w }'
+}
+
+# Fails unless every command named is installed.
+need_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
+	done
+}
+
 # Connection lines (TCP, UDP), header, lookups and map excluded.
 trace_line_count() {
 	event_lines | awk '$5 != "DNS"' | grep -c . || true

@@ -48,22 +48,12 @@ EOF
 run_deptrace -- bash "$SCRATCH/workload.sh" "$DT_CONNECT" "$SCRATCH/client.lines"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
 
-# The WAIT of the one dt-connect line to $1, in milliseconds ("-" if none).
-wait_ms() {
-	event_lines | awk -v dest="$1" '$4 == "dt-connect" && $8 == dest {
-		w = $7
-		if (w ~ /us$/) { sub(/us$/, "", w); print w / 1000 }
-		else if (w ~ /ms$/) { sub(/ms$/, "", w); print w + 0 }
-		else if (w ~ /s$/) { sub(/s$/, "", w); print w * 1000 }
-		else print w }'
-}
-
 # One line for DEST with RESULT, its WAIT between MIN and MAX ms.
 expect_outcome() {
 	local what=$1 dest=$2 result=$3 min=$4 max=$5 ms
 	[[ $(count_lines - dt-connect TCP "$dest" "$result") == 1 ]] ||
 		fail "$what: no single line 'dt-connect TCP $result $dest'"
-	ms=$(wait_ms "$dest")
+	ms=$(waits_ms dt-connect - "$dest")
 	awk -v ms="$ms" -v min="$min" -v max="$max" 'BEGIN { exit !(ms ~ /^[0-9.]+$/ && ms >= min && ms <= max) }' ||
 		fail "$what: WAIT of $dest is $ms ms, expected $min-$max"
 	pass "$what: $result after $ms ms ($dest)"

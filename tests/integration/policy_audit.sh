@@ -8,9 +8,7 @@ source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
-for tool in curl python3 /usr/sbin/dnsmasq; do
-	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
-done
+need_tools curl python3 /usr/sbin/dnsmasq
 
 # What follows DESTINATION on the lines of PID with PROTO to DEST
 # ("VIOLATION ..."), "-" for a line with no marker; one line each.

@@ -35,6 +35,8 @@ struct event_violation {
 	bool blocked;
 	bool unguarded;     /* in force, but on a socket made outside the cgroup,
 			       which its hooks never see */
+	bool refusal;       /* `rule` is why the kernel refused it, not a policy
+			       rule (a protocol or question it cannot judge) */
 };
 
 struct event {
@@ -67,6 +69,8 @@ struct event {
 					 outcome, a lookup's answer or timeout */
 	uint64_t wait_ns;             /* from the attempt to its outcome */
 	const struct event_violation *violation; /* NULL: keeps the policy */
+	bool new_dep;                 /* --baseline: the baseline run never had
+					 this dependency (saved_run_key) */
 };
 
 #endif

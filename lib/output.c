@@ -11,7 +11,7 @@
 /* The text and JSON emitters: the format is chosen once per run, by
  * output_init, not per field. */
 struct output_emitter {
-	void (*header)(struct output *out);
+	void (*header)(struct output *out, const struct run_info *info);
 	void (*event)(struct output *out, const struct event *ev);
 	void (*summary)(struct output *out, const struct depmap *map,
 			const struct run_totals *totals, bool asked);
@@ -28,6 +28,12 @@ void format_violations(const struct run_totals *totals, char *buf, size_t len)
 		 (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
 		 (unsigned long long)totals->direct_violations,
 		 (unsigned long long)totals->hidden_violations);
+}
+
+void format_new_deps(const struct run_totals *totals, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu attempt%s at dependencies the baseline run did not have",
+		 (unsigned long long)totals->new_deps, totals->new_deps == 1 ? "" : "s");
 }
 
 /* --- text ------------------------------------------------------------------ */
@@ -91,7 +97,7 @@ static void text_violation(struct text_line *l, const struct event_violation *v,
 		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
 }
 
-static void text_header(struct output *out)
+static void text_header(struct output *out, const struct run_info *info)
 {
 	struct text_line l = { .used = 0 };
 
@@ -140,6 +146,8 @@ static void text_event(struct output *out, const struct event *ev)
 	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
 		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result, wait,
 		 destination, "");
+	if (ev->new_dep)
+		text_add(&l, "  NEW");
 	if (ev->violation)
 		text_violation(&l, ev->violation, ev->chain);
 	text_end_line(out->stream, &l);
@@ -201,13 +209,34 @@ static void text_summary(struct output *out, const struct depmap *map,
 		format_violations(totals, l.buf, sizeof(l.buf));
 		text_end_line(out->stream, &l);
 	}
+	if (totals->baseline) {
+		format_new_deps(totals, l.buf, sizeof(l.buf));
+		text_end_line(out->stream, &l);
+	}
 }
 
 /* --- JSON Lines ------------------------------------------------------------ */
 
-static void json_header(struct output *out)
+/* The run record: what a saved run says about itself (schema in the
+ * README). */
+static void json_header(struct output *out, const struct run_info *info)
 {
-	(void)out; /* JSON Lines have no heading */
+	struct json_writer w;
+
+	if (!info)
+		return;
+	jsonw_init(&w, out->stream);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", "run");
+	jsonw_uint_field(&w, "schema", info->schema);
+	jsonw_string_field(&w, "deptrace", info->version);
+	jsonw_string_field(&w, "host", info->host);
+	jsonw_string_field(&w, "kernel", info->kernel);
+	jsonw_string_field(&w, "command", info->command);
+	jsonw_string_field(&w, "start", info->start);
+	jsonw_bool_field(&w, "map", info->map);
+	jsonw_bool_field(&w, "enforced", info->enforced);
+	jsonw_end_object(&w);
 }
 
 /* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
@@ -227,6 +256,8 @@ static void json_violation(struct json_writer *w, const struct event_violation *
 		jsonw_bool_field(w, "blocked", v->blocked);
 	if (v->unguarded)
 		jsonw_bool_field(w, "outside_cgroup", true);
+	if (v->refusal)
+		jsonw_bool_field(w, "refusal", true);
 	jsonw_end_object(w);
 }
 
@@ -244,7 +275,8 @@ static void json_event(struct output *out, const struct event *ev)
 	jsonw_init(&w, out->stream);
 	jsonw_start_object(&w);
 	jsonw_string_field(&w, "type", json_event_types[ev->kind]);
-	jsonw_fixed_field(&w, "time", seconds(out, ev->ts_ns), 6);
+	/* nanoseconds: a replay's times are the live run's exactly */
+	jsonw_fixed_field(&w, "time", seconds(out, ev->ts_ns), 9);
 	jsonw_uint_field(&w, "pid", ev->pid);
 	jsonw_uint_field(&w, "ppid", ev->ppid);
 	jsonw_string_field(&w, "comm", ev->comm);
@@ -254,6 +286,10 @@ static void json_event(struct output *out, const struct event *ev)
 		jsonw_string_field(&w, "args", ev->proc->args);
 	if (ev->chain && ev->chain[0])
 		jsonw_string_field(&w, "chain", ev->chain);
+	if (ev->proc && ev->proc->root)
+		jsonw_bool_field(&w, "root", true);
+	if (ev->new_dep)
+		jsonw_bool_field(&w, "new", true);
 	if (ev->kind == EVENT_CONNECT) {
 		format_address(ev->addr, address, sizeof(address));
 		jsonw_string_field(&w, "proto", proto_name(ev->proto));
@@ -357,6 +393,8 @@ static void json_summary(struct output *out, const struct depmap *map,
 		jsonw_uint_field(&w, "hidden", totals->hidden_violations);
 		jsonw_end_object(&w);
 	}
+	if (totals->baseline)
+		jsonw_uint_field(&w, "new", totals->new_deps);
 	jsonw_name(&w, "dependencies");
 	jsonw_start_array(&w);
 	for (size_t i = 0; i < map->count; i++)
@@ -377,9 +415,9 @@ void output_init(struct output *out, FILE *stream, enum output_format format)
 	*out = (struct output){ .stream = stream, .emitter = &emitters[format] };
 }
 
-void output_header(struct output *out)
+void output_header(struct output *out, const struct run_info *info)
 {
-	out->emitter->header(out);
+	out->emitter->header(out, info);
 	fflush(out->stream);
 }
 

@@ -38,6 +38,22 @@ struct output {
 	uint64_t start_ns; /* CLOCK_MONOTONIC at the start of tracing */
 };
 
+/* What a saved run says about itself: the first JSON line, {"type":
+ * "run", "schema": OUTPUT_SCHEMA, ...} (README, JSON Lines). Strings
+ * may be empty when unknown. */
+#define OUTPUT_SCHEMA 1
+#define RUN_INFO_LEN 256
+struct run_info {
+	unsigned schema;
+	char version[32];             /* deptrace's */
+	char host[RUN_INFO_LEN];      /* uname -n */
+	char kernel[RUN_INFO_LEN];    /* uname -r */
+	char command[RUN_INFO_LEN];   /* "-p 4242 -- ./deploy.sh prod", cut to fit */
+	char start[32];               /* UTC, "2026-11-30T13:12:12Z" */
+	bool map;                     /* the text output ends with the map */
+	bool enforced;                /* the policy was in force at the start */
+};
+
 struct run_totals {
 	uint64_t connections;
 	uint64_t lookups;
@@ -46,17 +62,22 @@ struct run_totals {
 	uint64_t violations;     /* direct + hidden */
 	uint64_t direct_violations;
 	uint64_t hidden_violations;
+	bool baseline;           /* events were compared with a baseline run */
+	uint64_t new_deps;       /* events whose dependency the baseline lacks */
 };
 
 /* "3 violations (1 direct, 2 hidden)" */
 #define VIOLATIONS_LEN 96
 void format_violations(const struct run_totals *totals, char *buf, size_t len);
+/* "2 attempts at dependencies the baseline run did not have" */
+void format_new_deps(const struct run_totals *totals, char *buf, size_t len);
 
 /* Writes `format` to `stream` from now on (start_ns 0 until set). */
 void output_init(struct output *out, FILE *stream, enum output_format format);
 
-/* The column heads (text; nothing in JSON). */
-void output_header(struct output *out);
+/* The column heads (text), or the run record (JSON, when `info` is not
+ * NULL): what starts the output. */
+void output_header(struct output *out, const struct run_info *info);
 
 /* One line (text) or object (JSON) for a connection or lookup; an exec
  * has a JSON object only. Text shows every control byte in a program's

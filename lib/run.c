@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "output.h"
 #include "policy.h"
 #include "proctree.h"
+#include "saved_run.h"
 #include "session.h"
 
 /* While nothing comes, how often the traced processes are checked against
@@ -60,12 +62,15 @@ struct run {
 	struct run_ops ops;
 	const char *proc_root;
 	const char *hosts_path;
+	const char *version;
 	struct run_facts facts;
 	struct run_command command;
 	struct run_file output, graph;
 	struct output out;
 	struct headers_choice headers;
 	struct session *session;
+	char **baseline;         /* --baseline's keys (saved_run_keys) */
+	size_t nbaseline;
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
 };
@@ -253,6 +258,7 @@ struct run *run_new(const struct run_config *config)
 	r->ops = config->ops ? *config->ops : run_real_ops;
 	r->proc_root = config->proc_root ? config->proc_root : "/proc";
 	r->hosts_path = config->hosts_path ? config->hosts_path : "/etc/hosts";
+	r->version = config->version ? config->version : "";
 	r->facts.fail_on_violation = r->opts->fail_on_violation;
 	r->enforcement.cgroup.dir_fd = -1;
 	r->output.path = r->opts->output_path;
@@ -327,7 +333,7 @@ static int stopped_early(struct run *r)
 int run_prepare(struct run *r)
 {
 	const struct options *o = r->opts;
-	char err[256];
+	char err[512];
 	int rc;
 
 	install_signal_handlers();
@@ -349,6 +355,13 @@ int run_prepare(struct run *r)
 		rc = run_command_resolve(o->command[0], r->command.path, sizeof(r->command.path));
 		if (rc)
 			return command_failed(r, rc);
+	}
+	if (o->baseline_path) {
+		rc = saved_run_keys(o->baseline_path, &r->baseline, &r->nbaseline, err, sizeof(err));
+		if (rc) {
+			say(r, "--baseline: %s", err);
+			return fail(r, rc == -ENOMEM ? RUN_FAILED_RUNTIME : RUN_FAILED_USAGE, rc);
+		}
 	}
 	/* opened before anything slow, so that a typo fails at once */
 	rc = open_file(r, &r->output);
@@ -557,6 +570,8 @@ static int load(struct run *r)
 		.hosts_path = r->hosts_path,
 		.policy = &r->opts->policy,
 		.messages = r->messages,
+		.baseline = (const char *const *)r->baseline,
+		.nbaseline = r->nbaseline,
 	};
 	enum run_failure failure;
 	char err[512];
@@ -579,9 +594,34 @@ static int load(struct run *r)
 	return 0;
 }
 
+/* What the run record says: this machine, the command line traced, now. */
+static void fill_run_info(const struct run *r, struct run_info *info)
+{
+	const struct options *o = r->opts;
+	struct utsname uts;
+	time_t now = time(NULL);
+	size_t used = 0, len = sizeof(info->command);
+
+	*info = (struct run_info){ .schema = OUTPUT_SCHEMA, .map = o->summary,
+				   .enforced = r->enforcement.cgroup.dir_fd >= 0 };
+	snprintf(info->version, sizeof(info->version), "%s", r->version);
+	if (!uname(&uts)) {
+		snprintf(info->host, sizeof(info->host), "%s", uts.nodename);
+		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+	}
+	strftime(info->start, sizeof(info->start), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	for (size_t i = 0; i < o->npids && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%d",
+					 i ? "," : "-p ", (int)o->pids[i]);
+	for (size_t i = 0; o->command && o->command[i] && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%s",
+					 i ? " " : used ? " -- " : "", o->command[i]);
+}
+
 int run_start(struct run *r)
 {
 	const struct options *o = r->opts;
+	struct run_info info;
 	char err[512];
 	int rc;
 
@@ -628,7 +668,8 @@ int run_start(struct run *r)
 			return rc;
 	}
 	/* events are printed only from the poll loop: none can precede this */
-	output_header(&r->out);
+	fill_run_info(r, &info);
+	output_header(&r->out, &info);
 	r->facts.started = true;
 	return 0;
 }
@@ -722,6 +763,12 @@ static void report_totals(struct run *r)
 		format_violations(totals, count, sizeof(count));
 		say(r, "%s", count);
 	}
+	if (totals->baseline) {
+		char count[VIOLATIONS_LEN];
+
+		format_new_deps(totals, count, sizeof(count));
+		say(r, "%s (%s)", count, r->opts->baseline_path);
+	}
 	if (children || connects)
 		say(r, "kernel tables were full: %llu processes and %llu connects not traced",
 		    (unsigned long long)children, (unsigned long long)connects);
@@ -747,7 +794,8 @@ void run_finish(struct run *r)
 		r->ops.tracer_close(r->tracer);
 	r->tracer = NULL;
 	run_as_free(&r->command.user);
-	if (r->facts.started && session_totals(r->session)->violations) {
+	if (r->facts.started && (session_totals(r->session)->violations ||
+				 session_totals(r->session)->new_deps)) {
 		r->facts.violated = true;
 		/* the policy's word is the exit status; the command's own is
 		 * still told */
@@ -759,6 +807,9 @@ void run_finish(struct run *r)
 	close_file(r, &r->graph);
 	session_free(r->session);
 	r->session = NULL;
+	saved_run_keys_free(r->baseline, r->nbaseline);
+	r->baseline = NULL;
+	r->nbaseline = 0;
 }
 
 const struct run_facts *run_facts(const struct run *r)

@@ -9,6 +9,7 @@
 #include "event_format.h"
 #include "names.h"
 #include "proctree.h"
+#include "saved_run.h"
 
 #define MAX_PENDING_LOOKUPS 256
 /* every address an answer can hold: one left unnamed is one a name rule
@@ -47,6 +48,7 @@ struct session *session_new(const struct session_config *config)
 	if (config->policy && policy_empty(config->policy))
 		s->config.policy = NULL;
 	s->totals.policy = s->config.policy != NULL;
+	s->totals.baseline = config->baseline != NULL;
 	s->procs = proc_table_new();
 	s->names = name_table_new();
 	if (!s->procs || !s->names) {
@@ -169,6 +171,7 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
+		.refusal = !verdict.rule && (refusal || !verdict.violation),
 	};
 	s->totals.violations++;
 	if (v->direct)
@@ -178,10 +181,25 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 	return v;
 }
 
-/* Hands a built event to every consumer: the output, and the map (for a
- * process the table knows). */
-static void publish(struct session *s, const struct event *ev)
+/* --baseline: whether the baseline run lacked the event's dependency. */
+static bool is_new(const struct session *s, const struct event *ev)
 {
+	char key[SAVED_RUN_KEY_LEN];
+	const char *k = key;
+
+	if (!s->config.baseline || ev->kind == EVENT_EXEC)
+		return false;
+	saved_run_key(ev, key, sizeof(key));
+	return !bsearch(&k, s->config.baseline, s->config.nbaseline, sizeof(*s->config.baseline),
+			saved_run_key_compare);
+}
+
+/* Hands a built event to every consumer: the output, and the map (for a
+ * process the table knows); marks it new first (--baseline). */
+static void publish(struct session *s, struct event *ev)
+{
+	ev->new_dep = is_new(s, ev);
+	s->totals.new_deps += ev->new_dep;
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
@@ -380,6 +398,41 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 		drop_pending(s, &s->pending[i]);
 		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why, 0);
 	}
+}
+
+void session_replay(struct session *s, const struct event *saved)
+{
+	const struct event_violation *was = saved->violation;
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)saved->pid);
+	struct verdict verdict = { .violation = false };
+	struct event_violation violation;
+	struct event event = *saved;
+
+	if (p) {
+		*p = *saved->proc;
+		event.proc = p;
+	}
+	if (event.kind == EVENT_EXEC) {
+		output_event(s->config.out, &event);
+		return;
+	}
+	if (s->config.policy && event.kind == EVENT_CONNECT)
+		verdict = policy_check_connection(s->config.policy, event.addr, event.port,
+						  event.name);
+	else if (s->config.policy)
+		verdict = policy_check_lookup(s->config.policy, event.qname);
+	if (s->config.policy && event.kind == EVENT_LOOKUP && !strcmp(event.qname, UNREADABLE_QNAME))
+		verdict = (struct verdict){ .violation = true };
+	/* refused in the kernel: its result says so whether or not the run
+	 * was in force (an audit run's JSON has no "blocked") */
+	event.violation = judge(s, verdict, !strcmp(event.result, RESULT_BLOCKED),
+				was && was->refusal ? was->rule : NULL, was && was->unguarded,
+				event.proc, &violation);
+	if (event.kind == EVENT_CONNECT)
+		s->totals.connections++;
+	else
+		s->totals.lookups++;
+	publish(s, &event);
 }
 
 void session_set_enforcing(struct session *s, bool enforcing)

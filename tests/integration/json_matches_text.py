@@ -151,6 +151,11 @@ def main():
     for event in sorted((js - text).keys(), key=str):
         problems.append(f"only in the JSON: {event} x{(js - text)[event]}")
 
+    first = objects[0] if objects else {}
+    if (first.get("type"), first.get("schema")) != ("run", 1) or not all(
+            isinstance(first.get(k), str) and first[k]
+            for k in ("deptrace", "host", "kernel", "command", "start")):
+        problems.append(f"the JSON does not start with a complete run record: {first}")
     if not objects or objects[-1].get("type") != "summary":
         problems.append("the JSON does not end with a summary object")
     else:

@@ -235,7 +235,7 @@ START_TEST(test_header)
 	long prev = -1;
 
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 1);
 	ck_assert_msg(strncmp(lines[0], "TIME(s) ", 8) == 0, "header '%s'", lines[0]);
@@ -271,7 +271,7 @@ START_TEST(test_event_line)
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "curl");
 
 	capture_open(&cap, &out, start, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
@@ -307,7 +307,7 @@ START_TEST(test_wide_values_stay_aligned)
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "abcdefghijklmno");
 
 	capture_open(&cap, &out, start, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
@@ -373,11 +373,11 @@ START_TEST(test_json_connection)
 	view.chain = "deploy.sh > git";
 	view.name = "forge.example.com";
 	capture_open(&cap, &out, 0, OUTPUT_JSON);
-	output_header(&out); /* nothing in JSON */
+	output_header(&out, NULL); /* nothing in JSON */
 	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_str_eq(cap.text,
-			 "{\"type\":\"connect\",\"time\":0.002500,\"pid\":7,\"ppid\":6,"
+			 "{\"type\":\"connect\",\"time\":0.002500000,\"pid\":7,\"ppid\":6,"
 			 "\"comm\":\"a\\\"b\\\\c\\u000a\",\"chain\":\"deploy.sh > git\","
 			 "\"proto\":\"TCP\",\"address\":\"192.0.2.11\",\"port\":22,"
 			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true}\n");
@@ -399,7 +399,7 @@ START_TEST(test_lookup_line)
 	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10", addrs[0]), 1);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", addrs[1]), 1);
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);

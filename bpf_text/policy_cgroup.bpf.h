@@ -29,7 +29,7 @@
  * else is refused), DEPTRACE_POLICY_RULES capacity of the rule maps; the
  * policy_settings map says at run time whether there are name rules.
  */
-#include <uapi/linux/bpf.h> /* struct bpf_sock_addr, struct __sk_buff */
+#include "dns_packet.bpf.h"
 
 BPF_LPM_TRIE(deny_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_LPM_TRIE(allow_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
@@ -42,8 +42,6 @@ BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 #define DEPTRACE_SOCK_STREAM_TYPE 1
 #define DEPTRACE_SOCK_DGRAM_TYPE 2
 #define DEPTRACE_SOCK_RAW_TYPE 3
-#define DEPTRACE_ETH_P_IP 0x0800
-#define DEPTRACE_ETH_P_IPV6 0x86DD
 #define DEPTRACE_IPPROTO_ICMP_NUMBER 1
 #define DEPTRACE_IPPROTO_TCP_NUMBER 6
 #define DEPTRACE_IPPROTO_UDP_NUMBER 17
@@ -51,7 +49,6 @@ BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 #define DEPTRACE_IPPROTO_UDPLITE_NUMBER 136
 #define DEPTRACE_INADDR_LOOPBACK 0x7f000001
 #define DEPTRACE_ECONNREFUSED 111
-#define DEPTRACE_IPV6_EXTENSIONS 4 /* headers walked before UDP */
 
 static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
 {
@@ -116,14 +113,6 @@ static __always_inline int address_refused(const u8 addr[16], u16 port_be)
 #else
 	return 0;
 #endif
-}
-
-static __always_inline void ipv4_as_mapped(u8 addr[16], u32 ip4_be)
-{
-	__builtin_memset(addr, 0, 10);
-	addr[10] = 0xff;
-	addr[11] = 0xff;
-	__builtin_memcpy(addr + 12, &ip4_be, 4);
 }
 
 /* The verifier lets a program read user_ip4 or user_ip6 by the hook it
@@ -287,85 +276,28 @@ int policy_sock_create(struct bpf_sock *sk)
 	return 0;
 }
 
-/* Offset of the transport header of an IPv4 or IPv6 packet, its protocol
- * in *proto and its destination in addr (IPv4 as v4-mapped), or 0. The
- * egress hook sees the packet from its network header on. */
-static __always_inline u32 transport_offset(struct __sk_buff *skb, u8 *proto_out, u8 addr[16])
-{
-	u32 l4;
-	u8 proto;
-
-	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
-		u8 version_ihl;
-
-		u32 daddr;
-
-		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, &proto, 1) ||
-		    bpf_skb_load_bytes(skb, 16, &daddr, 4))
-			return 0;
-		ipv4_as_mapped(addr, daddr);
-		l4 = (version_ihl & 0xf) * 4;
-	} else if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1) ||
-		    bpf_skb_load_bytes(skb, 24, addr, 16))
-			return 0;
-		l4 = 40;
-		/* an unprivileged sender can add a routing header (the other
-		 * extension headers need CAP_NET_RAW): walked, with the
-		 * others, as deep as a socket's options can stack them */
-#pragma unroll
-		for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
-			u8 ext[2];
-
-			if (proto != 0 && proto != 43 && proto != 60 && proto != 44)
-				break;
-			if (bpf_skb_load_bytes(skb, l4, ext, 2))
-				return 0;
-			l4 += proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
-			proto = ext[0];
-		}
-	} else {
-		return 0;
-	}
-	*proto_out = proto;
-	return l4;
-}
-
-/* Offset of the UDP payload of a datagram to port 53, or 0. */
-static __always_inline u32 dns_query_offset(struct __sk_buff *skb)
-{
-	u8 proto, addr[16];
-	u32 l4 = transport_offset(skb, &proto, addr);
-	__be16 dport;
-
-	if (!l4 || proto != DEPTRACE_IPPROTO_UDP_NUMBER ||
-	    bpf_skb_load_bytes(skb, l4 + 2, &dport, 2) ||
-	    dport != htons(DEPTRACE_DNS_PORT))
-		return 0;
-	return l4 + 8;
-}
-
 /* A TCP or UDP packet to an --outage target in blackhole mode: dropped, so
  * that a connect hangs until its program or the kernel gives up (TCP
  * ignores a failed send of its SYN and retransmits). */
 static __always_inline int packet_blackholed(struct __sk_buff *skb)
 {
 	u8 proto, addr[16];
-	u32 l4 = transport_offset(skb, &proto, addr);
+	u32 l4 = packet_transport_offset(skb, &proto);
 	__be16 dport;
 
 	if (!l4 || (proto != DEPTRACE_IPPROTO_TCP_NUMBER && proto != DEPTRACE_IPPROTO_UDP_NUMBER) ||
-	    bpf_skb_load_bytes(skb, l4 + 2, &dport, 2))
+	    packet_destination(skb, addr) || bpf_skb_load_bytes(skb, l4 + 2, &dport, 2))
 		return 0;
 	return outage_mode(addr, dport) == DEPTRACE_OUTAGE_BLACKHOLE;
 }
 
 /* cgroup_skb/egress: 1 lets the packet out; 0 drops it, and the sending
  * call fails with EPERM (a packet to a blackholed --outage target is
- * dropped first, and not reported: its connect's outcome is). The record names no process (not every kernel
- * lets a packet program ask): the query's own record, sent before from the
- * syscall, is found by its DNS ID. */
+ * dropped first, and not reported: its connect's outcome is). The record
+ * names no process (not every kernel lets a packet program ask): the
+ * query's own record, sent by the DNS capture's egress program
+ * (dns_capture.bpf.h, linked to the cgroup v2 root, so run after this
+ * one), is found by its DNS ID. */
 int policy_dns_egress(struct __sk_buff *skb)
 {
 	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
@@ -376,7 +308,7 @@ int policy_dns_egress(struct __sk_buff *skb)
 
 	if (packet_blackholed(skb))
 		return 0;
-	off = dns_query_offset(skb);
+	off = dns_payload_offset(skb, DEPTRACE_UDP_DEST_PORT);
 	if (!off)
 		return 1;
 	if (skb->len > off + DEPTRACE_DNS_HEADER_LEN &&
@@ -387,7 +319,7 @@ int policy_dns_egress(struct __sk_buff *skb)
 			n = DEPTRACE_QNAME_MAX;
 		/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows
 		 * (6.1's loses a zero check on a copy of n); the empty asm
-		 * keeps clang from dropping the mask, as in dns_capture.bpf.h */
+		 * keeps clang from dropping the mask */
 		asm volatile("" : "+r"(n));
 		n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
 		if (deptrace_dns_one_question(header) &&

@@ -4,7 +4,8 @@
  * looked up, with the name it was reached by, which programs reached it
  * (grouped by program and chain of parents), how often, when, with
  * which results, the longest wait for one, and how often it broke the
- * policy. Rendered at the end as text, JSON or a Graphviz graph
+ * policy; its programs grouped by class (classify.h), direct first.
+ * Rendered at the end as text, JSON or a Graphviz graph
  * (output.h).
  */
 #ifndef DEPTRACE_DEPMAP_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "follow.h"
 #include "policy.h"
 #include "proctree.h"
 
@@ -33,7 +35,8 @@ struct dep_program {
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
-	bool direct;               /* a traced root, not a program it started */
+	enum event_class class;    /* the same chain may reach it both ways */
+	char via[FOLLOW_VIA_LEN];  /* transient: the path to the service, "" else */
 	unsigned count;
 	unsigned violations;
 };
@@ -55,8 +58,8 @@ struct dependency {
 	struct dep_result results[DEP_MAX_RESULTS];
 	size_t nresults;
 	unsigned other_results;    /* beyond DEP_MAX_RESULTS kinds */
-	uint64_t slowest_ns;       /* the longest wait for an outcome, 0 if
-				      none was timed */
+	bool timed;                /* an outcome's wait is known: */
+	uint64_t slowest_ns;       /* the longest one */
 	struct dep_program programs[DEP_MAX_PROGRAMS];
 	size_t nprograms;
 	unsigned other_programs;   /* counts beyond DEP_MAX_PROGRAMS programs */
@@ -75,7 +78,8 @@ struct depmap {
 int depmap_add(struct depmap *map, const struct event *ev);
 
 /* Named destinations first, by name, then by address and port; lookups
- * after connections. */
+ * after connections. Each one's programs by class, direct first (in the
+ * order they came within a class). */
 void depmap_sort(struct depmap *map);
 
 void depmap_free(struct depmap *map);

@@ -7,9 +7,9 @@
  * emitters of output.h, the dependency map of depmap.h and, through the
  * map, the graph) only format or count it; none goes back to the kernel's
  * record. Strings and pointers are valid for the call the event is
- * handed to. What a later consumer needs (a class of destination, an
- * outcome seen after the call returned, where a name came from) is added
- * here, once, filled by the session.
+ * handed to. What a later consumer needs (an outcome seen after the call
+ * returned, where a name came from) is added here, once, filled by the
+ * session.
  */
 #ifndef DEPTRACE_LIB_EVENT_H
 #define DEPTRACE_LIB_EVENT_H
@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "classify.h"
 #include "proctree.h"
 
 enum event_kind {
@@ -30,7 +31,6 @@ enum event_kind {
 struct event_violation {
 	const char *rule;   /* "deny forge.example.com", "not on the allow list" */
 	const char *origin; /* where the rule was given ("deploy.policy:3"), or NULL */
-	bool direct;        /* a traced root's own, not a program it started */
 	bool enforcing;     /* the policy was in force: say whether it was refused */
 	bool blocked;
 	bool unguarded;     /* in force, but on a socket made outside the cgroup,
@@ -48,6 +48,13 @@ struct event {
 	const struct proc_info *proc; /* what the process table knows (exe,
 					 args, root), or NULL */
 	const char *chain;            /* "deploy.sh > migrate > curl" */
+	/* connections and lookups: whose dependency (classify.h), and why */
+	enum event_class class;
+	const char *evidence;         /* "argv names forge.example.com"; NULL
+					 for transient */
+	const char *via;              /* transient: "deploy.sh > curl ->
+					 api.internal.example:8080
+					 internal-api"; else NULL */
 	/* EVENT_CONNECT: where */
 	uint8_t proto;                /* enum deptrace_proto */
 	uint8_t addr[16];             /* IPv4 as v4-mapped */

@@ -82,20 +82,35 @@ const char *connect_outcome(const struct deptrace_connect_event *ev)
 	return "error";
 }
 
+uint64_t wait_us(uint64_t ns)
+{
+	return ns / 1000 + (ns % 1000 >= 500);
+}
+
+/* value in units of `unit` microseconds, rounded, as "N.D" (tenths) */
+static void format_tenths(uint64_t us, uint64_t unit, const char *suffix, char *buf, size_t len)
+{
+	uint64_t tenths = (us + unit / 20) / (unit / 10);
+
+	snprintf(buf, len, "%llu.%llu%s", (unsigned long long)(tenths / 10),
+		 (unsigned long long)(tenths % 10), suffix);
+}
+
 void format_wait(uint64_t ns, char *buf, size_t len)
 {
-	double ms = ns / 1e6;
+	uint64_t us = wait_us(ns);
 
-	if (ms < 0.1)
-		snprintf(buf, len, "%.0fus", ms * 1000);
-	else if (ms < 10)
-		snprintf(buf, len, "%.1fms", ms);
-	else if (ms < 1000)
-		snprintf(buf, len, "%.0fms", ms);
-	else if (ms < 100000)
-		snprintf(buf, len, "%.1fs", ms / 1000);
+	/* integers only: the same microseconds always print the same */
+	if (us < 100)
+		snprintf(buf, len, "%lluus", (unsigned long long)us);
+	else if (us < 10000)
+		format_tenths(us, 1000, "ms", buf, len);
+	else if (us < 1000000)
+		snprintf(buf, len, "%llums", (unsigned long long)((us + 500) / 1000));
+	else if (us < 100000000)
+		format_tenths(us, 1000000, "s", buf, len);
 	else
-		snprintf(buf, len, "%.0fs", ms / 1000);
+		snprintf(buf, len, "%llus", (unsigned long long)((us + 500000) / 1000000));
 }
 
 const char *proto_name(unsigned proto)

@@ -54,8 +54,14 @@ const char *connect_outcome(const struct deptrace_connect_event *ev);
 /* What a lookup that never got an answer reads as. */
 #define RESULT_LOOKUP_TIMEOUT "TIMEOUT"
 
-/* A wait for the WAIT column: "37us", "0.4ms", "120ms", "2.0s", "127s". */
-#define WAIT_LEN 16
+/* A wait in whole microseconds, rounded: what JSON's latency_ms carries
+ * (3 decimals) and what WAIT is drawn from, so that a replay of the JSON
+ * prints the live run's WAIT. */
+uint64_t wait_us(uint64_t ns);
+
+/* A wait for the WAIT column, from wait_us: "37us", "0.4ms", "120ms",
+ * "2.0s", "127s". */
+#define WAIT_LEN 24
 void format_wait(uint64_t ns, char *buf, size_t len);
 
 const char *proto_name(unsigned proto);

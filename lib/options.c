@@ -72,19 +72,30 @@ static int parse_duration(struct options *opts, const char *arg, char *err, size
 	return 0;
 }
 
-static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
+/* A whole decimal number from `min` to `max` in `arg` (no sign, nothing
+ * after it): 0, or -EINVAL. */
+static int parse_count(const char *arg, unsigned long min, unsigned long max, unsigned *n)
 {
 	char *end;
-	unsigned long n;
+	unsigned long v;
 
 	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
-	    (n & (n - 1))) {
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*n = (unsigned)v;
+	return 0;
+}
+
+static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	unsigned n;
+
+	if (parse_count(arg, 1, 65536, &n) || (n & (n - 1))) {
 		snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", arg);
 		return -EINVAL;
 	}
-	opts->buffer_pages = (unsigned)n;
+	opts->buffer_pages = n;
 	return 0;
 }
 
@@ -161,16 +172,10 @@ static int set_cgroup(struct options *opts, const char *path, char *err, size_t 
 
 static int parse_fold(struct options *opts, const char *arg, char *err, size_t errlen)
 {
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || arg[0] == '-' || n < 2 || n > 1000) {
+	if (parse_count(arg, 2, 1000, &opts->fold)) {
 		snprintf(err, errlen, "invalid --fold '%s': expected how many sibling names (2 to 1000) make a *.DOMAIN rule", arg);
 		return -EINVAL;
 	}
-	opts->fold = (unsigned)n;
 	return 0;
 }
 
@@ -202,6 +207,9 @@ const struct option_desc options_table[] = {
 		     "depends on)"),
 	OPT_FLAG(0, "no-children", follow_children, false,
 		 "trace only the named processes, not the processes they start"),
+	OPT_FLAG(0, "no-follow", follow_services, false,
+		 "do not follow the local services the traced processes call over TCP "
+		 "(their connections and lookups while they serve them: transient)"),
 	OPT_STRING('o', "output", "FILE", output_path,
 		   "write the lines (or the policy, the differences) to FILE instead of standard output",
 		   .verbs = ALL_VERBS),
@@ -354,6 +362,7 @@ static void set_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->follow_children = true;
+	opts->follow_services = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
 }

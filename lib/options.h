@@ -87,6 +87,7 @@ struct options {
 	size_t npids;
 	char **command;          /* run mode: NULL-terminated argv */
 	bool follow_children;
+	bool follow_services;    /* trace local services while they serve the tree */
 	const char *output_path; /* NULL: stdout */
 	double duration;         /* seconds; 0: until the end */
 	unsigned buffer_pages;   /* perf buffer pages per CPU */

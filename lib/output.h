@@ -10,10 +10,14 @@
  * TIME is seconds since tracing started; WAIT how long the outcome took
  * ("0.4ms", "127s"; "-" when not timed). DESTINATION comes last because a
  * name can make it any length; an event that breaks the policy has a
- * marker after it: "  VIOLATION direct: deny 192.0.2.0/24", or for a
- * program the traced root started, "  VIOLATION hidden (deploy.sh >
- * curl): deny forge.example.com". Lines are buffered; the caller flushes after
- * each batch of events, not after each line.
+ * class after it (classify.h): "  direct" for the traced command's own,
+ * "  direct (deploy.sh > curl; argv names forge.example.com)" or
+ * "  hidden (deploy.sh > migrate > curl; not in migrate's argv)" for a
+ * program it started. An event that breaks the policy has its class in a
+ * marker instead: "  VIOLATION direct: deny 192.0.2.0/24",
+ * "  VIOLATION hidden (deploy.sh > migrate > curl; not in migrate's
+ * argv): deny forge.example.com". Lines are buffered; the caller flushes
+ * after each batch of events, not after each line.
  */
 #ifndef DEPTRACE_OUTPUT_H
 #define DEPTRACE_OUTPUT_H
@@ -58,13 +62,18 @@ struct run_totals {
 	uint64_t connections;
 	uint64_t lookups;
 	uint64_t lost;
+	uint64_t classes[CLASS_COUNT]; /* connections and lookups by class */
 	bool policy;             /* events were judged: violations are reported */
-	uint64_t violations;     /* direct + hidden */
-	uint64_t direct_violations;
-	uint64_t hidden_violations;
+	uint64_t violations;     /* of every class */
+	uint64_t class_violations[CLASS_COUNT];
 	bool baseline;           /* events were compared with a baseline run */
 	uint64_t new_deps;       /* events whose dependency the baseline lacks */
 };
+
+/* "(1 direct, 2 hidden)": a count of each class, as the summary lines
+ * give them. */
+#define CLASS_COUNTS_LEN 64
+void format_class_counts(const uint64_t counts[CLASS_COUNT], char *buf, size_t len);
 
 /* "3 violations (1 direct, 2 hidden)" */
 #define VIOLATIONS_LEN 96

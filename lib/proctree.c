@@ -213,14 +213,25 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 		snprintf(info->exe, sizeof(info->exe), "%s", exe);
 	}
 
-	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)info->pid);
-	n = read_small_file(path, info->args, sizeof(info->args));
+	proc_info_load_args(proc_root, info);
+	return 0;
+}
+
+int proc_info_load_args(const char *proc_root, struct proc_info *info)
+{
+	char args[PROC_ARGS_LEN];
+	ssize_t n = proctree_read_cmdline(proc_root, info->pid, info->comm, args, sizeof(args));
+
 	/* argv is NUL-separated; trailing NULs end it */
-	while (n > 0 && info->args[n - 1] == '\0')
+	while (n > 0 && args[n - 1] == '\0')
 		n--;
+	if (n <= 0)
+		return n < 0 ? (int)n : -ENOENT;
 	for (ssize_t i = 0; i < n; i++)
-		if (info->args[i] == '\0')
-			info->args[i] = ' ';
+		if (args[i] == '\0')
+			args[i] = ' ';
+	args[n] = '\0';
+	memcpy(info->args, args, (size_t)n + 1);
 	return 0;
 }
 

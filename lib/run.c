@@ -144,6 +144,25 @@ static void install_signal_handlers(void)
 
 /* --- the real kernel side ---------------------------------------------------- */
 
+/* Where cgroup v2 is mounted, mounting it privately where it is not. */
+static int find_cgroup2(char *mount, size_t len, char *err, size_t errlen,
+			const struct message_sink *messages)
+{
+	int rc = cgroup2_mount_point("/proc/mounts", mount, len);
+
+	if (rc == -ENOENT) {
+		rc = cgroup2_mount_private(mount, len);
+		if (!rc)
+			message_say(messages,
+				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
+				    mount);
+	}
+	if (rc)
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
+			 strerror(-rc));
+	return rc;
+}
+
 static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config *config,
 				       struct headers_choice *headers,
 				       const struct message_sink *messages)
@@ -175,6 +194,13 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	/* before libbcc starts threads: a private mount must be made first */
+	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
+			 messages)) {
+		message_say(messages, "cannot capture DNS (its programs hook the cgroup v2 root): %s",
+			    err);
+		config->cgroup_root[0] = '\0';
+	}
 	return RUN_FAILED_NOTHING;
 }
 
@@ -191,19 +217,9 @@ static int open_cgroup(const char *path, struct enforced_cgroup *cg, char *err,
 				 rc == -EMEDIUMTYPE ? "not a cgroup v2 directory" : strerror(-rc));
 		return rc;
 	}
-	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
-	if (rc == -ENOENT) {
-		rc = cgroup2_mount_private(mount, sizeof(mount));
-		if (!rc)
-			message_say(messages,
-				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
-				    mount);
-	}
-	if (rc) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
-			 strerror(-rc));
+	rc = find_cgroup2(mount, sizeof(mount), err, errlen, messages);
+	if (rc)
 		return rc;
-	}
 	rc = cgroup_remove_stale(mount, busy, sizeof(busy));
 	if (rc > 0)
 		message_say(messages, "removed %d empty cgroup%s left by runs that were killed", rc,
@@ -558,6 +574,7 @@ static int load(struct run *r)
 	const struct options *o = r->opts;
 	struct tracer_config config = {
 		.follow_children = o->follow_children,
+		.follow_services = o->follow_services,
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
@@ -752,10 +769,12 @@ static void report_totals(struct run *r)
 	uint64_t children = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN);
 	uint64_t connects = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS);
 	uint64_t malformed = r->ops.tracer_malformed(r->tracer);
+	char classes[CLASS_COUNTS_LEN];
 
-	say(r, "%llu connection%s and %llu lookup%s traced, %llu events lost",
+	format_class_counts(totals->classes, classes, sizeof(classes));
+	say(r, "%llu connection%s and %llu lookup%s traced %s, %llu events lost",
 	    (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
-	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
+	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s", classes,
 	    (unsigned long long)totals->lost);
 	if (totals->policy) {
 		char count[VIOLATIONS_LEN];

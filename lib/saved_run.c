@@ -99,12 +99,11 @@ static int read_violation(const struct jsonr_node *v, struct saved_event *s,
 		bad("violation.rule");
 	if (copy_string(v, "origin", s->origin, sizeof(s->origin), false))
 		bad("violation.origin");
-	if (!class_name || (strcmp(class_name, "direct") && strcmp(class_name, "hidden")))
+	if (!class_name || class_parse(class_name, &s->ev.class))
 		bad("violation.class");
 	s->violation = (struct event_violation){
 		.rule = s->rule,
 		.origin = s->origin[0] ? s->origin : NULL,
-		.direct = !strcmp(class_name, "direct"),
 		.enforcing = jsonr_get(v, "blocked") != NULL,
 		.blocked = jsonr_bool(jsonr_get(v, "blocked"), false),
 		.unguarded = jsonr_bool(jsonr_get(v, "outside_cgroup"), false),
@@ -192,8 +191,13 @@ static int read_event(const struct jsonr_node *o, const char *type, struct saved
 		bad("args");
 	if (copy_string(o, "chain", s->chain, sizeof(s->chain), false))
 		bad("chain");
-	if (copy_string(o, "class", s->class_name, sizeof(s->class_name), false))
+	if (copy_string(o, "class", s->class_name, sizeof(s->class_name), false) ||
+	    (s->class_name[0] && class_parse(s->class_name, &s->ev.class)))
 		bad("class");
+	if (copy_string(o, "evidence", s->evidence, sizeof(s->evidence), false))
+		bad("evidence");
+	if (copy_string(o, "via", s->via, sizeof(s->via), false))
+		bad("via");
 	s->proc.pid = (pid_t)pid;
 	s->proc.ppid = (pid_t)ppid;
 	s->proc.root = jsonr_bool(jsonr_get(o, "root"), false);
@@ -204,6 +208,8 @@ static int read_event(const struct jsonr_node *o, const char *type, struct saved
 	s->ev.comm = s->comm;
 	s->ev.proc = &s->proc;
 	s->ev.chain = s->chain;
+	s->ev.evidence = s->evidence[0] ? s->evidence : NULL;
+	s->ev.via = s->via[0] ? s->via : NULL;
 	s->ev.result = s->result;
 	s->ev.new_dep = jsonr_bool(jsonr_get(o, "new"), false);
 	if (copy_string(o, "outcome", s->outcome, sizeof(s->outcome), false))
@@ -271,6 +277,8 @@ static int next_object(struct saved_run *run, struct jsonr_node **root, char *er
 		snprintf(err, errlen, "%s", why);
 	if (!rc && (*root)->type != JSONR_OBJECT) {
 		snprintf(err, errlen, "%s:%lu: not a JSON object", run->path, run->line);
+		jsonr_free(*root);
+		*root = NULL;
 		rc = -EINVAL;
 	}
 	return rc ? rc : 1;

@@ -42,6 +42,8 @@ struct saved_event {
 	char result[DEP_RESULT_LEN];
 	char outcome[16];              /* "outcome", where the run had one, or "" */
 	char class_name[16];           /* "class", where the run had one, or "" */
+	char evidence[CLASS_EVIDENCE_LEN]; /* why that class ("evidence") */
+	char via[FOLLOW_VIA_LEN];      /* transient: the path ("via") */
 	uint8_t answers[DNS_MAX_ANSWERS][16];
 	struct event_violation violation; /* what the run said, if it broke its policy */
 	char rule[POLICY_TEXT_LEN];

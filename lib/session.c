@@ -7,11 +7,16 @@
 #include "depmap.h"
 #include "dns.h"
 #include "event_format.h"
+#include "follow.h"
 #include "names.h"
 #include "proctree.h"
 #include "saved_run.h"
 
 #define MAX_PENDING_LOOKUPS 256
+/* refusals whose query's record is still to come, and how much later it
+ * may come: both are sent from the same packet's programs */
+#define MAX_EARLY_REFUSALS 16
+#define EARLY_REFUSAL_NS 100000000ull
 /* every address an answer can hold: one left unnamed is one a name rule
  * cannot judge */
 #define MAX_LOOKUP_ADDRESSES DNS_MAX_ANSWERS
@@ -32,10 +37,13 @@ struct session {
 	struct session_config config;
 	struct proc_table *procs;
 	struct name_table *names;
+	struct follow_table *follow; /* threads of local services serving the tree */
 	struct depmap map;
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
 	size_t npending;
+	struct deptrace_lookup_blocked early[MAX_EARLY_REFUSALS]; /* oldest first */
+	size_t nearly;
 };
 
 struct session *session_new(const struct session_config *config)
@@ -51,7 +59,8 @@ struct session *session_new(const struct session_config *config)
 	s->totals.baseline = config->baseline != NULL;
 	s->procs = proc_table_new();
 	s->names = name_table_new();
-	if (!s->procs || !s->names) {
+	s->follow = follow_table_new();
+	if (!s->procs || !s->names || !s->follow) {
 		session_free(s);
 		return NULL;
 	}
@@ -66,6 +75,7 @@ void session_free(struct session *s)
 		return;
 	proc_table_free(s->procs);
 	name_table_free(s->names);
+	follow_table_free(s->follow);
 	depmap_free(&s->map);
 	free(s);
 }
@@ -78,6 +88,7 @@ void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root)
 		return;
 	p->ppid = ppid;
 	p->root = root;
+	p->program = true;
 	proc_info_load(s->config.proc_root, p);
 }
 
@@ -108,6 +119,8 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	child->pid = (pid_t)h->pid;
 	child->ppid = (pid_t)h->ppid;
 	child->root = false;
+	child->program = false;
+	child->args_unread = false;
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
@@ -135,29 +148,83 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	char chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
 	struct event event;
 	size_t used = 0;
+	bool cut = false;
 
 	if (!p)
 		return;
 	snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
+	p->program = true;
+	p->args_unread = ev->argv_unread;
 	p->args[0] = '\0';
-	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++)
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++) {
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
+		cut |= i + 1 == DEPTRACE_EXEC_ARGS ||
+		       strlen(ev->argv[i]) == DEPTRACE_EXEC_ARG_LEN - 1;
+	}
+	/* the record keeps DEPTRACE_EXEC_ARGS arguments, each cut: the class
+	 * needs the rest (a URL after a long option list), from /proc while
+	 * the program still runs */
+	if (cut)
+		proc_info_load_args(s->config.proc_root, p);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));
 	record_comm(&ev->h, comm);
 	event = process_event(EVENT_EXEC, &ev->h, p, comm, chain);
 	output_event(s->config.out, &event);
 }
 
-/* Whether an event breaks the policy, from the policy's verdict and the
- * kernel's refusal: fills and counts `v` and returns it, or returns NULL
+/* Whose dependency `ev` is, made by thread `tid`: transient for a thread
+ * serving the tree (its chain is then the service's own name), otherwise
+ * by the rule of classify.h from the names of its destination
+ * (NULL-terminated), with the evidence in `evidence`. */
+static void classify_event(struct session *s, struct event *ev, uint32_t tid,
+			   const char *const *names, char evidence[CLASS_EVIDENCE_LEN])
+{
+	ev->via = follow_table_via(s->follow, (pid_t)tid);
+	if (ev->via) {
+		ev->class = CLASS_TRANSIENT;
+		ev->chain = ev->comm;
+		return;
+	}
+	ev->class = classify_destination(s->procs, (pid_t)ev->pid, names, evidence,
+					 CLASS_EVIDENCE_LEN);
+	ev->evidence = evidence;
+}
+
+/* A thread of a process outside the tree serves a connection a traced
+ * thread made: from now on what it does is transient, by the path the tree
+ * reached it. Its process is read from /proc (its program, for the map). */
+static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
+{
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
+	char client[DEP_CHAIN_LEN], destination[DEP_NAME_LEN + DESTINATION_LEN];
+	char comm[DEPTRACE_COMM_LEN];
+	const char *name = name_table_lookup(s->names, ev->addr);
+
+	if (p && !p->exe[0])
+		proc_info_load(s->config.proc_root, p);
+	record_comm(&ev->h, comm);
+	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
+	if (name)
+		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
+	else
+		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
+	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
+			       destination))
+		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",
+			    comm, ev->h.pid, destination);
+}
+
+/* Whether an event of class `class` breaks the policy, from the policy's
+ * verdict and the kernel's refusal: fills and counts `v` and returns it,
+ * or returns NULL
  * for an event that keeps the policy. `refusal` says why when no rule does
  * (or NULL); a refusal without either reads "refused by the policy in
  * force": the two sides saw the attempt differently, and no rule is
  * guessed. */
 static const struct event_violation *judge(struct session *s, struct verdict verdict,
 					   bool blocked, const char *refusal, bool unguarded,
-					   const struct proc_info *p, struct event_violation *v)
+					   enum event_class class, struct event_violation *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
@@ -167,17 +234,13 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 			: verdict.violation ? "not on the allow list"
 			: "refused by the policy in force",
 		.origin = verdict.rule ? verdict.rule->origin : NULL,
-		.direct = p && p->root,
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
 		.refusal = !verdict.rule && (refusal || !verdict.violation),
 	};
 	s->totals.violations++;
-	if (v->direct)
-		s->totals.direct_violations++;
-	else
-		s->totals.hidden_violations++;
+	s->totals.class_violations[class]++;
 	return v;
 }
 
@@ -200,6 +263,7 @@ static void publish(struct session *s, struct event *ev)
 {
 	ev->new_dep = is_new(s, ev);
 	s->totals.new_deps += ev->new_dep;
+	s->totals.classes[ev->class]++;
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
@@ -210,6 +274,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 {
 	struct proc_info *p = note_process(s, &ev->h);
 	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN], comm[DEPTRACE_COMM_LEN];
+	char address[ADDRESS_LEN], evidence[CLASS_EVIDENCE_LEN];
 	struct event event = process_event(EVENT_CONNECT, &ev->h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
 	struct event_violation violation;
@@ -226,6 +291,11 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.waited = ev->wait_ns != 0;
 	event.wait_ns = ev->wait_ns;
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
+	format_address(event.addr, address, sizeof(address));
+	classify_event(s, &event, ev->h.tid,
+		       event.name ? (const char *const[]){ event.name, address, NULL }
+				  : (const char *const[]){ address, NULL },
+		       evidence);
 	/* a socket refused at socket() has no destination to judge */
 	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
 		verdict = policy_check_connection(s->config.policy, event.addr, ev->dport,
@@ -237,7 +307,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 					? "a protocol the policy cannot judge" : NULL,
 				s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
 				!ev->judged,
-				p, &violation);
+				event.class, &violation);
 	s->totals.connections++;
 	publish(s, &event);
 }
@@ -272,6 +342,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
+	char evidence[CLASS_EVIDENCE_LEN];
 	struct proc_info *p = note_process(s, h);
 	struct event event = process_event(EVENT_LOOKUP, h, p, comm, chain);
 	struct event_violation violation;
@@ -300,9 +371,10 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	for (size_t i = 0; i < event.nanswers; i++)
 		name_table_add(s->names, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
+	classify_event(s, &event, h->tid, (const char *const[]){ qname, NULL }, evidence);
 	event.violation = judge(s, verdict, refused != NULL,
-				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false, p,
-				&violation);
+				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false,
+				event.class, &violation);
 	s->totals.lookups++;
 	publish(s, &event);
 }
@@ -323,6 +395,70 @@ static struct pending_lookup *find_pending(struct session *s, uint32_t pid,
 static void drop_pending(struct session *s, struct pending_lookup *q)
 {
 	*q = s->pending[--s->npending];
+}
+
+/* The policy in force refused query q (pending): reported now rather
+ * than as TIMEOUT later. Queries the same thread handed to the same call
+ * after it (glibc's A and AAAA in one sendmmsg) were never sent: the call
+ * failed with EPERM for them too. */
+static void refuse_lookup(struct session *s, struct pending_lookup *q,
+			  const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup query = *q;
+	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
+				  ? UNREADABLE_REASON
+			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
+				  ? "several queries in one send (UDP GSO)"
+				  : "refused by the policy in force";
+
+	drop_pending(s, q);
+	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why, 0);
+	for (size_t i = s->npending; i-- > 0;) {
+		struct pending_lookup later = s->pending[i];
+
+		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
+		    later.h.ts_ns > ev->h.ts_ns)
+			continue;
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why, 0);
+	}
+}
+
+/* A refusal that came before its query's record (the policy's packet
+ * program runs before the capture's where the policy's cgroup is below
+ * the root): the next query with its ID, just after, is the one. */
+static void take_early_refusal(struct session *s, struct pending_lookup *q)
+{
+	for (size_t i = 0; i < s->nearly; i++) {
+		struct deptrace_lookup_blocked refusal = s->early[i];
+
+		if (refusal.dns_id != q->id || q->h.ts_ns < refusal.h.ts_ns ||
+		    q->h.ts_ns - refusal.h.ts_ns > EARLY_REFUSAL_NS)
+			continue;
+		memmove(&s->early[i], &s->early[i + 1], (--s->nearly - i) * sizeof(s->early[0]));
+		refuse_lookup(s, q, &refusal);
+		return;
+	}
+}
+
+/* The policy in force refused a query, named by its ID: the packet hook
+ * cannot name the process. The latest query with that ID is the one (its
+ * record came from the same packet, just before), or else the next. */
+static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup *latest = NULL;
+
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i].id == ev->dns_id &&
+		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
+			latest = &s->pending[i];
+	if (latest) {
+		refuse_lookup(s, latest, ev);
+		return;
+	}
+	if (s->nearly == MAX_EARLY_REFUSALS)
+		memmove(&s->early[0], &s->early[1], --s->nearly * sizeof(s->early[0]));
+	s->early[s->nearly++] = *ev;
 }
 
 static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
@@ -351,6 +487,7 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		q->id = msg.id;
 		q->qtype = msg.qtype;
 		snprintf(q->qname, sizeof(q->qname), "%s", msg.qname);
+		take_early_refusal(s, q);
 		return;
 	}
 	if (q) {
@@ -364,41 +501,6 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 	}
 }
 
-/* The policy in force refused a query: the query, seen on its way out, is
- * reported now rather than as TIMEOUT later. The packet hook cannot name
- * the process: the latest query with that DNS ID is the one (its record
- * came from the same send, just before). Queries the same thread handed
- * to the same call after it (glibc's A and AAAA in one sendmmsg) were
- * never sent: the call failed with EPERM for them too. None waiting (its
- * record was lost, and counted so): nothing to say. */
-static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
-{
-	struct pending_lookup *latest = NULL, query;
-	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
-				  ? UNREADABLE_REASON
-			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
-				  ? "several queries in one send (UDP GSO)"
-				  : "refused by the policy in force";
-
-	for (size_t i = 0; i < s->npending; i++)
-		if (s->pending[i].id == ev->dns_id &&
-		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
-			latest = &s->pending[i];
-	if (!latest)
-		return;
-	query = *latest;
-	drop_pending(s, latest);
-	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why, 0);
-	for (size_t i = s->npending; i-- > 0;) {
-		struct pending_lookup later = s->pending[i];
-
-		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
-		    later.h.ts_ns > ev->h.ts_ns)
-			continue;
-		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why, 0);
-	}
-}
 
 void session_replay(struct session *s, const struct event *saved)
 {
@@ -427,7 +529,7 @@ void session_replay(struct session *s, const struct event *saved)
 	 * was in force (an audit run's JSON has no "blocked") */
 	event.violation = judge(s, verdict, !strcmp(event.result, RESULT_BLOCKED),
 				was && was->refusal ? was->rule : NULL, was && was->unguarded,
-				event.proc, &violation);
+				event.class, &violation);
 	if (event.kind == EVENT_CONNECT)
 		s->totals.connections++;
 	else
@@ -459,6 +561,9 @@ void session_record(struct session *s, const union deptrace_record *rec)
 		break;
 	case DEPTRACE_EVENT_FORK:
 		on_fork(s, &rec->h);
+		break;
+	case DEPTRACE_EVENT_SERVE:
+		on_serve(s, &rec->serve);
 		break;
 	}
 }

@@ -53,8 +53,8 @@ static const struct {
 	  "lookup breaks the policy when a deny rule without a port names it. Each "
 	  "connection or lookup that breaks it is marked at the end of its line: "
 	  "\"VIOLATION direct: RULE\" when the traced process itself made it, \"VIOLATION "
-	  "hidden (CHAIN): RULE\" when a program it started did (RULE is \"not on the "
-	  "allow list\" for an allow-list miss)." },
+	  "CLASS (CHAIN; EVIDENCE): RULE\" when a program it started did (RULE is \"not on "
+	  "the allow list\" for an allow-list miss)." },
 	{ "DESCRIPTION",
 	  "Saved runs (--json -o RUN.jsonl) need no root: \"deptrace replay\" judges one "
 	  "again with any policy and prints the same lines, map and graph (exit 7 with "
@@ -78,7 +78,10 @@ static const struct {
 	  "from its start to its answer (or to the end of tracing, still connecting), a "
 	  "lookup's from the query to its answer (or to deptrace's giving up), \"-\" when "
 	  "not timed; DESTINATION, address:port and the name, or the name looked up and "
-	  "its answers. Notices and errors go to standard error." },
+	  "its answers; then the class: \"direct\" for the command's own, \"direct (CHAIN; "
+	  "argv names NAME)\" for a program it ran whose argv (and its callers') names the "
+	  "destination, \"hidden (CHAIN; not in PROGRAM's argv)\" for one a program chose "
+	  "itself. Notices and errors go to standard error." },
 };
 
 /* After the exit codes of DEPTRACE_EXIT_CODES. */

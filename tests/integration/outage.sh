@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
-need_tools curl python3 /usr/sbin/dnsmasq
+require_tools curl python3 /usr/sbin/dnsmasq
 
 forge_ip=127.0.0.10
 fakenet_test_up forge.example.com=$forge_ip

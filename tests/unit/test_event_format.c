@@ -282,7 +282,8 @@ START_TEST(test_event_line)
 				      column_of(lines[1], values[i]),
 			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
 			      lines[0], lines[1]);
-	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443");
+	/* the class last: the command's own, no chain */
+	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443  direct");
 	free(cap.text);
 }
 END_TEST
@@ -380,7 +381,8 @@ START_TEST(test_json_connection)
 			 "{\"type\":\"connect\",\"time\":0.002500000,\"pid\":7,\"ppid\":6,"
 			 "\"comm\":\"a\\\"b\\\\c\\u000a\",\"chain\":\"deploy.sh > git\","
 			 "\"proto\":\"TCP\",\"address\":\"192.0.2.11\",\"port\":22,"
-			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true}\n");
+			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true,"
+			 "\"class\":\"direct\"}\n");
 	free(cap.text);
 }
 END_TEST
@@ -406,7 +408,7 @@ START_TEST(test_lookup_line)
 	ck_assert_int_eq(column_of(lines[0], "PROTO"), column_of(lines[1], "DNS"));
 	ck_assert_int_eq(column_of(lines[0], "RESULT"), column_of(lines[1], "NOERROR"));
 	ck_assert_str_eq(lines[1] + column_of(lines[0], "DESTINATION"),
-			 "forge.example.com A -> 192.0.2.10, 2001:db8::10");
+			 "forge.example.com A -> 192.0.2.10, 2001:db8::10  direct");
 	free(cap.text);
 }
 END_TEST
@@ -445,6 +447,8 @@ START_TEST(test_text_shows_control_bytes)
 	char *lines[2];
 
 	ev.violation = &violation; /* hidden: the chain is shown too */
+	ev.class = CLASS_HIDDEN;
+	ev.evidence = "not in a\x1b[2Jb\rc's argv";
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
 	output_event(&out, &ev);
 	capture_close(&cap);
@@ -454,7 +458,8 @@ START_TEST(test_text_shows_control_bytes)
 			      "raw control byte 0x%02x in '%s'", (unsigned char)*c, lines[0]);
 	ck_assert_ptr_nonnull(strstr(lines[0], " a\\x1b[2Jb\\x0dc "));
 	ck_assert_ptr_nonnull(strstr(lines[0], "(evil\\x1b]0;t\\x07.example)"));
-	ck_assert_ptr_nonnull(strstr(lines[0], "(deploy.sh > a\\x1b[2Jb\\x0dc)"));
+	ck_assert_ptr_nonnull(strstr(lines[0], "VIOLATION hidden (deploy.sh > a\\x1b[2Jb\\x0dc; "
+					       "not in a\\x1b[2Jb\\x0dc's argv): deny"));
 	free(cap.text);
 }
 END_TEST
@@ -497,6 +502,34 @@ START_TEST(test_json_stays_valid_utf8)
 }
 END_TEST
 
+/* WAIT is drawn from whole microseconds, as JSON's latency_ms carries
+ * them: the same microseconds print the same, live or replayed. */
+START_TEST(test_wait_column)
+{
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} cases[] = {
+		{ 0, "0us" },           { 499, "0us" },          { 500, "1us" },
+		{ 37400, "37us" },      { 99499, "99us" },       { 99500, "0.1ms" },
+		{ 400000, "0.4ms" },    { 1249000, "1.2ms" },    { 1250000, "1.3ms" },
+		{ 9949000, "9.9ms" },   { 10000000, "10ms" },    { 120400000, "120ms" },
+		{ 999499000, "999ms" }, { 2000000000, "2.0s" },  { 30040000000ull, "30.0s" },
+		{ 127000000000ull, "127s" },
+	};
+	char buf[WAIT_LEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		format_wait(cases[i].ns, buf, sizeof(buf));
+		ck_assert_msg(!strcmp(buf, cases[i].text), "%llu ns: %s, not %s",
+			      (unsigned long long)cases[i].ns, buf, cases[i].text);
+		/* what a replay reads back from latency_ms prints the same */
+		format_wait(wait_us(cases[i].ns) * 1000, buf, sizeof(buf));
+		ck_assert_str_eq(buf, cases[i].text);
+	}
+}
+END_TEST
+
 static Suite *event_format_suite(void)
 {
 	Suite *s = suite_create("event_format");
@@ -513,6 +546,7 @@ static Suite *event_format_suite(void)
 	tcase_add_test(format, test_small_buffer_truncates_safely);
 	tcase_add_test(format, test_results);
 	tcase_add_test(format, test_proto_names);
+	tcase_add_test(format, test_wait_column);
 	suite_add_tcase(s, format);
 
 	tcase_add_test(output, test_header);

@@ -57,6 +57,7 @@ static int parse_args(const char *const *args)
 static void assert_defaults_except_pids_command(void)
 {
 	ck_assert(opts.follow_children);
+	ck_assert(opts.follow_services);
 	ck_assert_ptr_null(opts.output_path);
 	ck_assert(opts.duration == 0.0);
 	ck_assert_uint_eq(opts.buffer_pages, DEFAULT_BUFFER_PAGES);
@@ -109,8 +110,12 @@ START_TEST(test_no_children)
 {
 	ck_assert_int_eq(PARSE("--no-children", "-p", "7"), 0);
 	ck_assert(!opts.follow_children);
+	ck_assert(opts.follow_services);
 	ck_assert_uint_eq(opts.npids, 1);
 	ck_assert_int_eq(opts.pids[0], 7);
+	ck_assert_int_eq(PARSE("--no-follow", "-p", "7"), EXIT_OK);
+	ck_assert(opts.follow_children);
+	ck_assert(!opts.follow_services);
 }
 END_TEST
 

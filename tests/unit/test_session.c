@@ -7,6 +7,9 @@
 #include "replay.h"
 #include "session.h"
 
+/* what curl (argv "curl -fsS", PID 101) reaches, started by deploy.sh */
+#define CURL_HIDDEN "  hidden (deploy.sh > curl; not in curl's argv)"
+
 static char *scratch;
 static char *text;
 static size_t text_len;
@@ -18,6 +21,7 @@ static bool enforcing;
  * for a socket made outside the cgroup). */
 static bool judged_by_policy = true;
 static uint64_t outcome_wait_ns; /* the next connect's wait_ns */
+static FILE *graph;           /* the run's graph goes there, when set */
 
 static void setup(void)
 {
@@ -45,7 +49,7 @@ static void open_session(enum output_format format, bool summary)
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
 	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
-					 .enforcing = enforcing };
+					 .enforcing = enforcing, .graph = graph };
 
 	pathf(proc, "%s/proc", scratch);
 	pathf(hosts, "%s/hosts", scratch);
@@ -189,15 +193,15 @@ START_TEST(test_lookup_names_the_connection)
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED); /* never resolved */
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
 	t = finish();
-	ck_assert_msg(strstr(t, "DNS    NOERROR       1.0ms   forge.example.com A -> 192.0.2.10\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOERROR       1.0ms   forge.example.com A -> 192.0.2.10" CURL_HIDDEN "\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.002     101     100     curl"), "the query's time: %s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "ECONNREFUSED  -       192.0.2.11:443\n"), "no guessed name: %s", t);
-	ck_assert_msg(strstr(t, "ok            -       192.0.2.99:80 (mirror.example.com)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "ECONNREFUSED  -       192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: each destination once, with the chain from the root */
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com 192.0.2.10:443  TCP  1 time, 0.004-0.004s: EINPROGRESS x1\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com A  DNS  1 time"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 3);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
@@ -220,7 +224,8 @@ START_TEST(test_unanswered_and_retransmitted)
 	session_expire_lookups(s, 1000000000 + LOOKUP_TIMEOUT_NS);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = close_output();
-	ck_assert_msg(strstr(t, "1.000     101     100     curl            DNS    TIMEOUT       5.0s    forge.example.com AAAA\n"),
+	ck_assert_msg(strstr(t, "1.000     101     100     curl            DNS    TIMEOUT       5.0s    forge.example.com AAAA"
+				"  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
 }
 END_TEST
@@ -254,14 +259,14 @@ static void record_outcomes(void)
 START_TEST(test_outcome_waits)
 {
 	static const char *const expected[] = {
-		"TCP    ok            0.4ms   192.0.2.10:443\n",
-		"TCP    ok            25ms    192.0.2.10:443\n",
-		"TCP    ECONNREFUSED  0.2ms   192.0.2.10:444\n",
-		"TCP    ETIMEDOUT     127s    192.0.2.10:445\n",
-		"TCP    ECONNABORTED  2.0s    192.0.2.10:446\n",
-		"TCP    EHOSTUNREACH  3.1s    192.0.2.10:447\n",
-		"TCP    EINPROGRESS   30.0s   192.0.2.10:448\n",
-		"TCP    ENETUNREACH   -       192.0.2.10:449\n", /* failed in connect(2) */
+		"TCP    ok            0.4ms   192.0.2.10:443" CURL_HIDDEN "\n",
+		"TCP    ok            25ms    192.0.2.10:443" CURL_HIDDEN "\n",
+		"TCP    ECONNREFUSED  0.2ms   192.0.2.10:444" CURL_HIDDEN "\n",
+		"TCP    ETIMEDOUT     127s    192.0.2.10:445" CURL_HIDDEN "\n",
+		"TCP    ECONNABORTED  2.0s    192.0.2.10:446" CURL_HIDDEN "\n",
+		"TCP    EHOSTUNREACH  3.1s    192.0.2.10:447" CURL_HIDDEN "\n",
+		"TCP    EINPROGRESS   30.0s   192.0.2.10:448" CURL_HIDDEN "\n",
+		"TCP    ENETUNREACH   -       192.0.2.10:449" CURL_HIDDEN "\n", /* failed in connect(2) */
 		"\n192.0.2.10:443  TCP  2 times, 0.001-0.002s: ok x2; slowest 25ms\n",
 		"\n192.0.2.10:449  TCP  1 time, 0.008-0.008s: ENETUNREACH x1\n",
 	};
@@ -276,14 +281,14 @@ END_TEST
 START_TEST(test_outcome_waits_in_json)
 {
 	static const char *const expected[] = {
-		"\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false,\"latency_ms\":0.400}\n",
-		"\"result\":\"ECONNREFUSED\",\"outcome\":\"refused\",\"failed\":true,\"latency_ms\":0.200}\n",
-		"\"result\":\"ETIMEDOUT\",\"outcome\":\"timeout\",\"failed\":true,\"latency_ms\":127000.000}\n",
-		"\"result\":\"ECONNABORTED\",\"outcome\":\"closed\",\"failed\":true,\"latency_ms\":2000.000}\n",
-		"\"outcome\":\"unreachable\",\"failed\":true,\"latency_ms\":3100.000}\n",
+		"\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false,\"latency_ms\":0.400,",
+		"\"result\":\"ECONNREFUSED\",\"outcome\":\"refused\",\"failed\":true,\"latency_ms\":0.200,",
+		"\"result\":\"ETIMEDOUT\",\"outcome\":\"timeout\",\"failed\":true,\"latency_ms\":127000.000,",
+		"\"result\":\"ECONNABORTED\",\"outcome\":\"closed\",\"failed\":true,\"latency_ms\":2000.000,",
+		"\"outcome\":\"unreachable\",\"failed\":true,\"latency_ms\":3100.000,",
 		/* not timed: no latency */
-		"\"result\":\"ENETUNREACH\",\"outcome\":\"unreachable\",\"failed\":true}\n",
-		"\"outcome\":\"pending\",\"failed\":false,\"latency_ms\":30000.000}\n",
+		"\"result\":\"ENETUNREACH\",\"outcome\":\"unreachable\",\"failed\":true,\"class\"",
+		"\"outcome\":\"pending\",\"failed\":false,\"latency_ms\":30000.000,",
 		"\"results\":{\"ok\":2},\"slowest_ms\":25.000,",
 	};
 
@@ -360,21 +365,23 @@ START_TEST(test_violations_direct_and_hidden)
 	connect_record(100, 4000000, "192.0.2.7", 443, -ECONNREFUSED);
 	t = finish();
 	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   -       192.0.2.7:443"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   -       198.51.100.1:443\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       198.51.100.1:443" CURL_HIDDEN "\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     100     100     curl            TCP    ECONNREFUSED  -       192.0.2.7:443"
 				"  VIOLATION direct: deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n192.0.2.7:443  TCP  2 times, 0.002-0.004s: EINPROGRESS x1, ECONNREFUSED x1"
 				"  VIOLATION deny 192.0.2.0/24 x2\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)  VIOLATION hidden\n"
-				"    curl x1  (curl)  VIOLATION direct\n"), "%s", t);
+				"    curl x1  (curl)  direct  VIOLATION\n"
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden  VIOLATION\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n198.51.100.1:443  TCP  1 time, 0.003-0.003s: EINPROGRESS x1\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden)\n"), "%s", t);
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert(session_totals(s)->policy);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
-	ck_assert_uint_eq(session_totals(s)->direct_violations, 1);
-	ck_assert_uint_eq(session_totals(s)->hidden_violations, 1);
+	ck_assert_uint_eq(session_totals(s)->class_violations[CLASS_DIRECT], 1);
+	ck_assert_uint_eq(session_totals(s)->class_violations[CLASS_HIDDEN], 1);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 1);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_HIDDEN], 2);
 }
 END_TEST
 
@@ -391,15 +398,17 @@ START_TEST(test_allow_list_miss_in_json)
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 4000000, "10.6.1.1", 443, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false}\n"),
+	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false,"
+				"\"class\":\"hidden\",\"evidence\":\"not in curl's argv\"}\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"outcome\":\"pending\",\"failed\":false,\"violation\":{\"class\":\"hidden\","
+	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"outcome\":\"pending\",\"failed\":false,\"class\":\"hidden\","
+				"\"evidence\":\"not in curl's argv\",\"violation\":{\"class\":\"hidden\","
 				"\"rule\":\"not on the allow list\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\"violation\":{\"class\":\"hidden\",\"rule\":\"deny 10.6.0.0/16\","
 				"\"origin\":\"--test\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "{\"type\":\"summary\",\"connections\":3,\"lookups\":0,\"lost\":0,"
-				"\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2},"), "%s", t);
-	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"violation\":\"hidden\"}],"
+				"\"classes\":{\"direct\":0,\"hidden\":3,\"transient\":0},\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2,\"transient\":0},"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"class\":\"hidden\",\"violation\":\"hidden\"}],"
 				"\"violation\":{\"rule\":\"not on the allow list\",\"count\":1}}"), "%s", t);
 }
 END_TEST
@@ -412,10 +421,10 @@ static void expect_denied_by_forge(const char *t, const char *qname, const char 
 	char lookup[256];
 
 	snprintf(lookup, sizeof(lookup), "DNS    NOERROR       %-7s %s A -> 192.0.2.10"
-		 "  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n", wait, qname);
+		 "  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n", wait, qname);
 	ck_assert_msg(strstr(t, lookup), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
 }
 
@@ -473,25 +482,52 @@ START_TEST(test_blocked_attempts)
 	connect_record(101, 8000000, "192.0.2.9", 443, 0);
 	t = finish();
 	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) -       192.0.2.7:443"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) -       192.0.2.53:53"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) -       forge.example.com A"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) -       forge.example.com AAAA"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       forge.example.com AAAA"
-				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.8:443"
-				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EPERM (blocked) -       198.51.100.1:443"
-				"  VIOLATION hidden (deploy.sh > curl): refused by the policy in force\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): refused by the policy in force\n"), "%s", t);
 	ck_assert_msg(strstr(t, "192.0.2.7:443  TCP  1 time, 0.002-0.002s: EPERM (blocked) x1"), "%s", t);
-	ck_assert_msg(strstr(t, "ok            -       192.0.2.9:443  VIOLATION hidden (deploy.sh > curl),"
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.9:443  VIOLATION hidden (deploy.sh > curl; not in curl's argv),"
 				" NOT BLOCKED (socket made outside the cgroup): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 5);
 	ck_assert_uint_eq(session_totals(s)->lookups, 3);
 	ck_assert_uint_eq(session_totals(s)->violations, 8);
+}
+END_TEST
+
+/* The policy's packet program runs before the capture's when the policy
+ * is on a cgroup below the capture's: the refusal comes first and waits
+ * for its query, which follows within microseconds; one the query does
+ * not follow closely stays unmatched. */
+START_TEST(test_refusal_before_its_query)
+{
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	lookup_blocked_record(0, 2000000, 0x4242);
+	ck_assert_uint_eq(session_totals(s)->lookups, 0);
+	dns_record(101, 2000010, 0x4242, 1, NULL);
+	ck_assert_uint_eq(session_totals(s)->lookups, 1); /* at once, not TIMEOUT later */
+	lookup_blocked_record(0, 3000000, 0x4343);
+	dns_record(101, 3000000 + 200000000, 0x4343, 1, NULL); /* 0.2 s later: another */
+	ck_assert_uint_eq(session_totals(s)->lookups, 1);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            DNS    EPERM (blocked) -       forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->lookups, 2);
 }
 END_TEST
 
@@ -547,7 +583,7 @@ START_TEST(test_socket_refused)
 	session_record(s, &rec);
 	t = finish();
 	ck_assert_msg(strstr(t, "UDPLITE EPERM (blocked) -       0.0.0.0:0"
-				"  VIOLATION hidden (deploy.sh > curl): a protocol the policy cannot judge\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a protocol the policy cannot judge\n"),
 		      "%s", t);
 }
 END_TEST
@@ -575,10 +611,10 @@ START_TEST(test_unreadable_query)
 	payload_record(3000000, query, sizeof(query) - 1, false);
 	t = finish();
 	ck_assert_msg(strstr(t, "DNS    EPERM (blocked) -       (unreadable) TYPE0"
-				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       (unreadable) TYPE0"
-				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
 }
 END_TEST
@@ -699,6 +735,144 @@ START_TEST(test_replay_round_trip)
 }
 END_TEST
 
+/* The class on every line: curl naming the address in its argv is direct;
+ * an argv the exec record cut (8 arguments) is read whole from /proc, so
+ * that a URL after a long option list still counts; a fork of the root
+ * that did not exec is the root. */
+START_TEST(test_classes_from_argv)
+{
+	static const char cmdline[] = "curl\0-fsS\0-o\0/dev/null\0-H\0Accept: x\0-d\0{}\0"
+				      "http://192.0.2.10:8080/v1";
+	char path[PATH_MAX];
+	union deptrace_record rec;
+	const char *t;
+	FILE *f;
+
+	write_file(scratch, "proc/102/comm", "curl\n");
+	write_file(scratch, "proc/102/cmdline", "");
+	pathf(path, "%s/proc/102/cmdline", scratch);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(cmdline, 1, sizeof(cmdline), f);
+	fclose(f);
+	open_session(OUTPUT_TEXT, true);
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "curl", 1000);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "/usr/bin/curl");
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++)
+		snprintf(rec.exec.argv[i], sizeof(rec.exec.argv[i]), "%s", i ? "-v" : "curl");
+	session_record(s, &rec);
+	connect_record(102, 2000000, "192.0.2.10", 8080, -EINPROGRESS);
+	connect_record(102, 3000000, "192.0.2.11", 8080, -EINPROGRESS);
+	rec.h = header(DEPTRACE_EVENT_FORK, 103, 100, "deploy.sh", 4000000);
+	session_record(s, &rec);
+	connect_record(103, 5000000, "192.0.2.11", 80, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:8080  direct (deploy.sh > curl; argv names 192.0.2.10)\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.11:8080  hidden (deploy.sh > curl; not in curl's argv)\n"),
+		      "%s", t);
+	/* (connect_record names every process curl) */
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 2);
+}
+END_TEST
+
+/* A thread the kernel says serves the tree: what it does is transient,
+ * with the path, in the lines, the map and the graph; a second
+ * service it calls has the path of both hops. */
+static void serve_record(uint32_t pid, uint32_t tid, const char *comm, uint32_t client_pid,
+			 uint32_t client_tid, const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.serve.h = header(DEPTRACE_EVENT_SERVE, pid, client_pid, comm, 1500000);
+	rec.serve.h.tid = tid;
+	rec.serve.client_pid = client_pid;
+	rec.serve.client_tid = client_tid;
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, rec.serve.addr), 1);
+	rec.serve.port = port;
+	session_record(s, &rec);
+}
+
+static void thread_connect(uint32_t pid, uint32_t tid, const char *comm, uint64_t ts,
+			   const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 101, comm, ts);
+	rec.connect.h.tid = tid;
+	rec.connect.family = AF_INET;
+	rec.connect.dport = port;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.result = -EINPROGRESS;
+	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
+	session_record(s, &rec);
+}
+
+START_TEST(test_transient_through_services)
+{
+	char *dot = NULL;
+	size_t dot_len = 0;
+	const char *t;
+
+	write_file(scratch, "proc/300/comm", "internal-api\n");
+	write_file(scratch, "proc/300/cmdline", "/usr/bin/python3");
+	graph = open_memstream(&dot, &dot_len);
+	open_with_curl(OUTPUT_TEXT);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	thread_connect(300, 301, "internal-api", 2500000, "127.0.0.30", 9090);
+	serve_record(400, 400, "backend", 300, 301, "::ffff:127.0.0.30", 9090);
+	thread_connect(400, 400, "backend", 3000000, "192.0.2.10", 80);
+	t = finish();
+	fclose(graph);
+	graph = NULL;
+	ck_assert_msg(strstr(t, "0.002     300     101     internal-api    TCP    EINPROGRESS   -       192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   -       192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api -> "
+				"127.0.0.30:9090 backend)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n192.0.2.10:80  TCP  2 times, 0.002-0.003s: EINPROGRESS x2\n"
+				"    internal-api x1  (internal-api)  transient (deploy.sh > curl -> "
+				"127.0.0.20:8080 internal-api)\n"
+				"    backend x1  (backend)  transient (deploy.sh > curl -> 127.0.0.20:8080 "
+				"internal-api -> 127.0.0.30:9090 backend)\n"), "%s", t);
+	/* the graph: deploy.sh > curl, then a dotted edge to each service */
+	ck_assert_msg(strstr(dot, "[shape=box, label=\"internal-api\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.20:8080\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.30:9090\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"transient x1\", style=dotted];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"hidden x1\", style=dashed];\n"), "%s", dot);
+	free(dot);
+}
+END_TEST
+
+/* The same in JSON: "class": "transient" and its "via", on the event and
+ * its program in the map; the summary counts it. */
+START_TEST(test_transient_in_json)
+{
+	const char *t;
+
+	open_with_curl(OUTPUT_JSON);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"port\":80,\"result\":\"EINPROGRESS\",\"outcome\":\"pending\",\"failed\":false,\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"internal-api\",\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}]"), "%s", t);
+	ck_assert_msg(strstr(t, "\"classes\":{\"direct\":0,\"hidden\":1,\"transient\":1}"), "%s", t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -706,6 +880,9 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lookup_names_the_connection);
+	tcase_add_test(tc, test_classes_from_argv);
+	tcase_add_test(tc, test_transient_through_services);
+	tcase_add_test(tc, test_transient_in_json);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_outcome_waits);
 	tcase_add_test(tc, test_outcome_waits_in_json);
@@ -716,6 +893,7 @@ int main(void)
 	tcase_add_test(tc, test_allow_list_miss_in_json);
 	tcase_add_test(tc, test_denied_name);
 	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_refusal_before_its_query);
 	tcase_add_test(tc, test_cname_to_denied_name);
 	tcase_add_test(tc, test_socket_refused);
 	tcase_add_test(tc, test_unreadable_query);

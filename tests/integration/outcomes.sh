@@ -70,7 +70,7 @@ expect_outcome "refused, IPv4-mapped" 127.0.0.1:20206 ECONNREFUSED 0 500
 expect_outcome "timed out by the kernel" 10.98.0.99:20207 ETIMEDOUT 2500 5000
 expect_outcome "closed by the client before an answer" '[2001:db8:98::99]:20208' ECONNABORTED 1800 3500
 
-event_lines | grep -qE ' getent +DNS +NOERROR +[0-9.]+(us|ms) +forge\.example\.com A -> 127\.0\.0\.10$' ||
+event_lines | grep -qE ' getent +DNS +NOERROR +[0-9.]+(us|ms) +forge\.example\.com A -> 127\.0\.0\.10  direct ' ||
 	fail "the lookup's line has no answer time"
 pass "a lookup's line carries its answer time"
 

@@ -15,9 +15,10 @@
  * What follows the record:
  *  - a TCP connect that reaches SYN_SENT, in the same call, is taken over
  *    by the socket layer (tcp_outcome.bpf.h), which reports its outcome;
- *  - one the enforced policy refused (policy_cgroup.bpf.h, in the command's
- *    cgroup, runs before this and leaves its verdict by thread) is
- *    reported at once: EPERM;
+ *  - one a program of the enforced cgroup failed (policy_cgroup.bpf.h, in
+ *    the command's cgroup, runs before this and leaves its verdict by
+ *    thread) is reported at once: EPERM (blocked) for the policy,
+ *    ECONNREFUSED for an --outage target in refuse mode;
  *  - any other stays until the socket is released (cgroup/sock_release,
  *    on close or exit) or connected again: a UDP socket then connected
  *    (the kernel keeps it TCP_ESTABLISHED) is reported ok, anything else
@@ -58,15 +59,13 @@ static __always_inline void take_verdict(struct deptrace_connect_event *ev)
 {
 #if DEPTRACE_ENFORCE
 	u64 id = bpf_get_current_pid_tgid();
-	u8 *verdict = policy_verdicts.lookup(&id);
+	struct connect_verdict *verdict = policy_verdicts.lookup(&id);
 
 	if (!verdict)
 		return;
 	ev->judged = 1;
-	if (*verdict == DEPTRACE_VERDICT_REFUSED) {
-		ev->blocked = 1;
-		ev->result = -1; /* -EPERM */
-	}
+	ev->blocked = verdict->blocked;
+	ev->result = verdict->result; /* -1 (-EPERM) when blocked */
 	policy_verdicts.delete(&id);
 #endif
 }
@@ -100,7 +99,7 @@ static __always_inline void open_cgroup_connect(struct bpf_sock_addr *ctx, u16 f
 		__builtin_memcpy(ev.daddr, ip6, 16);
 	}
 	ev.proto = connect_proto(ctx->type, ctx->protocol);
-	if (ev.blocked) {
+	if (ev.result) { /* failed by a program of the enforced cgroup */
 		events.perf_submit(ctx, &ev, sizeof(ev));
 		return;
 	}

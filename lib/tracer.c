@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CPUS 1024
@@ -482,18 +483,29 @@ size_t tracer_poll(struct tracer *t, int timeout_ms)
 	return deliver_batch(t);
 }
 
+uint64_t tracer_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Collects the records still open in `table` (keyed by a u64) with
- * `result`. */
+ * `result`; a TCP connect's wait runs until now. */
 static void collect_open(struct tracer *t, const char *table, int result)
 {
 	int fd = bpf_table_fd(t->module, table);
 	struct deptrace_connect_event ev;
 	__u64 key, next;
 	bool more = fd >= 0 && bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+	uint64_t now = tracer_clock_ns();
 
 	while (more) {
 		if (!bpf_lookup_elem(fd, &key, &ev)) {
 			ev.result = result;
+			if (result == -EINPROGRESS)
+				ev.wait_ns = now > ev.h.ts_ns ? now - ev.h.ts_ns : 0;
 			collect_record(t, &ev, sizeof(ev));
 		}
 		more = bpf_get_next_key(fd, &key, &next) == 0;

@@ -55,17 +55,20 @@ EOF
 
 # The header and the connection lines (those that start with a time; a map
 # or summary after them has times of its own), without TIME, PIDs renamed
-# p0, p1... by first appearance, a WAIT that was timed ("37us", "2.0s")
-# as "timed": which lines have an outcome time must match, not the times;
-# and without the class's evidence: it says whether argv was read from
+# p0, p1... by first appearance in time, a WAIT that was timed ("37us",
+# "2.0s") as "timed": which lines have an outcome time must match, not the
+# times; without the class's evidence: it says whether argv was read from
 # /proc in time, which is a race of user space the backends do not take
-# part in (README, Classes).
+# part in (README, Classes); and sorted: a line is printed when its outcome
+# is known (a UDP connect's when its socket closes), so lines of the same
+# moment come in the order they were delivered, which a backend does not
+# decide either.
 normalise() {
-	awk 'NR == 1 { $1 = ""; print; next }
-		$1 ~ /^[0-9]+\.[0-9]+$/ {
-			for (i = 2; i <= 3; i++) { if (!($i in id)) id[$i] = "p" n++; $i = id[$i] }
+	head -n 1 "$1" | awk '{ $1 = ""; print }'
+	awk '$1 ~ /^[0-9]+\.[0-9]+$/' "$1" | sort -s -n -k1,1 |
+		awk '{ for (i = 2; i <= 3; i++) { if (!($i in id)) id[$i] = "p" n++; $i = id[$i] }
 			for (i = 6; i <= 8; i++) if ($i ~ /^[0-9]+(\.[0-9])?(us|ms|s)$/) $i = "timed"
-			$1 = ""; sub(/; ([^()]|\([^()]*\))*\)/, ")"); print }' "$1"
+			$1 = ""; sub(/; ([^()]|\([^()]*\))*\)/, ")"); print }' | sort
 }
 
 # The number of connection lines with PROTO $1, DESTINATION $2, RESULT $3,

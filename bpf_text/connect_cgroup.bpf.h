@@ -51,7 +51,8 @@ static __always_inline void submit_ended(void *ctx, u64 cookie,
 	ev->result = ev->proto != DEPTRACE_PROTO_TCP && state == DEPTRACE_TCP_ESTABLISHED
 		     ? 0 : DEPTRACE_RESULT_FAILED_EARLY;
 	events.perf_submit(ctx, ev, sizeof(*ev));
-	pending.delete(&cookie);
+	if (!pending.delete(&cookie))
+		open_count_add(DEPTRACE_OPEN_PENDING, -1);
 }
 
 /* The enforced policy's verdict on this thread's connect, taken. */
@@ -106,14 +107,20 @@ static __always_inline void open_cgroup_connect(struct bpf_sock_addr *ctx, u16 f
 	thread_connect.update(&id, &cookie);
 	if (pending.update(&cookie, &ev))
 		count_stat(DEPTRACE_STAT_UNTRACKED_CONNECTS);
+	else
+		open_count_add(DEPTRACE_OPEN_PENDING, 1);
 }
 
 /* cgroup/sock_release, for every IPv4/IPv6 socket closed on the machine. */
 int trace_release(struct bpf_sock *sk)
 {
-	u64 cookie = bpf_get_socket_cookie(sk);
-	struct deptrace_connect_event *ev = pending.lookup(&cookie);
+	struct deptrace_connect_event *ev;
+	u64 cookie;
 
+	if (open_count_zero(DEPTRACE_OPEN_PENDING))
+		return 1;
+	cookie = bpf_get_socket_cookie(sk);
+	ev = pending.lookup(&cookie);
 	if (ev)
 		submit_ended(sk, cookie, ev, sk->state);
 	return 1;

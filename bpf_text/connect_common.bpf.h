@@ -33,6 +33,35 @@ struct ipv6_sockaddr {      /* struct sockaddr_in6 up to sin6_addr */
 	u8 addr[16];
 };
 
+/* How many records are open in the maps that the programs running for
+ * every socket, connection or packet on the machine look up (release,
+ * error reports, packets): while none is, they return without the lookup.
+ * Counted up when a record is added, down when one is deleted; the DNS
+ * senders are an LRU map, so that count only says whether one ever was. */
+enum deptrace_open_count {
+	DEPTRACE_OPEN_CONNECTING = 0, /* tcp_connecting (tcp_outcome.bpf.h) */
+	DEPTRACE_OPEN_PENDING = 1,    /* pending (connect_cgroup.bpf.h) */
+	DEPTRACE_OPEN_DNS = 2,        /* dns_senders, ever (dns_capture.bpf.h) */
+	DEPTRACE_OPEN_COUNTS,
+};
+
+BPF_ARRAY(open_counts, u64, DEPTRACE_OPEN_COUNTS);
+
+static __always_inline void open_count_add(u32 slot, s64 delta)
+{
+	u64 *count = open_counts.lookup(&slot);
+
+	if (count)
+		__sync_fetch_and_add(count, delta);
+}
+
+static __always_inline bool open_count_zero(u32 slot)
+{
+	u64 *count = open_counts.lookup(&slot);
+
+	return count && !*count;
+}
+
 #if DEPTRACE_SYSCALL_HOOKS
 BPF_HASH(inflight, u64, struct deptrace_connect_event, 10240); /* thread -> record */
 #else
@@ -106,8 +135,8 @@ static __always_inline void forget_current_connect(void)
 #else
 	u64 *cookie = thread_connect.lookup(&id);
 
-	if (cookie)
-		pending.delete(cookie);
+	if (cookie && !pending.delete(cookie))
+		open_count_add(DEPTRACE_OPEN_PENDING, -1);
 	thread_connect.delete(&id);
 #endif
 }

@@ -36,7 +36,8 @@ static __always_inline int note_dns_sender(struct bpf_sock_addr *ctx)
 		return 1;
 	fill_header(&sender, DEPTRACE_EVENT_DNS, proc->ppid);
 	cookie = bpf_get_socket_cookie(ctx);
-	dns_senders.update(&cookie, &sender);
+	if (!dns_senders.update(&cookie, &sender) && open_count_zero(DEPTRACE_OPEN_DNS))
+		open_count_add(DEPTRACE_OPEN_DNS, 1);
 	return 1;
 }
 
@@ -55,11 +56,14 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 /* A datagram of a noted socket whose port at `port_at` is 53. */
 static __always_inline void capture_dns(struct __sk_buff *skb, u32 port_at, u8 direction)
 {
-	u32 zero = 0, off = dns_payload_offset(skb, port_at), n;
+	u32 zero = 0, off, n;
 	struct deptrace_header *sender;
 	struct deptrace_dns_event *ev;
 	u64 cookie;
 
+	if (open_count_zero(DEPTRACE_OPEN_DNS)) /* no DNS socket noted yet */
+		return;
+	off = dns_payload_offset(skb, port_at);
 	if (!off || skb->len <= off)
 		return;
 	cookie = bpf_get_socket_cookie(skb);

@@ -52,7 +52,8 @@ static __always_inline void submit_outcome(void *ctx, u64 sk,
 	ev->result = result;
 	ev->wait_ns = bpf_ktime_get_ns() - ev->h.ts_ns;
 	events.perf_submit(ctx, ev, sizeof(*ev));
-	tcp_connecting.delete(&sk);
+	if (!tcp_connecting.delete(&sk))
+		open_count_add(DEPTRACE_OPEN_CONNECTING, -1);
 }
 
 /* In the connecting thread: a traced process's connect begins. daddr
@@ -85,6 +86,8 @@ static __always_inline void open_connect(u64 sk, u16 family, u16 dport, const u8
 	}
 	if (tcp_connecting.update(&sk, &ev))
 		count_stat(DEPTRACE_STAT_UNTRACKED_CONNECTS);
+	else
+		open_count_add(DEPTRACE_OPEN_CONNECTING, 1);
 }
 
 /* saddr and daddr point into the tracepoint's record, as in open_connect. */
@@ -116,7 +119,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 			     args->family == DEPTRACE_AF_INET ? args->daddr : args->daddr_v6);
 		return 0;
 	}
-	if (args->oldstate != DEPTRACE_TCP_SYN_SENT)
+	if (args->oldstate != DEPTRACE_TCP_SYN_SENT || open_count_zero(DEPTRACE_OPEN_CONNECTING))
 		return 0;
 	ev = tcp_connecting.lookup(&sk);
 	if (!ev)
@@ -144,14 +147,16 @@ TRACEPOINT_PROBE(sock, inet_sk_error_report)
 	s32 err = args->error;
 	u64 *sk;
 
-	if (args->protocol != DEPTRACE_IPPROTO_TCP)
+	/* every TCP error on the machine comes here (a reset closing a
+	 * connection is one): only those of a connect still open matter */
+	if (args->protocol != DEPTRACE_IPPROTO_TCP || open_count_zero(DEPTRACE_OPEN_CONNECTING))
 		return 0;
 	tcp_tuple_of(&tuple, args->family, args->sport, args->dport,
 		     args->saddr_v6, args->daddr_v6);
 	sk = tcp_closed.lookup(&tuple);
 	if (!sk) {
-		/* an ICMP error reported before its CLOSE, or any other TCP
-		 * error on the machine (rare; the map forgets the oldest) */
+		/* an ICMP error reported before its CLOSE, or another TCP
+		 * error while one is open (the map forgets the oldest) */
 		tcp_errors.update(&tuple, &err);
 		return 0;
 	}
@@ -167,8 +172,11 @@ TRACEPOINT_PROBE(sock, inet_sk_error_report)
 RAW_TRACEPOINT_PROBE(tcp_destroy_sock)
 {
 	u64 sk = ctx->args[0];
-	struct deptrace_connect_event *ev = tcp_connecting.lookup(&sk);
+	struct deptrace_connect_event *ev;
 
+	if (open_count_zero(DEPTRACE_OPEN_CONNECTING))
+		return 0;
+	ev = tcp_connecting.lookup(&sk);
 	if (ev)
 		submit_outcome(ctx, sk, ev, -DEPTRACE_ECONNABORTED);
 	return 0;

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +383,84 @@ static int bind_listener(struct resolver *r, size_t i, char *err, size_t errlen)
 	return 0;
 }
 
+int resolver_parse_upstreams(const char *text, struct resolver_config *c, size_t *skipped_v6,
+			     char *err, size_t errlen)
+{
+	const char *line = text;
+
+	c->nupstreams = 0;
+	*skipped_v6 = 0;
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+		char word[16], addr[64], rest[2];
+		char buf[256];
+		struct in_addr ip4;
+		struct in6_addr ip6;
+		int n;
+
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1),
+			 line);
+		buf[strcspn(buf, "#;")] = '\0';
+		line += len + (line[len] == '\n');
+		n = sscanf(buf, "%15s %63s %1s", word, addr, rest);
+		if (n < 2 || strcmp(word, "nameserver"))
+			continue;
+		if (inet_pton(AF_INET6, addr, &ip6) == 1) {
+			(*skipped_v6)++;
+			continue;
+		}
+		if (inet_pton(AF_INET, addr, &ip4) != 1)
+			continue; /* as glibc does */
+		if (c->nupstreams == RESOLVER_MAX_UPSTREAMS) {
+			snprintf(err, errlen, "more than %d name servers: the resolver forwards to at most %d",
+				 RESOLVER_MAX_UPSTREAMS, RESOLVER_MAX_UPSTREAMS);
+			return -E2BIG;
+		}
+		memset(c->upstreams[c->nupstreams].addr, 0, 16);
+		c->upstreams[c->nupstreams].addr[10] = 0xff;
+		c->upstreams[c->nupstreams].addr[11] = 0xff;
+		memcpy(c->upstreams[c->nupstreams].addr + 12, &ip4, 4);
+		c->upstreams[c->nupstreams].listen_ip4 =
+			htonl(RESOLVER_LISTEN_BASE + (uint32_t)c->nupstreams);
+		c->nupstreams++;
+	}
+	if (!c->nupstreams) {
+		snprintf(err, errlen, "no IPv4 name server to forward to%s",
+			 *skipped_v6 ? " (the resolver does not forward to IPv6 ones)" : "");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int resolver_read_upstreams(const char *path, struct resolver_config *c, char *err,
+			    size_t errlen)
+{
+	char text[16384];
+	size_t n, skipped;
+	FILE *f = fopen(path, "re");
+	int rc;
+
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	if (n == sizeof(text) - 1) {
+		snprintf(err, errlen, "%s: longer than %zu bytes", path, sizeof(text) - 1);
+		return -EFBIG;
+	}
+	rc = resolver_parse_upstreams(text, c, &skipped, err, errlen);
+	if (rc) {
+		size_t used = strlen(err);
+
+		snprintf(err + used, errlen - used, " in %s", path);
+	}
+	return rc;
+}
+
 int resolver_start(const struct resolver_config *config, struct resolver **out, char *err,
 		   size_t errlen)
 {
@@ -415,7 +494,13 @@ int resolver_start(const struct resolver_config *config, struct resolver **out, 
 		snprintf(err, errlen, "the resolver cannot make a pipe: %s", strerror(-rc));
 	}
 	if (!rc) {
+		sigset_t all, was;
+
+		/* signals are the main thread's to take */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &was);
 		rc = -pthread_create(&r->thread, NULL, resolver_thread, r);
+		pthread_sigmask(SIG_SETMASK, &was, NULL);
 		if (rc)
 			snprintf(err, errlen, "the resolver cannot start its thread: %s",
 				 strerror(-rc));

@@ -43,6 +43,7 @@
 #define RESOLVER_MAX_UPSTREAMS 8
 #define RESOLVER_MAX_OVERRIDES 64
 #define RESOLVER_TIMEOUT_MS 5000
+#define RESOLVER_LISTEN_BASE 0x7f350001 /* 127.53.0.1 */
 
 enum resolver_verdict {
 	RESOLVER_FORWARD,
@@ -118,6 +119,20 @@ struct resolver_stats {
 	unsigned long busy;           /* questions beyond what it holds at once: SERVFAIL */
 	int last_admit_error;         /* -errno of the last failed admit */
 };
+
+/* The IPv4 name servers of a resolv.conf's text ("nameserver ADDR" lines;
+ * '#' and ';' start comments) into config->upstreams, each with its
+ * listening address: 127.53.0.1 for the first, 127.53.0.2 for the next
+ * (RESOLVER_LISTEN_BASE). IPv6 servers are left out and counted in
+ * *skipped_v6 (their questions are refused: the resolver listens on IPv4).
+ * 0, or -ENOENT (no IPv4 server) or -E2BIG (more than
+ * RESOLVER_MAX_UPSTREAMS), with the reason in err. */
+int resolver_parse_upstreams(const char *text, struct resolver_config *config,
+			     size_t *skipped_v6, char *err, size_t errlen);
+
+/* resolver_parse_upstreams on the file at path. 0 or -errno with err. */
+int resolver_read_upstreams(const char *path, struct resolver_config *config, char *err,
+			    size_t errlen);
 
 struct resolver;
 

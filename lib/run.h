@@ -110,8 +110,8 @@ struct run_ops {
 	void (*tracer_close)(struct tracer *tracer);
 	int (*enforce_load)(struct tracer *tracer, const struct policy *p, char *err,
 			    size_t errlen);
-	int (*enforce_attach)(struct tracer *tracer, int cgroup_fd, struct enforcement *e,
-			      char *err, size_t errlen);
+	int (*enforce_attach)(struct tracer *tracer, const struct policy *p, int cgroup_fd,
+			      struct enforcement *e, char *err, size_t errlen);
 	void (*enforce_detach)(struct enforcement *e);
 	/* --cgroup PATH, or (NULL) a new cgroup of deptrace's own; 0 or -errno
 	 * with the reason in `err` */

@@ -9,7 +9,10 @@
  *     the same name and type) unless its name uses a compression pointer
  *     (no client writes one; the kernel refuses such a query first), which
  *     gets a bare header;
- *   - a name the allow list does not hold is never forwarded. */
+ *   - a name the allow list does not hold is never forwarded;
+ *   - read as a resolv.conf, the bytes give at most RESOLVER_MAX_UPSTREAMS
+ *     IPv4 servers, each with its own listening address. */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The same bytes as a resolv.conf: never more servers than it holds,
+ * each IPv4 (v4-mapped) with its own listening address. */
+static void check_upstreams(const uint8_t *data, size_t size)
+{
+	static struct resolver_config c;
+	char text[4096], err[256];
+	size_t skipped, n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
+
+	memcpy(text, data, n);
+	text[n] = '\0';
+	if (resolver_parse_upstreams(text, &c, &skipped, err, sizeof(err)))
+		return;
+	if (!c.nupstreams || c.nupstreams > RESOLVER_MAX_UPSTREAMS)
+		abort();
+	for (size_t i = 0; i < c.nupstreams; i++)
+		if (c.upstreams[i].addr[10] != 0xff || c.upstreams[i].addr[11] != 0xff ||
+		    c.upstreams[i].listen_ip4 != htonl(RESOLVER_LISTEN_BASE + (uint32_t)i))
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct resolver_rules rules = { .policy = &pol, .overrides = &outage, .noverrides = 1 };
@@ -43,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = resolver_reply(data, size, DNS_RCODE_REFUSED, out, sizeof(out));
 	struct dns_message query, reply;
 
+	check_upstreams(data, size);
 	if (size < 12 || (size > sizeof(out) && n == 0))
 		return 0;
 	if (n < 12 || n > size || out[0] != data[0] || out[1] != data[1] || !(out[2] & 0x80) ||

@@ -530,9 +530,9 @@ START_TEST(test_resolver_refusal)
 		session_record(s, &rec);
 	}
 	t = finish();
-	ck_assert_msg(strstr(t, "0.001     101     100     curl            DNS    REFUSED       forge.example.com A"
+	ck_assert_msg(strstr(t, "0.001     101     100     curl            DNS    REFUSED       0us     forge.example.com A"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): not on the allow list\n"), "%s", t);
-	ck_assert_msg(strstr(t, "DNS    REFUSED       forge.example.com A  hidden (deploy.sh > curl; not in curl's argv)\n"),
+	ck_assert_msg(strstr(t, "DNS    REFUSED       0us     forge.example.com A  hidden (deploy.sh > curl; not in curl's argv)\n"),
 		      "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 1);
 }

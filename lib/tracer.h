@@ -19,7 +19,11 @@
 #include "kernel_probe.h"
 
 #define DEFAULT_MAX_PROCS 16384
-#define TRACER_POLICY_RULES 1024 /* capacity of each enforcement rule map */
+#define TRACER_POLICY_RULES 1024 /* enforcement rules at most */
+/* addresses the resolver may add to the address maps besides the rules
+ * (lib/resolver.h): the maps hold both */
+#define TRACER_RESOLVED_ADDRESSES 8192
+#define TRACER_RESOLVER_UPSTREAMS 8 /* DNS servers it steers to at most */
 
 struct tracer_config {
 	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
@@ -35,6 +39,8 @@ struct tracer_config {
 				      (--syscall-hooks; needed without a
 				      cgroup v2 root): its errno, at a cost to
 				      every syscall on the machine */
+	bool resolver;             /* ... steering DNS to the resolver
+				      (bpf_text/resolver_steer.bpf.h) */
 	struct record_sink sink;   /* where tracer_poll delivers records */
 	/* the cgroup v2 root tracer_attach links the cgroup programs
 	 * (cgroup_probes) to; "" links none */

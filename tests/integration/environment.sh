@@ -62,10 +62,15 @@ syscall_attachments() {
 	local perf links=0 progs=0 id
 	perf=$(bpftool perf show 2>/dev/null |
 		awk -v pid="$DEPTRACE_BG" '$1 == "pid" && $2 == pid && $0 ~ / tracepoint +sys_(enter|exit)_/' | wc -l)
+	# (outputs read whole first: grep -q would end a pipe early, and
+	# pipefail would count the writer's SIGPIPE as no match)
+	local prog linkinfo
+	linkinfo=$(bpftool link show 2>/dev/null || true)
 	for id in $(cat /proc/"$DEPTRACE_BG"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u); do
-		bpftool prog show id "$id" 2>/dev/null | grep -qE '^[0-9]+: tracepoint +name tracepoint__syscalls__' &&
+		prog=$(bpftool prog show id "$id" 2>/dev/null || true)
+		grep -qE '^[0-9]+: tracepoint +name tracepoint__syscalls__' <<< "$prog" &&
 			progs=$((progs + 1))
-		bpftool link show 2>/dev/null | grep -A1 -E "prog $id( |\$)" | grep -qE 'sys_(enter|exit)' &&
+		grep -A1 -E "prog $id( |\$)" <<< "$linkinfo" | grep -qE 'sys_(enter|exit)' &&
 			links=$((links + 1))
 	done
 	echo "$perf $links $progs"

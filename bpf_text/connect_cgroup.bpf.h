@@ -67,6 +67,13 @@ static __always_inline void take_verdict(struct deptrace_connect_event *ev)
 	ev->judged = 1;
 	ev->blocked = verdict->blocked;
 	ev->result = verdict->result; /* -1 (-EPERM) when blocked */
+	/* the destination the program asked for, as the policy judged it
+	 * (the resolver's steering may have rewritten it since) */
+	ev->dport = verdict->dport;
+	if (ev->family == DEPTRACE_AF_INET)
+		__builtin_memcpy(ev->daddr, verdict->daddr + 12, 4);
+	else
+		__builtin_memcpy(ev->daddr, verdict->daddr, 16);
 	policy_verdicts.delete(&id);
 #endif
 }
@@ -88,16 +95,18 @@ static __always_inline void open_cgroup_connect(struct bpf_sock_addr *ctx, u16 f
 		submit_ended(ctx, cookie, prev, sk->state);
 	fill_header(&ev.h, DEPTRACE_EVENT_CONNECT, proc->ppid);
 	ev.fd = -1;
-	ev.dport = ntohs((u16)ctx->user_port);
-	if (family == DEPTRACE_AF_INET) {
-		u32 ip4 = ctx->user_ip4;
+	if (!ev.judged) {
+		ev.dport = ntohs((u16)ctx->user_port);
+		if (family == DEPTRACE_AF_INET) {
+			u32 ip4 = ctx->user_ip4;
 
-		__builtin_memcpy(ev.daddr, &ip4, 4);
-	} else {
-		u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1],
-			       ctx->user_ip6[2], ctx->user_ip6[3] };
+			__builtin_memcpy(ev.daddr, &ip4, 4);
+		} else {
+			u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1],
+				       ctx->user_ip6[2], ctx->user_ip6[3] };
 
-		__builtin_memcpy(ev.daddr, ip6, 16);
+			__builtin_memcpy(ev.daddr, ip6, 16);
+		}
 	}
 	ev.proto = connect_proto(ctx->type, ctx->protocol);
 	if (ev.result) { /* failed by a program of the enforced cgroup */

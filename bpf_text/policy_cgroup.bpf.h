@@ -182,7 +182,10 @@ static __always_inline int tcp_dns_refused(struct bpf_sock_addr *ctx)
 struct connect_verdict {
 	s32 result;   /* 0: let through; or what connect() returns (-errno) */
 	u8 blocked;   /* refused by the policy (result is -EPERM) */
-	u8 pad[3];
+	u8 pad;
+	u16 dport;    /* the destination judged (host order), before a later
+			 program of the cgroup rewrote it (resolver_steer) */
+	u8 daddr[16]; /* IPv4 v4-mapped */
 };
 BPF_TABLE("lru_hash", u64, struct connect_verdict, policy_verdicts, 10240);
 #endif
@@ -206,8 +209,10 @@ static __always_inline void note_connect_verdict(struct bpf_sock_addr *ctx, u16 
 	if (blocked)
 		fill_refused(ev, ctx, family, addr);
 #else
-	struct connect_verdict verdict = { .result = blocked ? -1 : result, .blocked = blocked };
+	struct connect_verdict verdict = { .result = blocked ? -1 : result, .blocked = blocked,
+					   .dport = ntohs((u16)ctx->user_port) };
 
+	__builtin_memcpy(verdict.daddr, addr, 16);
 	policy_verdicts.update(&id, &verdict);
 #endif
 }

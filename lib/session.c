@@ -267,6 +267,8 @@ static void publish(struct session *s, struct event *ev)
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
+	if (s->config.outage)
+		outage_report_note(s->config.outage, ev);
 }
 
 /* A connect() or, refused by the policy, a datagram sent without one. */
@@ -610,9 +612,11 @@ void session_finish(struct session *s)
 {
 	session_expire_lookups(s, UINT64_MAX);
 	depmap_sort(&s->map);
-	output_summary(s->config.out, &s->map, &s->totals, s->config.summary);
+	if (s->config.outage)
+		outage_report_finish(s->config.outage);
+	output_summary(s->config.out, &s->map, &s->totals, s->config.outage, s->config.summary);
 	if (s->config.graph)
-		output_graph(s->config.graph, &s->map);
+		output_graph(s->config.graph, &s->map, s->config.outage);
 }
 
 const struct run_totals *session_totals(const struct session *s)

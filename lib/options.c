@@ -291,8 +291,9 @@ const struct option_desc options_table[] = {
 		     "run COMMAND with TARGET (a name, *.suffix, address or CIDR, each with an "
 		     "optional port, as in --deny; then =MODE) unreachable for it, in its cgroup "
 		     "only: blackhole (the default: packets vanish, connects hang until the client "
-		     "gives up) or refuse (connects fail at once with ECONNREFUSED); a name's "
-		     "addresses are those its lookups are answered; may be repeated"),
+		     "gives up) or refuse (connects fail at once with ECONNREFUSED), a name's "
+		     "addresses being those its lookups are answered; or, for a name without a "
+		     "port, dns (its lookups fail at once with SERVFAIL) or nxdomain; may be repeated"),
 	OPT_CALLBACK(0, "outage-budget", "N", parse_outage_budget,
 		     "with --outage: exit with status 11 if the command failed, or waited more "
 		     "than N seconds in all on the outage's targets"),

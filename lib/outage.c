@@ -13,12 +13,11 @@
 static const struct {
 	const char *name;
 	enum outage_mode mode;
-	const char *needs;
 } modes[] = {
-	{ "blackhole", OUTAGE_BLACKHOLE, NULL },
-	{ "refuse", OUTAGE_REFUSE, NULL },
-	{ "dns", OUTAGE_DNS_SERVFAIL, "the DNS forwarder (lib/resolver.c), not in this build" },
-	{ "nxdomain", OUTAGE_DNS_NXDOMAIN, "the DNS forwarder (lib/resolver.c), not in this build" },
+	{ "blackhole", OUTAGE_BLACKHOLE },
+	{ "refuse", OUTAGE_REFUSE },
+	{ "dns", OUTAGE_DNS },
+	{ "nxdomain", OUTAGE_NXDOMAIN },
 };
 
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
@@ -34,17 +33,13 @@ const char *outage_mode_name(enum outage_mode mode)
 static int parse_mode(const char *text, enum outage_mode *mode, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < NMODES; i++) {
-		if (strcmp(text, modes[i].name))
-			continue;
-		if (modes[i].needs) {
-			snprintf(err, errlen, "--outage mode '%s' needs %s: use refuse or blackhole",
-				 text, modes[i].needs);
-			return -EINVAL;
+		if (!strcmp(text, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
 		}
-		*mode = modes[i].mode;
-		return 0;
 	}
-	snprintf(err, errlen, "unknown --outage mode '%s': expected refuse or blackhole", text);
+	snprintf(err, errlen, "unknown --outage mode '%s': expected refuse, blackhole, dns or nxdomain",
+		 text);
 	return -EINVAL;
 }
 
@@ -52,7 +47,7 @@ int outage_add(struct outage *o, const char *arg, char *err, size_t errlen)
 {
 	char target[POLICY_TEXT_LEN], reason[POLICY_TEXT_LEN + 64];
 	const char *eq = strchr(arg, '=');
-	struct policy_rule *rule;
+	struct outage_target *t;
 	enum outage_mode mode = OUTAGE_BLACKHOLE;
 
 	if (o->count == OUTAGE_MAX_TARGETS) {
@@ -66,13 +61,23 @@ int outage_add(struct outage *o, const char *arg, char *err, size_t errlen)
 	}
 	if (eq && parse_mode(eq + 1, &mode, err, errlen))
 		return -EINVAL;
-	rule = &o->rules[o->count];
-	if (policy_parse_rule(RULE_DENY, target, "--outage", rule, reason, sizeof(reason))) {
+	t = &o->targets[o->count];
+	if (policy_parse_rule(RULE_DENY, target, "--outage", &t->rule, reason, sizeof(reason))) {
 		snprintf(err, errlen, "--outage: %s", reason);
 		return -EINVAL;
 	}
-	o->modes[o->count] = mode;
-	snprintf(rule->text, sizeof(rule->text), "outage %s (%s)", target, outage_mode_name(mode));
+	t->mode = mode;
+	if (outage_by_resolver(t) && t->rule.kind == RULE_NET) {
+		snprintf(err, errlen, "--outage %s=%s: the dns modes are for names (their lookups fail); an address takes refuse or blackhole",
+			 target, outage_mode_name(mode));
+		return -EINVAL;
+	}
+	if (outage_by_resolver(t) && t->rule.port) {
+		snprintf(err, errlen, "--outage %s: a lookup has no port: give the name without one",
+			 target);
+		return -EINVAL;
+	}
+	snprintf(t->rule.text, sizeof(t->rule.text), "outage %s (%s)", target, outage_mode_name(mode));
 	o->count++;
 	return 0;
 }
@@ -83,6 +88,8 @@ void outage_report_init(struct outage_report *r, const struct outage *targets)
 {
 	memset(r, 0, sizeof(*r));
 	r->targets = *targets;
+	for (size_t i = 0; i < targets->count; i++)
+		r->rules[i] = targets->targets[i].rule;
 }
 
 static struct outage_hit *find_hit(const struct outage_report *r, const uint8_t addr[16],
@@ -132,8 +139,8 @@ static struct outage_hit *new_hit(struct outage_report *r, const struct event *e
 	snprintf(h->chain, sizeof(h->chain), "%s", ev->chain ? ev->chain : "");
 	snprintf(h->via, sizeof(h->via), "%s", ev->via ? ev->via : "");
 	h->class = ev->class;
-	h->target = r->targets.rules[target].text;
-	h->mode = r->targets.modes[target];
+	h->target = r->targets.targets[target].rule.text;
+	h->mode = r->targets.targets[target].mode;
 	return h;
 }
 
@@ -156,7 +163,7 @@ static int add_span(struct outage_hit *h, uint64_t start, uint64_t end)
 
 void outage_report_note(struct outage_report *r, const struct event *ev)
 {
-	struct policy view = { .rules = r->targets.rules, .count = r->targets.count };
+	struct policy view = { .rules = r->rules, .count = r->targets.count };
 	struct verdict v;
 	struct outage_hit *h;
 
@@ -167,7 +174,7 @@ void outage_report_note(struct outage_report *r, const struct event *ev)
 		return;
 	h = find_hit(r, ev->addr, ev->port, ev->chain ? ev->chain : "");
 	if (!h)
-		h = new_hit(r, ev, (size_t)(v.rule - r->targets.rules));
+		h = new_hit(r, ev, (size_t)(v.rule - r->rules));
 	if (!h || add_span(h, ev->ts_ns, ev->ts_ns + (ev->waited ? ev->wait_ns : 0))) {
 		r->error = -ENOMEM;
 		return;
@@ -292,7 +299,7 @@ void outage_report_lines(const struct outage_report *r,
 	used = (size_t)snprintf(text, sizeof(text), "REHEARSAL (");
 	for (size_t i = 0; i < r->targets.count && used < sizeof(text); i++)
 		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", i ? ", " : "",
-					 r->targets.rules[i].text);
+					 r->targets.targets[i].rule.text);
 	if (used < sizeof(text))
 		snprintf(text + used, sizeof(text) - used,
 			 "): %s; it waited %s on the outage, %zu hit%s", status, wait, r->count,
@@ -322,7 +329,7 @@ void outage_report_json(const struct outage_report *r, struct json_writer *w)
 	jsonw_name(w, "targets");
 	jsonw_start_array(w);
 	for (size_t i = 0; i < r->targets.count; i++)
-		jsonw_string(w, r->targets.rules[i].text);
+		jsonw_string(w, r->targets.targets[i].rule.text);
 	jsonw_end_array(w);
 	jsonw_bool_field(w, "exited", r->command_exited);
 	if (r->command_exited)

@@ -8,9 +8,10 @@
  * (the default: packets vanish, connects hang until the client or the
  * kernel gives up). The kernel side is bpf_text/policy_cgroup.bpf.h,
  * loaded by enforce.c into the command's cgroup: address targets at once,
- * a name's addresses as the answers to its lookups give them. The "dns"
- * and "nxdomain" modes (lookups fail) are in the table but refused until
- * the DNS forwarder (lib/resolver.c) can answer for them.
+ * a name's addresses as the answers to its lookups give them. A name (or
+ * *.name, without a port) may instead take "dns" (its lookups fail with
+ * SERVFAIL) or "nxdomain": the cgroup's DNS is then steered to deptrace's
+ * resolver, which answers so for it (resolver.h).
  *
  * The report: the session hands every connection to outage_report_note;
  * those to a target are grouped by destination and program (chain), with
@@ -41,14 +42,19 @@
 enum outage_mode {
 	OUTAGE_BLACKHOLE = DEPTRACE_OUTAGE_BLACKHOLE,
 	OUTAGE_REFUSE = DEPTRACE_OUTAGE_REFUSE,
-	OUTAGE_DNS_SERVFAIL, /* lookups answered SERVFAIL (needs lib/resolver.c) */
-	OUTAGE_DNS_NXDOMAIN, /* lookups answered NXDOMAIN (needs lib/resolver.c) */
+	/* names only, answered by deptrace's resolver (resolver.h), not by
+	 * the kernel's outage maps: */
+	OUTAGE_DNS,      /* lookups of the name fail at once with SERVFAIL */
+	OUTAGE_NXDOMAIN, /* ... with NXDOMAIN */
+};
+
+struct outage_target {
+	struct policy_rule rule; /* action RULE_DENY; text "outage forge.example.com (blackhole)" */
+	enum outage_mode mode;
 };
 
 struct outage {
-	/* action RULE_DENY; text "outage forge.example.com (blackhole)" */
-	struct policy_rule rules[OUTAGE_MAX_TARGETS];
-	enum outage_mode modes[OUTAGE_MAX_TARGETS];
+	struct outage_target targets[OUTAGE_MAX_TARGETS];
 	size_t count;
 };
 
@@ -56,8 +62,14 @@ struct outage {
  * reason in `err`. */
 int outage_add(struct outage *o, const char *arg, char *err, size_t errlen);
 
-/* "blackhole", "refuse", ... */
+/* "blackhole", "refuse", "dns", "nxdomain". */
 const char *outage_mode_name(enum outage_mode mode);
+
+/* Whether the target is answered by the resolver (a name's dns modes). */
+static inline bool outage_by_resolver(const struct outage_target *t)
+{
+	return t->mode == OUTAGE_DNS || t->mode == OUTAGE_NXDOMAIN;
+}
 
 /* --- the report ------------------------------------------------------------ */
 
@@ -89,6 +101,7 @@ struct outage_hit {
 
 struct outage_report {
 	struct outage targets;
+	struct policy_rule rules[OUTAGE_MAX_TARGETS]; /* the targets' rules, as a policy */
 	struct outage_hit *hits;      /* sorted by lost_ns, most first, after finish */
 	size_t count, cap;
 	bool command_exited;          /* the command was reaped ... */

@@ -333,8 +333,9 @@ START_TEST(test_enforcement_options)
 END_TEST
 
 /* --outage: enforced like a policy (it needs no other rule), blackhole by
- * default, by address or by name; unknown modes, modes not there yet and
- * bad addresses are refused; --outage-budget needs it. */
+ * default, by address or by name (or a name's lookups, by the dns modes);
+ * unknown modes, dns modes on addresses or with a port, bad addresses are
+ * refused; --outage-budget needs it. */
 START_TEST(test_outage_options)
 {
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "--outage", "[2001:db8::/32]:443=refuse",
@@ -342,19 +343,28 @@ START_TEST(test_outage_options)
 			       "./deploy.sh"), 0);
 	ck_assert(opts.enforce);
 	ck_assert_uint_eq(opts.outage.count, 3);
-	ck_assert_int_eq(opts.outage.modes[0], OUTAGE_BLACKHOLE);
-	ck_assert_str_eq(opts.outage.rules[0].text, "outage 192.0.2.10 (blackhole)");
-	ck_assert_int_eq(opts.outage.modes[1], OUTAGE_REFUSE);
-	ck_assert_uint_eq(opts.outage.rules[1].port, 443);
-	ck_assert_uint_eq(opts.outage.rules[1].prefix, 32);
-	ck_assert_int_eq(opts.outage.rules[2].kind, RULE_SUFFIX);
+	ck_assert_int_eq(opts.outage.targets[0].mode, OUTAGE_BLACKHOLE);
+	ck_assert_str_eq(opts.outage.targets[0].rule.text, "outage 192.0.2.10 (blackhole)");
+	ck_assert_int_eq(opts.outage.targets[1].mode, OUTAGE_REFUSE);
+	ck_assert_uint_eq(opts.outage.targets[1].rule.port, 443);
+	ck_assert_uint_eq(opts.outage.targets[1].rule.prefix, 32);
+	ck_assert_int_eq(opts.outage.targets[2].rule.kind, RULE_SUFFIX);
 	ck_assert(opts.outage_budget == 30);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "-p", "7"), -EINVAL);
 	ck_assert_str_eq(err, "--outage needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=sideways", "--", "true"), -EINVAL);
-	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse or blackhole");
-	ck_assert_int_eq(PARSE("--outage", "forge.example.com=dns", "--", "true"), -EINVAL);
-	ck_assert_msg(strstr(err, "'dns' needs the DNS forwarder"), "%s", err);
+	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse, blackhole, dns or nxdomain");
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=dns", "--", "true"), -EINVAL);
+	ck_assert_msg(strstr(err, "the dns modes are for names"), "%s", err);
+	ck_assert_int_eq(PARSE("--outage", "forge.example.com:443=dns", "--", "true"), -EINVAL);
+	ck_assert_msg(strstr(err, "a lookup has no port"), "%s", err);
+	/* names, by the resolver: SERVFAIL (dns) or NXDOMAIN */
+	ck_assert_int_eq(PARSE("--outage", "forge.example.com=dns", "--outage", "*.corp.example=nxdomain",
+			       "--", "./deploy.sh"), 0);
+	ck_assert_int_eq(opts.outage.targets[0].mode, OUTAGE_DNS);
+	ck_assert_str_eq(opts.outage.targets[0].rule.text, "outage forge.example.com (dns)");
+	ck_assert_int_eq(opts.outage.targets[1].mode, OUTAGE_NXDOMAIN);
+	ck_assert_int_eq(opts.outage.targets[1].rule.kind, RULE_SUFFIX);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.0/33", "--", "true"), -EINVAL);
 	ck_assert_msg(!strncmp(err, "--outage: ", 10), "%s", err);
 	ck_assert_int_eq(PARSE("--outage-budget", "30", "--", "true"), -EINVAL);

@@ -13,25 +13,31 @@ START_TEST(test_targets)
 	char err[256];
 
 	ck_assert_int_eq(outage_add(&o, "forge.example.com", err, sizeof(err)), 0);
-	ck_assert_int_eq(o.rules[0].kind, RULE_HOST);
-	ck_assert_int_eq(o.modes[0], OUTAGE_BLACKHOLE);
-	ck_assert_str_eq(o.rules[0].text, "outage forge.example.com (blackhole)");
+	ck_assert_int_eq(o.targets[0].rule.kind, RULE_HOST);
+	ck_assert_int_eq(o.targets[0].mode, OUTAGE_BLACKHOLE);
+	ck_assert_str_eq(o.targets[0].rule.text, "outage forge.example.com (blackhole)");
 	ck_assert_int_eq(outage_add(&o, "*.forge.example.com:443=refuse", err, sizeof(err)), 0);
-	ck_assert_int_eq(o.rules[1].kind, RULE_SUFFIX);
-	ck_assert_uint_eq(o.rules[1].port, 443);
-	ck_assert_int_eq(o.modes[1], OUTAGE_REFUSE);
+	ck_assert_int_eq(o.targets[1].rule.kind, RULE_SUFFIX);
+	ck_assert_uint_eq(o.targets[1].rule.port, 443);
+	ck_assert_int_eq(o.targets[1].mode, OUTAGE_REFUSE);
 	ck_assert_int_eq(outage_add(&o, "192.0.2.0/24:80=blackhole", err, sizeof(err)), 0);
-	ck_assert_int_eq(o.rules[2].kind, RULE_NET);
+	ck_assert_int_eq(o.targets[2].rule.kind, RULE_NET);
 	ck_assert_uint_eq(o.count, 3);
-	/* dns and nxdomain are known, and refused with what they need */
-	ck_assert_int_eq(outage_add(&o, "forge.example.com=dns", err, sizeof(err)), -EINVAL);
-	ck_assert_msg(strstr(err, "needs the DNS forwarder"), "%s", err);
+	/* a name's lookups fail (the resolver answers them); not an address's */
+	ck_assert_int_eq(outage_add(&o, "forge.example.com=dns", err, sizeof(err)), 0);
+	ck_assert_int_eq(o.targets[3].mode, OUTAGE_DNS);
+	ck_assert(outage_by_resolver(&o.targets[3]));
+	ck_assert(!outage_by_resolver(&o.targets[0]));
+	ck_assert_int_eq(outage_add(&o, "192.0.2.10=nxdomain", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "the dns modes are for names"), "%s", err);
+	ck_assert_int_eq(outage_add(&o, "forge.example.com:443=dns", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "a lookup has no port"), "%s", err);
 	ck_assert_int_eq(outage_add(&o, "forge.example.com=sideways", err, sizeof(err)), -EINVAL);
-	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse or blackhole");
+	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse, blackhole, dns or nxdomain");
 	ck_assert_int_eq(outage_add(&o, "300.1.1.1", err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(outage_add(&o, "-x.example.com", err, sizeof(err)), -EINVAL);
-	ck_assert_uint_eq(o.count, 3);
-	ck_assert_str_eq(outage_mode_name(OUTAGE_DNS_NXDOMAIN), "nxdomain");
+	ck_assert_uint_eq(o.count, 4);
+	ck_assert_str_eq(outage_mode_name(OUTAGE_NXDOMAIN), "nxdomain");
 }
 END_TEST
 

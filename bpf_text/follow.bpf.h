@@ -39,7 +39,8 @@ struct follow_client {
 
 struct follow_serving {
 	struct deptrace_proc proc; /* what current_traced_proc hands out */
-	struct follow_key conn;
+	struct follow_key conn;    /* the TCP connection it serves, or zero */
+	u64 unix_sk;               /* the Unix socket it reads from, or 0 */
 };
 
 /* the traced tree's TCP sockets, from SYN_SENT (before their source port
@@ -64,6 +65,25 @@ static __always_inline bool follow_same_conn(const struct follow_key *a,
 	return !diff;
 }
 
+#if DEPTRACE_FOLLOW_UNIX
+/* the Unix sockets a traced thread wrote to, by the receiving socket, until
+ * another writer reaches it or its reader reads its end (below) */
+BPF_TABLE("lru_hash", u64, struct follow_client, follow_unix, 4096);
+#endif
+
+static __always_inline bool follow_still_serving(struct follow_serving *serving)
+{
+#if DEPTRACE_FOLLOW_UNIX
+	if (serving->unix_sk) {
+		u64 sk = serving->unix_sk;
+		struct follow_client *writer = follow_unix.lookup(&sk);
+
+		return writer && writer->pid == serving->proc.ppid;
+	}
+#endif
+	return follow_conns.lookup(&serving->conn) != NULL;
+}
+
 static __always_inline struct deptrace_proc *follow_serving_proc(u64 id)
 {
 	u32 tid = (u32)id;
@@ -71,8 +91,9 @@ static __always_inline struct deptrace_proc *follow_serving_proc(u64 id)
 
 	if (!serving)
 		return NULL;
-	/* the connection it served is closed: it serves the tree no more */
-	if (!follow_conns.lookup(&serving->conn)) {
+	/* the connection it served is closed (or, for a Unix socket, another
+	 * writer reached that socket): it serves the tree no more */
+	if (!follow_still_serving(serving)) {
 		follow_threads.delete(&tid);
 		return NULL;
 	}
@@ -155,5 +176,90 @@ TRACEPOINT_PROBE(tcp, tcp_rcv_space_adjust)
 	events.perf_submit(args, &ev, sizeof(ev));
 	return 0;
 }
+
+#if DEPTRACE_FOLLOW_UNIX
+#define FOLLOW_AF_UNIX 1
+#define FOLLOW_MSG_PEEK 2
+
+/* Unix sockets. No tracepoint names a Unix socket's peer, but one fires in
+ * the writer's context with the socket it wakes: sock:sk_data_ready, from
+ * sock_def_readable, which a Unix stream or datagram send calls for the
+ * receiving socket in the sending thread (never from a softirq, as for TCP
+ * or UDP: only Unix sockets are taken here). The reader's
+ * sock:sock_recv_length names the same socket. So a traced thread's write
+ * marks the receiving socket as the tree's, and a thread of another
+ * process that reads from a marked socket serves the tree while the mark
+ * lasts. A write to it by a thread that is not traced removes the mark:
+ * the socket is shared with someone else, or its address was freed and
+ * reused for another connection. The addresses are only keys. */
+TRACEPOINT_PROBE(sock, sk_data_ready)
+{
+	u64 sk = (u64)args->skaddr;
+	u64 id;
+
+	if (args->family != FOLLOW_AF_UNIX)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (current_traced_proc()) {
+		struct follow_client me = { .pid = id >> 32, .tid = (u32)id };
+
+		follow_unix.update(&sk, &me);
+	} else {
+		follow_unix.delete(&sk);
+	}
+	return 0;
+}
+
+/* Every read from a socket on the machine passes here; one from a Unix
+ * socket costs a hash lookup or two, the others nothing. */
+TRACEPOINT_PROBE(sock, sock_recv_length)
+{
+	u64 sk = (u64)args->sk;
+	u64 id;
+	u32 tgid, tid, writer_tid;
+	struct follow_client *writer;
+	struct follow_serving serving = {}, *was, *writer_serves;
+	struct deptrace_serve_event ev = {};
+
+	if (args->family != FOLLOW_AF_UNIX || args->ret < 0 || (args->flags & FOLLOW_MSG_PEEK))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	tid = (u32)id;
+	if (traced.lookup(&tgid))
+		return 0; /* the tree reads the replies it gets */
+	writer = follow_unix.lookup(&sk);
+	was = follow_threads.lookup(&tid);
+	if (!writer) {
+		/* data no traced thread wrote: this Unix-socket service thread
+		 * serves another client now */
+		if (was && was->unix_sk && args->ret > 0)
+			follow_threads.delete(&tid);
+		return 0;
+	}
+	if (args->ret == 0) {
+		follow_unix.delete(&sk); /* the end of the stream: the writer closed */
+		return 0;
+	}
+	if (writer->pid == tgid)
+		return 0;
+	/* a reply from a thread serving this process is not a request */
+	writer_tid = writer->tid;
+	writer_serves = follow_threads.lookup(&writer_tid);
+	if (writer_serves && writer_serves->proc.ppid == tgid)
+		return 0;
+	if (was && was->unix_sk == sk && was->proc.ppid == writer->pid)
+		return 0; /* told already */
+	serving.proc.ppid = writer->pid;
+	serving.unix_sk = sk;
+	follow_threads.update(&tid, &serving);
+	fill_header(&ev.h, DEPTRACE_EVENT_SERVE, writer->pid);
+	ev.client_pid = writer->pid;
+	ev.client_tid = writer->tid;
+	ev.transport = DEPTRACE_SERVE_UNIX;
+	events.perf_submit(args, &ev, sizeof(ev));
+	return 0;
+}
+#endif
 
 #endif

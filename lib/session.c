@@ -8,6 +8,7 @@
 #include "dns.h"
 #include "event_format.h"
 #include "follow.h"
+#include "unix_service.h"
 #include "names.h"
 #include "proctree.h"
 #include "saved_run.h"
@@ -205,10 +206,19 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 		proc_info_load(s->config.proc_root, p);
 	record_comm(&ev->h, comm);
 	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
-	if (name)
+	if (ev->transport == DEPTRACE_SERVE_UNIX) {
+		char err[256];
+
+		if (unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid,
+					  (pid_t)ev->client_pid, destination, sizeof(destination), err,
+					  sizeof(err)))
+			message_say(&s->config.messages, "%s (PID %u) serves the tree over a Unix "
+				    "socket whose path is unknown: %s", comm, ev->h.pid, err);
+	} else if (name) {
 		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
-	else
+	} else {
 		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
+	}
 	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
 			       destination))
 		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",

@@ -67,9 +67,11 @@ for mode in forking threads; do
 	via="transient (lock.sh > curl -> $sock deploy-lock)"
 	expect_tails deploy-lock TCP $forge_ip:80 "$via"
 	expect_tails deploy-lock DNS forge.example.com "$via" "$via"
+	expect_tails deploy-lock UDP "$FAKENET_DNS:53" "$via"
 	# the release (DELETE) asks nothing: nothing else of the service's
-	[[ $(event_lines | grep -c ' deploy-lock ') == 3 ]] ||
+	[[ $(event_lines | grep -c ' deploy-lock ') == 4 ]] ||
 		fail "$mode: other deploy-lock lines: $(event_lines | grep ' deploy-lock ')"
+	! grep -q 'was not found' "$SCRATCH/trace.err" || fail "$mode: $(cat "$SCRATCH/trace.err")"
 	map_section | grep '^    deploy-lock x1  (deploy-lock /usr/bin/python3[.0-9]*)  ' | grep -qF "  $via" ||
 		fail "$mode: no transient deploy-lock under the forge in the map: $(map_section)"
 	pass "$mode Unix-socket service: its freeze check is '$via', in the map too"
@@ -82,8 +84,8 @@ run_deptrace --json -- "$SCRATCH/lock.sh" "$SCRATCH/lock-forking.sock"
 python3 - "$SCRATCH/trace.out" "lock.sh > curl -> $SCRATCH/lock-forking.sock deploy-lock" <<'EOF2' ||
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
-mine = [e for e in events if e.get("comm") == "deploy-lock" and e["type"] in ("connect", "lookup")]
-assert len(mine) == 3, mine
+mine = [e for e in events if e.get("comm") == "deploy-lock" and e["type"] in ("connect", "dns")]
+assert len(mine) == 4, mine
 for e in mine:
     assert e["class"] == "transient" and e["via"] == sys.argv[2], e
 EOF2
@@ -156,8 +158,8 @@ for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; do
 [[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
 via="transient (ask.sh > curl -> $SCRATCH/urelay.sock urelay)"
 expect_tails urelay TCP $forge_ip:80 "$via"
-[[ $(event_lines | grep -c ' urelay ') == 3 ]] ||
-	fail "the unrelated client's 3 requests through the relay were attributed: $(event_lines | grep ' urelay ')"
+[[ $(event_lines | grep -c ' urelay ') == 4 ]] ||
+	fail "the unrelated client's 3 requests through the relay were attributed (4 lines are the deploy's: its lookups, the resolver and the forge): $(event_lines | grep ' urelay ')"
 pass "a threaded Unix-socket relay serving 3 unrelated requests at the same time: only the deploy's call appears"
 
 # --- the example deploy with its lock: the three classes ----------------------------

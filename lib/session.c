@@ -305,7 +305,10 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.name = name_table_lookup(s->names, event.addr);
 	format_connect_result(ev, result, sizeof(result));
 	event.result = result;
+	event.outcome = connect_outcome(ev);
 	event.failed = connect_failed(ev->result);
+	event.waited = ev->wait_ns != 0;
+	event.wait_ns = ev->wait_ns;
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	format_address(event.addr, address, sizeof(address));
 	classify_event(s, &event, ev->h.tid,
@@ -350,10 +353,11 @@ static struct verdict judge_chain(struct session *s, const char *qname,
 /* Reports one lookup: its event, its names for later connections. `h` is
  * the query's header (or the answer's, when the query was not seen);
  * `msg` the answer, or NULL for none; `refused`: why the policy in force
- * refused to send the query, or NULL (sent). */
+ * refused to send the query, or NULL (sent); `wait_ns`: from the query to
+ * its answer, or to deptrace's giving up on one (0: not known). */
 static void report_lookup(struct session *s, const struct deptrace_header *h,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
-			  const char *refused)
+			  const char *refused, uint64_t wait_ns)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
@@ -376,8 +380,11 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	if (refused)
 		event.result = RESULT_BLOCKED;
 	else
-		event.result = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+		event.result = msg ? dns_rcode_name(msg->rcode) : RESULT_LOOKUP_TIMEOUT;
 	event.failed = !msg || msg->rcode != 0;
+	event.outcome = refused ? "blocked" : !msg ? "timeout" : event.failed ? "error" : "ok";
+	event.waited = wait_ns != 0;
+	event.wait_ns = wait_ns;
 	if (msg)
 		event.nanswers = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
 	for (size_t i = 0; i < event.nanswers; i++)
@@ -410,7 +417,7 @@ static void drop_pending(struct session *s, struct pending_lookup *q)
 }
 
 /* The policy in force refused query q (pending): reported now rather
- * than as NOANSWER later. Queries the same thread handed to the same call
+ * than as TIMEOUT later. Queries the same thread handed to the same call
  * after it (glibc's A and AAAA in one sendmmsg) were never sent: the call
  * failed with EPERM for them too. */
 static void refuse_lookup(struct session *s, struct pending_lookup *q,
@@ -424,7 +431,7 @@ static void refuse_lookup(struct session *s, struct pending_lookup *q,
 				  : "refused by the policy in force";
 
 	drop_pending(s, q);
-	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why);
+	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why, 0);
 	for (size_t i = s->npending; i-- > 0;) {
 		struct pending_lookup later = s->pending[i];
 
@@ -432,7 +439,7 @@ static void refuse_lookup(struct session *s, struct pending_lookup *q,
 		    later.h.ts_ns > ev->h.ts_ns)
 			continue;
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why);
+		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why, 0);
 	}
 }
 
@@ -506,9 +513,10 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		struct pending_lookup query = *q;
 
 		drop_pending(s, q);
-		report_lookup(s, &query.h, query.qname, query.qtype, &msg, NULL);
+		report_lookup(s, &query.h, query.qname, query.qtype, &msg, NULL,
+			      ev->h.ts_ns > query.h.ts_ns ? ev->h.ts_ns - query.h.ts_ns : 1);
 	} else {
-		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, NULL);
+		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, NULL, 0);
 	}
 }
 
@@ -611,7 +619,9 @@ void session_expire_lookups(struct session *s, uint64_t now_ns)
 			continue;
 		}
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &query.h, query.qname, query.qtype, NULL, NULL);
+		/* at the end (UINT64_MAX) the time waited is not known */
+		report_lookup(s, &query.h, query.qname, query.qtype, NULL, NULL,
+			      now_ns == UINT64_MAX ? 0 : now_ns - query.h.ts_ns);
 	}
 }
 

@@ -41,6 +41,7 @@ struct follow_serving {
 	struct deptrace_proc proc; /* what current_traced_proc hands out */
 	struct follow_key conn;    /* the TCP connection it serves, or zero */
 	u64 unix_sk;               /* the Unix socket it reads from, or 0 */
+	u32 transport;             /* enum deptrace_serve_transport */
 };
 
 /* the traced tree's TCP sockets, from SYN_SENT (before their source port
@@ -74,7 +75,7 @@ BPF_TABLE("lru_hash", u64, struct follow_client, follow_unix, 4096);
 static __always_inline bool follow_still_serving(struct follow_serving *serving)
 {
 #if DEPTRACE_FOLLOW_UNIX
-	if (serving->unix_sk) {
+	if (serving->transport == DEPTRACE_SERVE_UNIX) {
 		u64 sk = serving->unix_sk;
 		struct follow_client *writer = follow_unix.lookup(&sk);
 
@@ -140,6 +141,35 @@ static __always_inline void follow_set_state(u64 sk, int newstate, u16 sport, u1
 	}
 }
 
+/* Thread `tid` serves `client` from now on, as `serving` says (its ppid is
+ * set here): noted, and user space told, with the service's address and
+ * port where it has one (addr NULL otherwise). */
+static __always_inline void follow_serve(void *ctx, u32 tid, struct follow_serving *serving,
+					 const struct follow_client *client, const u8 *addr, u16 port)
+{
+	struct deptrace_serve_event ev = {};
+
+	serving->proc.ppid = client->pid;
+	follow_threads.update(&tid, serving);
+	fill_header(&ev.h, DEPTRACE_EVENT_SERVE, client->pid);
+	ev.client_pid = client->pid;
+	ev.client_tid = client->tid;
+	ev.transport = serving->transport;
+	if (addr)
+		__builtin_memcpy(ev.addr, addr, 16);
+	ev.port = port;
+	events.perf_submit(ctx, &ev, sizeof(ev));
+}
+
+/* Whether what thread `writer_tid` sent is a reply to process `tgid`: the
+ * writer serves that process (a reply is not a request). */
+static __always_inline bool follow_is_reply(u32 writer_tid, u32 tgid)
+{
+	struct follow_serving *writer_serves = follow_threads.lookup(&writer_tid);
+
+	return writer_serves && writer_serves->proc.ppid == tgid;
+}
+
 /* Every TCP read on the machine passes here: one hash lookup, keyed by
  * the connection as its client would see it. */
 TRACEPOINT_PROBE(tcp, tcp_rcv_space_adjust)
@@ -149,7 +179,6 @@ TRACEPOINT_PROBE(tcp, tcp_rcv_space_adjust)
 	struct follow_key key = {};
 	struct follow_client *client;
 	struct follow_serving serving = {}, *was;
-	struct deptrace_serve_event ev = {};
 
 	/* the reader is the server: its peer is the client */
 	/* read, not loaded: these fields sit at offsets 30 and 46, and a
@@ -165,15 +194,9 @@ TRACEPOINT_PROBE(tcp, tcp_rcv_space_adjust)
 	was = follow_threads.lookup(&tid);
 	if (was && follow_same_conn(&was->conn, &key))
 		return 0; /* told already */
-	serving.proc.ppid = client->pid;
 	serving.conn = key;
-	follow_threads.update(&tid, &serving);
-	fill_header(&ev.h, DEPTRACE_EVENT_SERVE, client->pid);
-	ev.client_pid = client->pid;
-	ev.client_tid = client->tid;
-	__builtin_memcpy(ev.addr, key.server, 16);
-	ev.port = key.server_port;
-	events.perf_submit(args, &ev, sizeof(ev));
+	serving.transport = DEPTRACE_SERVE_TCP;
+	follow_serve(args, tid, &serving, client, key.server, key.server_port);
 	return 0;
 }
 
@@ -216,10 +239,9 @@ TRACEPOINT_PROBE(sock, sock_recv_length)
 {
 	u64 sk = (u64)args->sk;
 	u64 id;
-	u32 tgid, tid, writer_tid;
+	u32 tgid, tid;
 	struct follow_client *writer;
-	struct follow_serving serving = {}, *was, *writer_serves;
-	struct deptrace_serve_event ev = {};
+	struct follow_serving serving = {}, *was;
 
 	if (args->family != FOLLOW_AF_UNIX || args->ret < 0 || (args->flags & FOLLOW_MSG_PEEK))
 		return 0;
@@ -233,7 +255,7 @@ TRACEPOINT_PROBE(sock, sock_recv_length)
 	if (!writer) {
 		/* data no traced thread wrote: this Unix-socket service thread
 		 * serves another client now */
-		if (was && was->unix_sk && args->ret > 0)
+		if (was && was->transport == DEPTRACE_SERVE_UNIX && args->ret > 0)
 			follow_threads.delete(&tid);
 		return 0;
 	}
@@ -241,23 +263,14 @@ TRACEPOINT_PROBE(sock, sock_recv_length)
 		follow_unix.delete(&sk); /* the end of the stream: the writer closed */
 		return 0;
 	}
-	if (writer->pid == tgid)
+	if (writer->pid == tgid || follow_is_reply(writer->tid, tgid))
 		return 0;
-	/* a reply from a thread serving this process is not a request */
-	writer_tid = writer->tid;
-	writer_serves = follow_threads.lookup(&writer_tid);
-	if (writer_serves && writer_serves->proc.ppid == tgid)
-		return 0;
-	if (was && was->unix_sk == sk && was->proc.ppid == writer->pid)
+	if (was && was->transport == DEPTRACE_SERVE_UNIX && was->unix_sk == sk &&
+	    was->proc.ppid == writer->pid)
 		return 0; /* told already */
-	serving.proc.ppid = writer->pid;
 	serving.unix_sk = sk;
-	follow_threads.update(&tid, &serving);
-	fill_header(&ev.h, DEPTRACE_EVENT_SERVE, writer->pid);
-	ev.client_pid = writer->pid;
-	ev.client_tid = writer->tid;
-	ev.transport = DEPTRACE_SERVE_UNIX;
-	events.perf_submit(args, &ev, sizeof(ev));
+	serving.transport = DEPTRACE_SERVE_UNIX;
+	follow_serve(args, tid, &serving, writer, NULL, 0);
 	return 0;
 }
 #endif

@@ -1,6 +1,7 @@
 /* unix_service: see unix_service.h. */
 #define _GNU_SOURCE
 #include "unix_service.h"
+#include "proctree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -283,12 +284,26 @@ int unix_service_describe(const char *proc_root, pid_t server, pid_t client, cha
 		proc_socket_inodes(proc_root, client, &client_inodes, &nclient);
 		rc = unix_service_name(&sockets, server_inodes, nserver, client_inodes, nclient, buf,
 				       len);
-		if (rc)
-			snprintf(err, errlen, "PID %d holds neither the peer of a socket of PID %d nor "
-				 "one named listening socket", (int)server, (int)client);
-		else if (!buf[0])
-			snprintf(buf, len, "unnamed Unix socket");
 	}
+	if (rc == -ENOENT) {
+		/* a forking server's child that has closed its sockets (it
+		 * has ended, and is a zombie until reaped): the parent that
+		 * accepted for it holds the listener */
+		pid_t parent;
+
+		if (!proctree_read_ppid(proc_root, server, &parent) && parent > 1) {
+			free(server_inodes);
+			server_inodes = NULL;
+			if (!proc_socket_inodes(proc_root, parent, &server_inodes, &nserver))
+				rc = unix_service_name(&sockets, server_inodes, nserver, NULL, 0, buf,
+						       len);
+		}
+		if (rc)
+			snprintf(err, errlen, "neither PID %d nor its parent holds the peer of a socket "
+				 "of PID %d or one named listening socket", (int)server, (int)client);
+	}
+	if (!rc && !buf[0])
+		snprintf(buf, len, "unnamed Unix socket");
 	if (rc)
 		snprintf(buf, len, "Unix socket");
 	free(server_inodes);

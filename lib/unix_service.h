@@ -65,8 +65,11 @@ int unix_service_name(const struct unix_diag_list *sockets, const uint32_t *serv
 		      size_t len);
 
 /* All of the above: what the via path names the service by (its path,
- * "@name" for an abstract one, "unnamed Unix socket" for a socketpair). 0,
- * or -errno with the reason in err and "Unix socket" in buf. */
+ * "@name" for an abstract one, "unnamed Unix socket" for a socketpair),
+ * from the server's sockets, or, when they are gone (a forking server's
+ * child that ended), from the one named listener of the server's parent
+ * (PROC_ROOT/PID/stat). 0, or -errno with the reason in err and "Unix
+ * socket" in buf. */
 int unix_service_describe(const char *proc_root, pid_t server, pid_t client, char *buf,
 			  size_t len, char *err, size_t errlen);
 

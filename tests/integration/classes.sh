@@ -23,28 +23,6 @@ fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http $forge/migrate/releases/latest || fail "the fake forge does not start"
 
-# The tails (what follows the destination) of the lines of COMM with
-# PROTO to DEST, sorted, one per line.
-tails() {
-	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
-		$4 == comm && $5 == proto && $8 == dest {
-			rest = substr($0, index($0, " " dest " ") + 1)
-			print substr(rest, index(rest, "  ") + 2) }' | sort
-}
-
-# expect_tails COMM PROTO DEST TAIL...: the lines of COMM with PROTO to
-# DEST end with exactly these tails (ERE, one line each, in sorted order).
-expect_tails() {
-	local comm=$1 proto=$2 dest=$3 got want
-	shift 3
-	got=$(tails "$comm" "$proto" "$dest")
-	[[ $(grep -c . <<< "$got") == "$#" ]] ||
-		fail "$comm $proto $dest: expected $# line(s), found: ${got:-none}"
-	for want; do
-		grep -qxE -- "$want" <<< "$got" || fail "$comm $proto $dest: no line ending /$want/ in: $got"
-	done
-}
-
 # A tool that checks for updates in-process (its URL is in its text)...
 cat > "$SCRATCH/checker" <<EOF
 #!/usr/bin/python3

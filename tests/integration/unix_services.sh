@@ -25,28 +25,6 @@ fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http $forge/ops/freeze || fail "the fake forge does not start"
 
-# The tails (what follows the destination) of the lines of COMM with
-# PROTO to DEST, sorted, one per line.
-tails() {
-	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
-		$4 == comm && $5 == proto && $7 == dest {
-			rest = substr($0, index($0, " " dest " ") + 1)
-			print substr(rest, index(rest, "  ") + 2) }' | sort
-}
-
-# expect_tails COMM PROTO DEST TAIL...: the lines of COMM with PROTO to
-# DEST end with exactly these tails (fixed strings, in sorted order).
-expect_tails() {
-	local comm=$1 proto=$2 dest=$3 got want
-	shift 3
-	got=$(tails "$comm" "$proto" "$dest")
-	[[ $(grep -c . <<< "$got") == "$#" ]] ||
-		fail "$comm $proto $dest: expected $# line(s), found: ${got:-none}"
-	for want; do
-		grep -qxF -- "$want" <<< "$got" || fail "$comm $proto $dest: no line ending '$want' in: $got"
-	done
-}
-
 # --- the deploy lock, forking, then threaded ------------------------------------
 cat > "$SCRATCH/lock.sh" <<'EOF2'
 #!/bin/bash
@@ -65,9 +43,9 @@ for mode in forking threads; do
 	run_deptrace -- "$SCRATCH/lock.sh" "$sock"
 	[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- lock.sh ($mode) exited $DEPTRACE_RC: $(cat "$SCRATCH/client.out")"
 	via="transient (lock.sh > curl -> $sock deploy-lock)"
-	expect_tails deploy-lock TCP $forge_ip:80 "$via"
-	expect_tails deploy-lock DNS forge.example.com "$via" "$via"
-	expect_tails deploy-lock UDP "$FAKENET_DNS:53" "$via"
+	expect_tails -F deploy-lock TCP $forge_ip:80 "$via"
+	expect_tails -F deploy-lock DNS forge.example.com "$via" "$via"
+	expect_tails -F deploy-lock UDP "$FAKENET_DNS:53" "$via"
 	# the release (DELETE) asks nothing: nothing else of the service's
 	[[ $(event_lines | grep -c ' deploy-lock ') == 4 ]] ||
 		fail "$mode: other deploy-lock lines: $(event_lines | grep ' deploy-lock ')"
@@ -157,7 +135,7 @@ wait_deptrace
 for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; done
 [[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
 via="transient (ask.sh > curl -> $SCRATCH/urelay.sock urelay)"
-expect_tails urelay TCP $forge_ip:80 "$via"
+expect_tails -F urelay TCP $forge_ip:80 "$via"
 [[ $(event_lines | grep -c ' urelay ') == 4 ]] ||
 	fail "the unrelated client's 3 requests through the relay were attributed (4 lines are the deploy's: its lookups, the resolver and the forge): $(event_lines | grep ' urelay ')"
 pass "a threaded Unix-socket relay serving 3 unrelated requests at the same time: only the deploy's call appears"
@@ -168,8 +146,8 @@ fakenet_wait_http http://api.internal.example:8080/v1/deployments || fail "the i
 rm -f "$SCRATCH/trace.out"
 DEPLOY_LOCK_SOCKET=$SCRATCH/lock-forking.sock run_deptrace -- "$repo/examples/deploy.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- deploy.sh exited $DEPTRACE_RC: $(cat "$SCRATCH/client.out")"
-expect_tails deploy-lock TCP $forge_ip:80 "transient (deploy.sh > curl -> $SCRATCH/lock-forking.sock deploy-lock)"
-expect_tails internal-api TCP $forge_ip:80 "transient (deploy.sh > curl -> api.internal.example:8080 internal-api)"
+expect_tails -F deploy-lock TCP $forge_ip:80 "transient (deploy.sh > curl -> $SCRATCH/lock-forking.sock deploy-lock)"
+expect_tails -F internal-api TCP $forge_ip:80 "transient (deploy.sh > curl -> api.internal.example:8080 internal-api)"
 [[ $(tails curl TCP $forge_ip:80 | grep -c '^direct (deploy\.sh > curl; argv names forge\.example\.com)$') == 2 &&
 	$(tails curl TCP $forge_ip:80 | grep -c "^hidden (deploy\\.sh > migrate\\( > migrate\\)\\? > curl; not in migrate's argv)\$") == 1 ]] ||
 	fail "the example deploy's own and migrate's curls: $(tails curl TCP $forge_ip:80)"

@@ -235,12 +235,57 @@ START_TEST(test_real_dump)
 					       sizeof(err)), 0);
 	ck_assert_str_eq(name, addr.sun_path);
 	/* a process that does not exist: the reason, and a name that says so */
-	ck_assert_int_eq(unix_service_describe("/proc", 0, getpid(), name, sizeof(name), err,
+	ck_assert_int_eq(unix_service_describe("/proc", 0, -1, name, sizeof(name), err,
 					       sizeof(err)), -ENOENT);
 	ck_assert_str_eq(name, "Unix socket");
-	ck_assert_str_eq(err, "the sockets of PID 0 cannot be read: No such file or directory");
+	ck_assert_str_eq(err, "neither PID 0 nor its parent holds the peer of a socket of PID "
+			      "-1 or one named listening socket");
 	close(accepted);
 	close(client);
+	close(listener);
+	remove_scratch_dir(dir);
+}
+END_TEST
+
+/* A forking server's child that has ended (a zombie: no sockets left, its
+ * stat still there): its parent's listener names the service. A fake
+ * /proc, with the inode of a real listener this test binds. */
+START_TEST(test_ended_child)
+{
+	char *dir = make_scratch_dir(NULL, "unix-child");
+	char proc[PATH_MAX], path[PATH_MAX], target[64];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+	char name[UNIX_SERVICE_NAME_LEN], err[256] = "";
+	struct stat st;
+	FILE *f;
+
+	ck_assert_uint_lt(strlen(dir) + strlen("/lock.sock"), sizeof(addr.sun_path));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/lock.sock", dir);
+	ck_assert_int_eq(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(listen(listener, 1), 0);
+	ck_assert_int_eq(fstat(listener, &st), 0);
+	pathf(proc, "%s/proc", dir);
+	pathf(path, "%s/100/fd", proc);
+	make_dirs(path);
+	pathf(path, "%s/100/stat", proc);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("100 (deploy-lock) Z 200 100 100 0 -1 4228108 0 0 0 0\n", f);
+	fclose(f);
+	snprintf(target, sizeof(target), "socket:[%lu]", (unsigned long)st.st_ino);
+	fake_fd(proc, 200, 3, target);
+	ck_assert_int_eq(unix_service_describe(proc, 100, 300, name, sizeof(name), err, sizeof(err)),
+			 0);
+	ck_assert_str_eq(name, addr.sun_path);
+	/* the parent has no listener either: said, and named "Unix socket" */
+	pathf(path, "%s/200/fd/3", proc);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(unix_service_describe(proc, 100, 300, name, sizeof(name), err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_str_eq(name, "Unix socket");
+	ck_assert_str_eq(err, "neither PID 100 nor its parent holds the peer of a socket of PID 300 "
+			      "or one named listening socket");
 	close(listener);
 	remove_scratch_dir(dir);
 }
@@ -256,6 +301,7 @@ int main(void)
 	tcase_add_test(tc, test_proc_socket_inodes);
 	tcase_add_test(tc, test_service_name);
 	tcase_add_test(tc, test_real_dump);
+	tcase_add_test(tc, test_ended_child);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

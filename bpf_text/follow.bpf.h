@@ -74,6 +74,9 @@ BPF_TABLE("lru_hash", u64, struct follow_client, follow_unix, 4096);
 
 static __always_inline bool follow_still_serving(struct follow_serving *serving)
 {
+	/* UDP has no connection: a datagram from someone else ends it */
+	if (serving->transport == DEPTRACE_SERVE_UDP)
+		return true;
 #if DEPTRACE_FOLLOW_UNIX
 	if (serving->transport == DEPTRACE_SERVE_UNIX) {
 		u64 sk = serving->unix_sk;
@@ -274,5 +277,149 @@ TRACEPOINT_PROBE(sock, sock_recv_length)
 	return 0;
 }
 #endif
+
+#define FOLLOW_IPPROTO_UDP 17
+
+/* UDP. A datagram's wake-up runs in a softirq, not reliably in its
+ * sender, so the Unix method above would attribute other senders'
+ * datagrams; cgroup programs on the cgroup v2 root do it instead. A traced
+ * thread's UDP socket (connected, or sending with an address) is marked
+ * with its owner in the socket's own storage, which goes with the socket;
+ * a send with an address by anyone else removes the mark.
+ * A thread of another process that receives a datagram with its sender's
+ * address (recvfrom, recvmsg with msg_name: what a UDP server does to
+ * reply) runs the recvmsg hook, which finds the sending socket by the
+ * datagram's addresses (bpf_sk_lookup_udp, as if the reply were on its
+ * way) and reads its mark: a datagram from the tree makes the reader serve
+ * it, one from anyone else ends that. */
+BPF_SK_STORAGE(follow_udp_owner, struct follow_client);
+
+static __always_inline int follow_udp_mark(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct follow_client *owner;
+	u64 id = bpf_get_current_pid_tgid();
+
+	if (!sk || ctx->protocol != FOLLOW_IPPROTO_UDP)
+		return 1;
+	if (!current_traced_proc()) {
+		/* sent by someone else (a service that served the tree and
+		 * now replies to another client): not the tree's any more */
+		follow_udp_owner.sk_storage_delete(sk);
+		return 1;
+	}
+	owner = follow_udp_owner.sk_storage_get(sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (owner) {
+		owner->pid = id >> 32;
+		owner->tid = (u32)id;
+	}
+	return 1;
+}
+
+int follow_udp_connect4(struct bpf_sock_addr *ctx)
+{
+	return follow_udp_mark(ctx);
+}
+
+int follow_udp_connect6(struct bpf_sock_addr *ctx)
+{
+	return follow_udp_mark(ctx);
+}
+
+int follow_udp_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return follow_udp_mark(ctx);
+}
+
+int follow_udp_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return follow_udp_mark(ctx);
+}
+
+/* The reader's side, once `sender` (the socket the datagram came from, or
+ * NULL) is found; `server`/`port` are the service's address (IPv4-mapped)
+ * and port as the client reached it. */
+static __always_inline void follow_udp_received(struct bpf_sock_addr *ctx, struct bpf_sock *sender,
+						const u8 *server, u16 port)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32, tid = (u32)id;
+	struct follow_client owner = {}, *mark;
+	struct follow_serving serving = {}, *was = follow_threads.lookup(&tid);
+
+	if (sender) {
+		mark = follow_udp_owner.sk_storage_get(sender, 0, 0);
+		if (mark)
+			owner = *mark;
+		bpf_sk_release(sender);
+	}
+	if (!owner.pid) {
+		/* a datagram from someone else: a UDP service's thread
+		 * serves another client now */
+		if (was && was->transport == DEPTRACE_SERVE_UDP)
+			follow_threads.delete(&tid);
+		return;
+	}
+	if (owner.pid == tgid || follow_is_reply(owner.tid, tgid))
+		return;
+	if (was && was->transport == DEPTRACE_SERVE_UDP && was->proc.ppid == owner.pid)
+		return; /* told already */
+	serving.transport = DEPTRACE_SERVE_UDP;
+	follow_serve(ctx, tid, &serving, &owner, server, port);
+}
+
+/* recvmsg hooks: the datagram's sender is in user_ip4/6 and user_port, the
+ * service's own address on ctx->sk (a server bound to the wildcard address
+ * is taken to be reached on the sender's address: loopback to loopback).
+ * 1: the call goes on. */
+int follow_udp_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct bpf_sock_tuple tuple = {};
+	u8 server[16] = {};
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__be32 local;
+
+	if (!sk || traced.lookup(&tgid))
+		return 1;
+	local = sk->src_ip4 ? sk->src_ip4 : ctx->user_ip4;
+	tuple.ipv4.saddr = local;
+	tuple.ipv4.sport = htons((u16)sk->src_port);
+	tuple.ipv4.daddr = ctx->user_ip4;
+	tuple.ipv4.dport = (__be16)ctx->user_port;
+	server[10] = 0xff;
+	server[11] = 0xff;
+	__builtin_memcpy(&server[12], &local, 4);
+	follow_udp_received(ctx, bpf_sk_lookup_udp(ctx, &tuple, sizeof(tuple.ipv4),
+						   BPF_F_CURRENT_NETNS, 0),
+			    server, (u16)sk->src_port);
+	return 1;
+}
+
+int follow_udp_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct bpf_sock_tuple tuple = {};
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	bool wildcard;
+
+	if (!sk || traced.lookup(&tgid))
+		return 1;
+	wildcard = !(sk->src_ip6[0] | sk->src_ip6[1] | sk->src_ip6[2] | sk->src_ip6[3]);
+	tuple.ipv6.saddr[0] = wildcard ? ctx->user_ip6[0] : sk->src_ip6[0];
+	tuple.ipv6.saddr[1] = wildcard ? ctx->user_ip6[1] : sk->src_ip6[1];
+	tuple.ipv6.saddr[2] = wildcard ? ctx->user_ip6[2] : sk->src_ip6[2];
+	tuple.ipv6.saddr[3] = wildcard ? ctx->user_ip6[3] : sk->src_ip6[3];
+	tuple.ipv6.sport = htons((u16)sk->src_port);
+	tuple.ipv6.daddr[0] = ctx->user_ip6[0];
+	tuple.ipv6.daddr[1] = ctx->user_ip6[1];
+	tuple.ipv6.daddr[2] = ctx->user_ip6[2];
+	tuple.ipv6.daddr[3] = ctx->user_ip6[3];
+	tuple.ipv6.dport = (__be16)ctx->user_port;
+	follow_udp_received(ctx, bpf_sk_lookup_udp(ctx, &tuple, sizeof(tuple.ipv6),
+						   BPF_F_CURRENT_NETNS, 0),
+			    (const u8 *)tuple.ipv6.saddr, (u16)sk->src_port);
+	return 1;
+}
 
 #endif

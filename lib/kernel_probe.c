@@ -50,6 +50,13 @@ const struct cgroup_probe_spec cgroup_probes[] = {
 	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_DNS },
 	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT_DNS },
 	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, FACT_DNS },
+	/* UDP services (bpf_text/follow.bpf.h): not with --no-follow */
+	{ "connect4", "follow_udp_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, FACT_SERVICES },
+	{ "connect6", "follow_udp_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, FACT_SERVICES },
+	{ "sendmsg4", "follow_udp_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, FACT_SERVICES },
+	{ "sendmsg6", "follow_udp_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_SERVICES },
+	{ "recvmsg4", "follow_udp_recvmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_RECVMSG, FACT_SERVICES },
+	{ "recvmsg6", "follow_udp_recvmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_RECVMSG, FACT_SERVICES },
 	{ 0 },
 };
 

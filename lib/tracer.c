@@ -72,6 +72,12 @@ bool tracer_follows_unix(const struct tracer_config *config)
 	return config->follow_services && config->follow_unix;
 }
 
+bool tracer_needs_cgroup_probe(const struct tracer_config *config,
+			       const struct cgroup_probe_spec *probe)
+{
+	return probe->fact != FACT_SERVICES || config->follow_services;
+}
+
 /* Calls fn for every probe the configuration needs, in attach order. */
 static int for_each_probe(const struct tracer *t,
 			  int (*fn)(struct tracer *, const struct probe_spec *, char *, size_t),
@@ -200,9 +206,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	t->stats_fd = bpf_table_fd(t->module, "stats");
 	rc = for_each_probe(t, load_program, err, errlen);
 	for (const struct cgroup_probe_spec *c = cgroup_probes; !rc && c->hook; c++) {
-		int fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type,
-					      err, errlen);
+		int fd;
 
+		if (!tracer_needs_cgroup_probe(&t->config, c))
+			continue;
+		fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type, err, errlen);
 		rc = fd < 0 ? fd : 0;
 	}
 	if (rc) {
@@ -434,9 +442,12 @@ static int link_cgroup_probes(struct tracer *t, char *err, size_t errlen)
 		return rc;
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++) {
-		int fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root,
-					    err, errlen);
+		int fd;
 
+		if (!tracer_needs_cgroup_probe(&t->config, c))
+			continue;
+		fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root, err,
+					errlen);
 		if (fd < 0) {
 			rc = fd;
 			break;

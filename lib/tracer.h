@@ -45,6 +45,11 @@ struct tracer;
  * only with follow_services). */
 bool tracer_follows_unix(const struct tracer_config *config);
 
+/* Whether `config` loads and links cgroup program `probe` (those following
+ * services only with follow_services). */
+bool tracer_needs_cgroup_probe(const struct tracer_config *config,
+			       const struct cgroup_probe_spec *probe);
+
 /* 0, or -errno with a one-line reason in `err`. -EPERM: not privileged. */
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen);

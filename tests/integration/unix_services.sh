@@ -73,44 +73,8 @@ pass "--json: the Unix-socket service's events carry class transient and the via
 # --- an unrelated client at the same time -----------------------------------------
 # A relay on a Unix socket: any GET is fetched from the forge after PAUSE
 # seconds (so that the unrelated client's requests overlap the deploy's).
-cat > "$SCRATCH/urelay" <<'EOF2'
-#!/usr/bin/python3
-import os, socketserver, sys, time, urllib.request
-from http.server import BaseHTTPRequestHandler
-
-path, upstream, mode, pause = sys.argv[1:5]
-
-
-class Relay(BaseHTTPRequestHandler):
-    def address_string(self):
-        return "unix"
-
-    def do_GET(self):
-        time.sleep(float(pause))
-        with urllib.request.urlopen(upstream + self.path, timeout=10) as r:
-            body = r.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Forking(socketserver.ForkingMixIn, socketserver.UnixStreamServer):
-    pass
-
-
-class Threading(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
-server = (Forking if mode == "fork" else Threading)(path, Relay)
-server.serve_forever()
-EOF2
-chmod +x "$SCRATCH/urelay"
-fakenet_start urelay "$SCRATCH/urelay" "$SCRATCH/urelay.sock" $forge thread 0.6
+ln -s "$repo/tests/clients/relay" "$SCRATCH/urelay"
+fakenet_start urelay "$SCRATCH/urelay" unix "$SCRATCH/urelay.sock" $forge thread 0.6
 fakenet_wait_socket "$SCRATCH/urelay.sock" || fail "the relay does not start"
 cat > "$SCRATCH/unrelated" <<EOF2
 #!/bin/bash

@@ -152,6 +152,8 @@ static __always_inline void follow_serve(void *ctx, u32 tid, struct follow_servi
 {
 	struct deptrace_serve_event ev = {};
 
+	if ((bpf_get_current_pid_tgid() >> 32) == DEPTRACE_SELF_TGID)
+		return; /* deptrace itself (its DNS forwarder) serves no one */
 	serving->proc.ppid = client->pid;
 	follow_threads.update(&tid, serving);
 	fill_header(&ev.h, DEPTRACE_EVENT_SERVE, client->pid);

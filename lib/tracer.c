@@ -165,10 +165,12 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
-	char follow[64], services[64], unix_services[64], max_procs[64], enforce[64],
+	char follow[64], services[64], unix_services[64], self[64], max_procs[64], enforce[64],
 		allow_list[64], rules[64];
+	char resolver[64], upstreams[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
-	const char *cflags[] = { follow, services, unix_services, max_procs, enforce, allow_list, rules,
+	const char *cflags[] = { follow, services, unix_services, self, max_procs, enforce,
+				 allow_list, rules, resolver, upstreams,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -187,10 +189,17 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	snprintf(services, sizeof(services), "-DDEPTRACE_FOLLOW_SERVICES=%d", config->follow_services);
 	snprintf(unix_services, sizeof(unix_services), "-DDEPTRACE_FOLLOW_UNIX=%d",
 		 tracer_follows_unix(config));
+	/* deptrace's own threads (its DNS forwarder under --enforce) never
+	 * serve the tree: what they do is not the tree's */
+	snprintf(self, sizeof(self), "-DDEPTRACE_SELF_TGID=%d", (int)getpid());
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
-	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d", TRACER_POLICY_RULES);
+	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d",
+		 TRACER_POLICY_RULES + (config->resolver ? TRACER_RESOLVED_ADDRESSES : 0));
+	snprintf(resolver, sizeof(resolver), "-DDEPTRACE_RESOLVER=%d", config->resolver);
+	snprintf(upstreams, sizeof(upstreams), "-DDEPTRACE_RESOLVER_UPSTREAMS=%d",
+		 TRACER_RESOLVER_UPSTREAMS);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe

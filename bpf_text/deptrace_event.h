@@ -116,16 +116,25 @@ enum deptrace_query_refusal {
 					    (UDP GSO): only one is judged */
 };
 
+enum deptrace_serve_transport {
+	DEPTRACE_SERVE_TCP = 0,
+	DEPTRACE_SERVE_UNIX = 1,
+	DEPTRACE_SERVE_UDP = 2,
+};
+
 /* A thread outside the traced tree (the header's) read from a local TCP
- * connection a traced thread made: it serves the tree, and is traced
- * until that connection closes. Sent once per thread and connection. */
+ * connection a traced thread made, from a Unix socket a traced thread
+ * wrote to, or a datagram a traced thread's UDP socket sent: it serves the
+ * tree, and is traced until that ends (bpf_text/follow.bpf.h). Sent once
+ * per thread and connection. */
 struct deptrace_serve_event {
 	struct deptrace_header h;  /* the serving thread; ppid: client_pid */
 	__u32 client_pid;          /* who connected (traced, or serving) */
 	__u32 client_tid;
-	__u8 addr[16];             /* the service's address (IPv4-mapped) */
+	__u8 addr[16];             /* TCP, UDP: the service's address (IPv4-mapped) */
 	__u16 port;                /* and port */
-	__u8 pad[6];
+	__u8 transport;            /* enum deptrace_serve_transport */
+	__u8 pad[5];
 };
 
 /* A DNS query the enforced policy refused to let out, by its ID (the
@@ -169,9 +178,16 @@ enum deptrace_outage_mode {
 	DEPTRACE_OUTAGE_REFUSE = 2,    /* connect() fails at once, ECONNREFUSED */
 };
 
+/* The value of an --outage name in outage_names: its mode, and its port
+ * (0: any) for the addresses its answers give. */
+#define DEPTRACE_OUTAGE_TAG(mode, port) ((__u32)(mode) | (__u32)(port) << 8)
+#define DEPTRACE_OUTAGE_TAG_MODE(tag) ((tag) & 0xff)
+#define DEPTRACE_OUTAGE_TAG_PORT(tag) (((tag) >> 8) & 0xffff)
+
 /* Slots of the enforced policy's settings array (lib/enforce.c). */
 enum deptrace_setting {
-	DEPTRACE_SETTING_NAME_RULES = 0, /* how many name rules */
+	DEPTRACE_SETTING_NAME_RULES = 0,   /* how many name rules */
+	DEPTRACE_SETTING_OUTAGE_NAMES = 1, /* how many --outage names */
 	DEPTRACE_SETTINGS,
 };
 
@@ -184,6 +200,8 @@ struct deptrace_proc {
 enum deptrace_stat {
 	DEPTRACE_STAT_UNTRACKED_CHILDREN = 0, /* traced map was full at fork */
 	DEPTRACE_STAT_UNTRACKED_CONNECTS = 1, /* in-flight map was full */
+	DEPTRACE_STAT_OUTAGE_DROPPED = 2,     /* answers for --outage names
+						 dropped (policy_dns_ingress) */
 	DEPTRACE_STAT_MAX,
 };
 

@@ -22,6 +22,12 @@ const struct probe_spec shared_probes[] = {
 	{ 0 },
 };
 
+const struct probe_spec unix_probes[] = {
+	{ "sock", "sk_data_ready", NULL, false, FACT_UNIX_SERVICES },
+	{ "sock", "sock_recv_length", NULL, false, FACT_UNIX_SERVICES },
+	{ 0 },
+};
+
 const struct probe_spec kprobe_probes[] = {
 	{ NULL, "tcp_v4_connect", "on_tcp_connect", false, FACT_CONNECT },
 	{ NULL, "tcp_v6_connect", "on_tcp_connect", false, FACT_CONNECT },
@@ -54,6 +60,7 @@ size_t probe_lists(enum backend backend, bool syscall_hooks,
 		if (backend != BACKEND_KPROBE)
 			lists[n++] = tracepoint_probes;
 	}
+	lists[n++] = unix_probes;
 	return n;
 }
 
@@ -74,6 +81,19 @@ const struct cgroup_probe_spec cgroup_probes[] = {
 	  false },
 	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS,
 	  FACT(FACT_DNS), false },
+	/* UDP services (bpf_text/follow.bpf.h): not with --no-follow */
+	{ "connect4", "follow_udp_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT,
+	  FACT(FACT_SERVICES), false },
+	{ "connect6", "follow_udp_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT,
+	  FACT(FACT_SERVICES), false },
+	{ "sendmsg4", "follow_udp_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG,
+	  FACT(FACT_SERVICES), false },
+	{ "sendmsg6", "follow_udp_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG,
+	  FACT(FACT_SERVICES), false },
+	{ "recvmsg4", "follow_udp_recvmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_RECVMSG,
+	  FACT(FACT_SERVICES), false },
+	{ "recvmsg6", "follow_udp_recvmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_RECVMSG,
+	  FACT(FACT_SERVICES), false },
 	{ 0 },
 };
 
@@ -90,6 +110,7 @@ const char *probe_fact_name(enum probe_fact fact)
 	case FACT_CONNECT: return "connect(2)";
 	case FACT_DNS: return "DNS payloads";
 	case FACT_SERVICES: return "local services";
+	case FACT_UNIX_SERVICES: return "Unix services";
 	case FACT_COUNT: break;
 	}
 	return "?";
@@ -226,6 +247,7 @@ void probe_kernel(struct kernel_features *features)
 	features->missing_syscall_tracepoint = first_missing_tracepoint(syscall_probes);
 	if (!features->missing_syscall_tracepoint)
 		features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
+	features->missing_unix_tracepoint = first_missing_tracepoint(unix_probes);
 }
 
 bool have_tracing_privileges(void)

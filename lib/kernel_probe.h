@@ -28,6 +28,8 @@ struct kernel_features {
 	const char *missing_tracepoint; /* first of shared_probes absent */
 	const char *missing_syscall_tracepoint; /* first of syscall_probes, then
 						   tracepoint_probes, absent */
+	const char *missing_unix_tracepoint; /* first of unix_probes absent: Unix-socket
+						services cannot be followed */
 };
 
 /* Mounts debugfs (and tracefs under it if the kernel does not automount
@@ -59,6 +61,8 @@ enum probe_fact {
 	FACT_DNS,         /* the DNS datagrams of traced processes */
 	FACT_SERVICES,    /* local services reading what the tree sent them
 			     (bpf_text/follow.bpf.h; not with --no-follow) */
+	FACT_UNIX_SERVICES, /* the same over Unix sockets, where the kernel
+			       has the tracepoints (not with --no-follow) */
 	FACT_COUNT,
 };
 
@@ -78,16 +82,20 @@ struct probe_spec {
  * kprobe backend adds, and the syscall tracepoints that --syscall-hooks
  * adds to both (syscall_probes) and to the tracepoint backend
  * (tracepoint_probes). The kernel must offer all of a configuration's
- * lists to use it. */
+ * lists to use it (unix_probes aside: see below). */
 extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
 extern const struct probe_spec syscall_probes[];
 extern const struct probe_spec tracepoint_probes[];
+/* Both backends, where the kernel has them all (Debian's 6.1 has none):
+ * following services over Unix sockets. */
+extern const struct probe_spec unix_probes[];
 
-#define PROBE_LISTS 3
+#define PROBE_LISTS 4
 
-/* Fills `lists` with the lists a configuration attaches, in attach order;
- * returns how many. */
+/* Fills `lists` with the lists a configuration may attach, in attach
+ * order (unix_probes last, for the caller to leave out where the kernel
+ * lacks them or services are not followed); returns how many. */
 size_t probe_lists(enum backend backend, bool syscall_hooks,
 		   const struct probe_spec *lists[PROBE_LISTS]);
 

@@ -73,6 +73,7 @@ struct run {
 	size_t nbaseline;
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
+	struct outage_report outage; /* --outage: the rehearsal's report */
 };
 
 static const int failure_exit_codes[] = {
@@ -100,6 +101,8 @@ int run_exit_code(const struct run_facts *f)
 		return EXIT_VIOLATION;
 	if (f->fail_on_violation && f->lost)
 		return EXIT_RUNTIME;
+	if (f->outage_failed)
+		return EXIT_OUTAGE;
 	if (f->command_exited)
 		return run_command_exit_code(f->command_status);
 	return f->lost ? EXIT_RUNTIME : EXIT_OK;
@@ -203,6 +206,10 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	config->follow_unix = !features.missing_unix_tracepoint;
+	if (config->follow_services && !config->follow_unix)
+		message_say(messages, "services reached over Unix sockets are not followed: this kernel "
+			    "has no tracepoint sock:%s", features.missing_unix_tracepoint);
 	return RUN_FAILED_NOTHING;
 }
 
@@ -617,11 +624,13 @@ static int load(struct run *r)
 		.messages = r->messages,
 		.baseline = (const char *const *)r->baseline,
 		.nbaseline = r->nbaseline,
+		.outage = o->outage.count ? &r->outage : NULL,
 	};
 	enum run_failure failure;
 	char err[512];
 	int rc;
 
+	outage_report_init(&r->outage, &o->outage);
 	failure = r->ops.prepare_kernel(o->backend, &config, &r->headers, &r->messages);
 	if (failure)
 		return fail(r, failure, -EINVAL);
@@ -782,6 +791,10 @@ void run_poll(struct run *r)
 			break;
 	}
 	r->ops.tracer_finish(r->tracer);
+	/* the rehearsal's report says how the command ended: with no traced
+	 * process left, it has */
+	if (o->outage.count && reap_command(r, r->ops.tracer_has_processes(r->tracer) ? WNOHANG : 0))
+		outage_report_set_status(&r->outage, r->facts.command_status);
 	session_finish(r->session);
 	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
 		say(r, "cannot write the output: %s", strerror(errno));
@@ -790,6 +803,25 @@ void run_poll(struct run *r)
 }
 
 /* --- finish ------------------------------------------------------------------ */
+
+/* What the rehearsal's report cannot say on its own, and its verdict. */
+static void report_outage(struct run *r)
+{
+	uint64_t dropped = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_OUTAGE_DROPPED);
+
+	for (size_t i = 0; i < r->outage.count; i++)
+		if (r->outage.hits[i].reached)
+			say(r, "--outage did not cut %s for %s: %u connection%s got through (an address learnt after it connected, or a name resolved another way: README, Rehearsing an outage)",
+			    r->outage.hits[i].destination, r->outage.hits[i].chain,
+			    r->outage.hits[i].reached, r->outage.hits[i].reached == 1 ? "" : "s");
+	if (dropped)
+		say(r, "%llu DNS answer%s for --outage names could not be read whole and %s dropped: %s lookup%s failed instead",
+		    (unsigned long long)dropped, dropped == 1 ? "" : "s", dropped == 1 ? "was" : "were",
+		    dropped == 1 ? "its" : "their", dropped == 1 ? "" : "s");
+	if (r->opts->outage_budget >= 0 &&
+	    outage_report_failed(&r->outage, r->opts->outage_budget))
+		r->facts.outage_failed = true;
+}
 
 static void report_totals(struct run *r)
 {
@@ -822,6 +854,8 @@ static void report_totals(struct run *r)
 	if (malformed)
 		say(r, "%llu kernel records could not be decoded and were dropped",
 		    (unsigned long long)malformed);
+	if (r->opts->outage.count)
+		report_outage(r);
 	r->facts.lost = totals->lost > 0;
 }
 
@@ -850,10 +884,14 @@ void run_finish(struct run *r)
 			say(r, "exit status %d (--fail-on-violation); the command's own status was %d",
 			    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	}
+	if (r->facts.outage_failed && r->facts.command_exited)
+		say(r, "exit status %d (--outage-budget); the command's own status was %d",
+		    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	close_file(r, &r->output);
 	close_file(r, &r->graph);
 	session_free(r->session);
 	r->session = NULL;
+	outage_report_free(&r->outage);
 	saved_run_keys_free(r->baseline, r->nbaseline);
 	r->baseline = NULL;
 	r->nbaseline = 0;

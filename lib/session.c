@@ -8,6 +8,7 @@
 #include "dns.h"
 #include "event_format.h"
 #include "follow.h"
+#include "unix_service.h"
 #include "names.h"
 #include "proctree.h"
 #include "resolver.h"
@@ -183,6 +184,10 @@ static void classify_event(struct session *s, struct event *ev, uint32_t tid,
 {
 	ev->via = follow_table_via(s->follow, (pid_t)tid);
 	if (ev->via) {
+		const char *note = follow_table_take_note(s->follow, (pid_t)tid);
+
+		if (note)
+			message_say(&s->config.messages, "%s", note);
 		ev->class = CLASS_TRANSIENT;
 		ev->chain = ev->comm;
 		return;
@@ -199,21 +204,35 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 {
 	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
 	char client[DEP_CHAIN_LEN], destination[DEP_NAME_LEN + DESTINATION_LEN];
-	char comm[DEPTRACE_COMM_LEN];
+	char comm[DEPTRACE_COMM_LEN], err[160];
 	const char *name = name_table_lookup(s->names, ev->addr);
+	int unix_failed = 0;
 
 	if (p && !p->exe[0])
 		proc_info_load(s->config.proc_root, p);
 	record_comm(&ev->h, comm);
 	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
-	if (name)
+	if (ev->transport == DEPTRACE_SERVE_UNIX)
+		unix_failed = unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid,
+						    (pid_t)ev->client_pid, destination,
+						    sizeof(destination), err, sizeof(err));
+	else if (name)
 		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
 	else
 		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
 	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
-			       destination))
+			       destination)) {
 		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",
 			    comm, ev->h.pid, destination);
+		return;
+	}
+	if (unix_failed) {
+		char note[FOLLOW_NOTE_LEN];
+
+		snprintf(note, sizeof(note), "%s (PID %u) serves the tree over a Unix socket whose "
+			 "path was not found: %s", comm, ev->h.pid, err);
+		follow_table_note(s->follow, (pid_t)ev->h.tid, note);
+	}
 }
 
 /* Whether an event of class `class` breaks the policy, from the policy's
@@ -268,6 +287,8 @@ static void publish(struct session *s, struct event *ev)
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
+	if (s->config.outage)
+		outage_report_note(s->config.outage, ev);
 }
 
 /* A connect() or, refused by the policy, a datagram sent without one. */
@@ -640,9 +661,11 @@ void session_finish(struct session *s)
 {
 	session_expire_lookups(s, UINT64_MAX);
 	depmap_sort(&s->map);
-	output_summary(s->config.out, &s->map, &s->totals, s->config.summary);
+	if (s->config.outage)
+		outage_report_finish(s->config.outage);
+	output_summary(s->config.out, &s->map, &s->totals, s->config.outage, s->config.summary);
 	if (s->config.graph)
-		output_graph(s->config.graph, &s->map);
+		output_graph(s->config.graph, &s->map, s->config.outage);
 }
 
 const struct run_totals *session_totals(const struct session *s)

@@ -16,6 +16,7 @@
 
 #include "decode.h"
 #include "message.h"
+#include "outage.h"
 #include "output.h"
 #include "policy.h"
 
@@ -38,6 +39,9 @@ struct session_config {
 	 * run, sorted (strcmp); an event whose key is not there is new */
 	const char *const *baseline;
 	size_t nbaseline;
+	/* --outage: the rehearsal's report, fed every connection and finished
+	 * (with the map), or NULL */
+	struct outage_report *outage;
 };
 
 struct session;

@@ -19,6 +19,7 @@
 #include "tracer.h"
 
 static struct headers_choice headers;
+static bool unix_services; /* the kernel has unix_probes' tracepoints */
 
 /* Every BPF program loaded on the machine, by anyone. */
 static int loaded_programs(void)
@@ -42,13 +43,16 @@ static void ignore_lost(void *cookie, uint64_t lost) {}
 
 /* Every program the probe lists name, each function once (the kprobe
  * backend runs on_tcp_connect at two kernel functions), and the cgroup
- * programs both backends link to the cgroup v2 root. */
+ * programs both backends link to the cgroup v2 root; following, the Unix
+ * socket ones where the kernel has their tracepoints. */
 static size_t programs_needed(enum backend backend, bool follow, bool syscall_hooks)
 {
 	const struct probe_spec *lists[PROBE_LISTS];
 	size_t nlists = probe_lists(backend, syscall_hooks, lists), n = 0;
 
 	for (size_t i = 0; i < nlists; i++) {
+		if (lists[i] == unix_probes && !(follow && unix_services))
+			continue;
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			bool repeat = false;
 
@@ -59,7 +63,8 @@ static size_t programs_needed(enum backend backend, bool follow, bool syscall_ho
 		}
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
-		n += cgroup_probe_wanted(c, syscall_hooks);
+		n += cgroup_probe_wanted(c, syscall_hooks) &&
+		     (follow || !(c->facts & (1u << FACT_SERVICES)));
 	return n;
 }
 
@@ -78,6 +83,7 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 		.syscall_hooks = syscall_hooks,
 		.follow_children = follow,
 		.follow_services = follow,
+		.follow_unix = unix_services,
 		.enforce = enforcing,
 		.allow_list = enforcing,
 		.resolver = enforcing,
@@ -131,16 +137,17 @@ static void load_every_configuration(enum backend backend)
 
 START_TEST(test_kprobe_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true, false), 16);
-	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true, true), 17);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true, false), unix_services ? 24 : 22);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true, true), unix_services ? 25 : 23);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, false, false), 14);
 	load_every_configuration(BACKEND_KPROBE);
 }
 END_TEST
 
 START_TEST(test_tracepoint_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true, false), 14);
-	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true, true), 17);
+	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true, false), unix_services ? 22 : 20);
+	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true, true), unix_services ? 25 : 23);
 	load_every_configuration(BACKEND_TRACEPOINT);
 }
 END_TEST
@@ -163,6 +170,9 @@ int main(void)
 		return 1;
 	}
 	probe_kernel(&features);
+	unix_services = !features.missing_unix_tracepoint;
+	printf("Unix-socket services: %s%s\n", unix_services ? "followed" : "not followed, no sock:",
+	       unix_services ? "" : features.missing_unix_tracepoint);
 	if (kheaders_choose(features.release, &headers, err, sizeof(err))) {
 		puts(err);
 		return 1;

@@ -116,6 +116,28 @@ run_deptrace() {
 		DEPTRACE_RC=$?
 }
 
+# The cgroups deptrace made (deptrace-PID) under the cgroup v2 root
+# ($cgroup_root, the test's), and the BPF programs on the machine.
+deptrace_cgroups() {
+	find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l
+}
+
+bpf_programs() {
+	bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true
+}
+
+# After a run with enforcement (--enforce, --outage): within $2 seconds
+# (default 10), no cgroup of ours and no program beyond those before; $1
+# says after what.
+expect_clean() {
+	local deadline=$((SECONDS + ${2:-10}))
+	until [[ $(deptrace_cgroups) == 0 && $(bpf_programs) == "$BPF_PROGS_BEFORE" ]]; do
+		((SECONDS < deadline)) ||
+			fail "$1: $(deptrace_cgroups) deptrace cgroup(s) and $(bpf_programs) programs (before: $BPF_PROGS_BEFORE) remain"
+		sleep 0.1
+	done
+}
+
 # Event lines only: the header and the dependency map are not events.
 event_lines() {
 	awk 'NR > 1 && $1 ~ /^[0-9]+\.[0-9]+$/' "$SCRATCH/trace.out"
@@ -204,7 +226,7 @@ count_named_lines() {
 # or "VIOLATION CLASS...: RULE".
 tail_of() {
 	event_lines | awk -v pid="$1" -v proto="$2" -v dest="$3" '
-		$2 == pid && $5 == proto && $7 == dest {
+		$2 == pid && $5 == proto && $8 == dest {
 			rest = substr($0, index($0, " " dest " ") + 1)
 			print substr(rest, index(rest, "  ") + 2) }'
 }
@@ -223,6 +245,31 @@ count_lookup_lines() {
 		(qtype == "-" || $9 == qtype) &&
 		(any_answers ? (answers == "-" || got == answers) : got == "") { n++ }
 		END { print n + 0 }'
+}
+
+# The tails (what follows the destination) of the lines of COMM with
+# PROTO to DEST, sorted, one per line.
+tails() {
+	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
+		$4 == comm && $5 == proto && $8 == dest {
+			rest = substr($0, index($0, " " dest " ") + 1)
+			print substr(rest, index(rest, "  ") + 2) }' | sort
+}
+
+# expect_tails [-F] COMM PROTO DEST TAIL...: the lines of COMM with PROTO to
+# DEST end with exactly these tails (one line each, in sorted order): EREs,
+# or with -F fixed strings (a path with dots and parentheses in it).
+expect_tails() {
+	local match=-qxE comm proto dest got want
+	[[ $1 == -F ]] && { match=-qxF; shift; }
+	comm=$1 proto=$2 dest=$3
+	shift 3
+	got=$(tails "$comm" "$proto" "$dest")
+	[[ $(grep -c . <<< "$got") == "$#" ]] ||
+		fail "$comm $proto $dest: expected $# line(s), found: ${got:-none}"
+	for want; do
+		grep "$match" -- "$want" <<< "$got" || fail "$comm $proto $dest: no line ending /$want/ in: $got"
+	done
 }
 
 # Fails unless the JSON Lines in $2 say what the text in $1 says (the same

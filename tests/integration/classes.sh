@@ -83,14 +83,14 @@ hidden=$(event_lines | grep -cE '  (VIOLATION )?hidden( |$)' || true)
 [[ $((direct + hidden)) == $(event_lines | grep -c .) ]] || fail "lines without a class"
 grep -qE "^deptrace: [0-9]+ connections and [0-9]+ lookups traced \\($direct direct, $hidden hidden, 0 transient\\), 0 events lost\$" \
 	"$SCRATCH/trace.err" || fail "the summary line does not count $direct direct, $hidden hidden: $(cat "$SCRATCH/trace.err")"
-map_section | grep -qx "DEPENDENCIES ([0-9]*) ($direct direct, $hidden hidden, 0 transient)" ||
+map_section | grep -x "DEPENDENCIES ([0-9]*) ($direct direct, $hidden hidden, 0 transient)" > /dev/null ||
 	fail "the map's heading does not count the classes: $(map_section | head -1)"
 pass "the summary line and the map count $direct direct and $hidden hidden"
 
 # the map: the forge's entry lists its direct programs first
 entry=$(map_section | awk -v head="forge.example.com $forge_ip:80  TCP  " '
 	index($0, head) == 1 { on = 1; next } /^[^ ]/ { on = 0 } on')
-awk '{ print $NF }' <<< "$entry" | uniq | tr '\n' ' ' | grep -qx 'direct hidden ' ||
+awk '{ print $NF }' <<< "$entry" | uniq | tr '\n' ' ' | grep -x 'direct hidden ' > /dev/null ||
 	fail "the forge's programs are not grouped direct, then hidden: $entry"
 grep -qxF "    deploy.sh > checker x1  (checker $SCRATCH/checker)  hidden" <<< "$entry" ||
 	fail "no hidden 'deploy.sh > checker' under the forge: $entry"
@@ -131,7 +131,7 @@ api_via='transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-a
 expect_tails internal-api TCP $forge_ip:80 "$api_via"
 expect_tails internal-api DNS forge.example.com "$api_via" "$api_via"
 pass "the example: the download direct, migrate's update check hidden, internal-api's check transient"
-map_section | grep -qE '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]*\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' ||
+map_section | grep -E '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]*\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' > /dev/null ||
 	fail "no transient internal-api under the forge in the map: $(map_section)"
 pass "the map lists internal-api under the forge, transient, with its path"
 mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"

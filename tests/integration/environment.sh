@@ -70,7 +70,7 @@ syscall_attachments() {
 		prog=$(bpftool prog show id "$id" 2>/dev/null || true)
 		grep -qE '^[0-9]+: tracepoint +name tracepoint__syscalls__' <<< "$prog" &&
 			progs=$((progs + 1))
-		grep -A1 -E "prog $id( |\$)" <<< "$linkinfo" | grep -qE 'sys_(enter|exit)' &&
+		grep -A1 -E "prog $id( |\$)" <<< "$linkinfo" | grep -E 'sys_(enter|exit)' > /dev/null &&
 			links=$((links + 1))
 	done
 	echo "$perf $links $progs"

@@ -78,7 +78,7 @@ until [[ $(find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l) == 0 &&
 	((SECONDS < deadline)) || fail "a deptrace cgroup or BPF programs remain after the rehearsals"
 	sleep 0.1
 done
-if fakenet_run ss -uan | grep -q '127\.53\.0\.'; then
+if fakenet_run ss -uan | grep '127\.53\.0\.' > /dev/null; then
 	fail "the resolver still listens: $(fakenet_run ss -uan)"
 fi
 pass "no cgroup, program or resolver socket after the rehearsals"

@@ -129,7 +129,7 @@ report_line forge.example.com:80 'deploy.sh > python3' |
 	grep -qE '  blackholed: waited (3\.[6-9]|[4-7]\.[0-9])s \(python3 gave up: ECONNABORTED\) x2$' ||
 	fail "blackhole: the python clients: $report"
 # sorted by time lost: the two-attempt lines first
-sed -n '2,3p' <<< "$report" | grep -c ' x2$' | grep -qx 2 || fail "blackhole: not sorted by time lost: $report"
+sed -n '2,3p' <<< "$report" | grep -c ' x2$' | grep -x 2 > /dev/null || fail "blackhole: not sorted by time lost: $report"
 grep -qE 'p[0-9]+ -> d[0-9]+ \[label="direct x2, lost [0-9.]+s"' "$SCRATCH/deps.dot" ||
 	fail "blackhole: the graph's edge does not carry the time lost: $(cat "$SCRATCH/deps.dot")"
 pass "blackhole by name: every client hangs 2 s and gives up; the report sorts by time lost (x2 first); the graph says it"

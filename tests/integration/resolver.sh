@@ -42,7 +42,7 @@ expect_clean() {
 		((SECONDS < deadline)) || fail "$1: a deptrace cgroup or $(bpf_programs) programs (before: $BPF_PROGS_BEFORE) remain"
 		sleep 0.1
 	done
-	fakenet_run ss -uan | grep -q '127\.53\.0\.' && fail "$1: the resolver still listens: $(fakenet_run ss -uan)"
+	fakenet_run ss -uan | grep '127\.53\.0\.' > /dev/null && fail "$1: the resolver still listens: $(fakenet_run ss -uan)"
 	return 0
 }
 
@@ -68,7 +68,7 @@ grep -q '^deploy: app 2.4.1 is live' "$SCRATCH/client.out" || fail "the deploy d
 	fail "curl's lookups of the forge are not answered lines: $(event_lines | grep ' DNS ')"
 [[ $(count_named_lines - curl TCP $forge_ip:80 ok forge.example.com) -ge 2 ]] ||
 	fail "curl's connections to the forge are not ok lines"
-event_lines | grep -q VIOLATION && fail "the deploy broke its own allow list: $(event_lines | grep VIOLATION)"
+event_lines | grep VIOLATION > /dev/null && fail "the deploy broke its own allow list: $(event_lines | grep VIOLATION)"
 expect_clean "after the enforced deploy"
 pass "the deploy succeeds under --enforce with its allow list of names, as nobody; no violation; cleaned up"
 
@@ -86,11 +86,11 @@ EOF
 chmod 755 "$SCRATCH/new.sh"
 run_deptrace "${enforce[@]}" -- "$SCRATCH/new.sh"
 expect_client_says getent_new=2 curl_new=6 getent_forge=0
-event_lines | grep -E " getent +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep -q 'VIOLATION direct.*: not on the allow list' ||
+event_lines | grep -E " getent +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep 'VIOLATION direct.*: not on the allow list' > /dev/null ||
 	fail "no blocked lookup line naming telemetry.example.net: $(event_lines | grep ' DNS ')"
-event_lines | grep -E " curl +DNS +REFUSED +[^ ]+ +telemetry\.example\.net " | grep -q 'VIOLATION' ||
+event_lines | grep -E " curl +DNS +REFUSED +[^ ]+ +telemetry\.example\.net " | grep 'VIOLATION' > /dev/null ||
 	fail "curl's refused lookup is not a violation line"
-grep -c "dest=$telemetry_ip:80 result=EPERM" "$SCRATCH/client.out" | grep -qx 1 ||
+grep -c "dest=$telemetry_ip:80 result=EPERM" "$SCRATCH/client.out" | grep -x 1 > /dev/null ||
 	fail "a connect to $telemetry_ip (no allowed name resolved to it) was not refused with EPERM"
 # the forge's address before its name was looked up, after, and on another port
 sed -n "s/.*dest=$forge_ip:\([0-9]*\) result=\([A-Z]*\|ok\)$/\1 \2/p" "$SCRATCH/client.out" | tr '\n' ' ' > "$SCRATCH/forge.results"
@@ -167,7 +167,7 @@ expect_client_says "other_server=errno1" \
 	"mapped=rcode0 from=::ffff:$FAKENET_DNS answers=1" \
 	"mapped_new=rcode5 from=::ffff:$FAKENET_DNS answers=0" \
 	"tcp53=errno1"
-event_lines | grep -E " python3 +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep -q VIOLATION ||
+event_lines | grep -E " python3 +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep VIOLATION > /dev/null ||
 	fail "the raw query for a new name is not a violation line"
 [[ $(count_blocked - python3 UDP 127.0.0.54:53) == 1 ]] || fail "no blocked line for DNS to 127.0.0.54"
 [[ $(count_blocked - python3 TCP $FAKENET_DNS:53) == 1 ]] || fail "no blocked line for DNS over TCP"

@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 source "$repo/examples/lib/fakenet.sh"
 require_tools curl python3 /usr/sbin/dnsmasq
 
-if "$DEPTRACE" --check 2>/dev/null | grep -q '^Unix services  *not followed'; then
+if "$DEPTRACE" --check 2>/dev/null | grep '^Unix services  *not followed' > /dev/null; then
 	echo "SKIP: this kernel cannot follow Unix-socket services: $("$DEPTRACE" --check 2>/dev/null | grep '^Unix services')"
 	exit 77
 fi
@@ -52,7 +52,7 @@ for mode in forking threads; do
 	! grep -q 'was not found' "$SCRATCH/trace.err" || fail "$mode: $(cat "$SCRATCH/trace.err")"
 	# (the program is read from /proc when the service's record arrives: a
 	# forking server's child may have ended by then, and has none)
-	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]*)?\)  ' | grep -qF "  $via" ||
+	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]*)?\)  ' | grep -F "  $via" > /dev/null ||
 		fail "$mode: no transient deploy-lock under the forge in the map: $(map_section)"
 	pass "$mode Unix-socket service: its freeze check is '$via', in the map too"
 done

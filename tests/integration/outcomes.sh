@@ -4,7 +4,8 @@
 # latency_ms; the map's slowest): established, refused, timed out by the
 # kernel (a blackholed address, the namespace's SYN retries cut to one),
 # closed by its program before an answer (a non-blocking client giving up
-# after 2 s), unreachable (no route: connect(2) fails at once, no WAIT);
+# after 2 s), unreachable (no route: connect(2) fails at once, no WAIT;
+# `failed` by default, its errno with --syscall-hooks);
 # blocking and non-blocking; IPv4, IPv6 and IPv4-mapped. A lookup's line
 # carries its answer time. dt-connect prints what it really did.
 source "$(dirname "$0")/lib.sh"
@@ -76,14 +77,22 @@ expect_outcome "refused, IPv4-mapped" 127.0.0.1:20206 ECONNREFUSED 0 500
 expect_outcome "timed out by the kernel" 10.98.0.99:20207 ETIMEDOUT 2500 5000
 expect_outcome "closed by the client before an answer" '[2001:db8:98::99]:20208' ECONNABORTED 1800 3500
 
-# unreachable: what connect(2) returned, the same on the line, no WAIT
-for dest in 10.97.0.9:20209 '[2001:db8:97::9]:20210'; do
+# unreachable (no route): connect(2) fails at once, no WAIT. By default no
+# syscall is hooked and the line reads `failed` (README, Limitations);
+# --syscall-hooks gives connect(2)'s errno (below).
+expect_unreachable() {
+	local dest=$1 line_result=$2 result
 	result=$(grep -F " dest=$dest result=" "$SCRATCH/client.lines" | sed 's/.* result=//')
 	[[ $result == EHOSTUNREACH || $result == ENETUNREACH ]] ||
 		fail "$dest: the client's connect did not fail unreachable: $(cat "$SCRATCH/client.lines")"
-	[[ $(count_lines - dt-connect TCP "$dest" "$result") == 1 && $(waits_ms dt-connect "$result" "$dest") == - ]] ||
-		fail "$dest: no single line 'dt-connect TCP $result -' "
-	pass "unreachable: $result at once, no WAIT ($dest)"
+	[[ $line_result ]] || line_result=$result
+	[[ $(count_lines - dt-connect TCP "$dest" "$line_result") == 1 &&
+	   $(waits_ms dt-connect "$line_result" "$dest") == - ]] ||
+		fail "$dest: no single line 'dt-connect TCP $line_result -' "
+	pass "unreachable ($result): $line_result at once, no WAIT ($dest)"
+}
+for dest in 10.97.0.9:20209 '[2001:db8:97::9]:20210'; do
+	expect_unreachable "$dest" failed
 done
 
 event_lines | grep -E ' getent +DNS +NOERROR +[0-9.]+(us|ms) +forge\.example\.com A -> 127\.0\.0\.10  direct ' > /dev/null ||
@@ -104,12 +113,12 @@ conn = {(o["address"], o["port"]): o for o in objs if o["type"] == "connect" and
 want = {20201: ("127.0.0.1", "ok", 0, 500), 20205: ("::1", "refused", 0, 500),
         20207: ("10.98.0.99", "timeout", 2500, 5000),
         20208: ("2001:db8:98::99", "closed", 1800, 3500)}
+bad = 0
 for port, addr in ((20209, "10.97.0.9"), (20210, "2001:db8:97::9")):
     o = conn.get((addr, port))
-    if not o or o["outcome"] != "unreachable" or "latency_ms" in o:
-        print(f"port {port}: expected unreachable with no latency_ms, got {o}")
+    if not o or o["result"] != "failed" or not o["failed"] or "latency_ms" in o:
+        print(f"port {port}: expected failed with no latency_ms, got {o}")
         bad = 1
-bad = 0
 for port, (addr, outcome, lo, hi) in want.items():
     o = conn.get((addr, port))
     if not o or o["outcome"] != outcome or not lo <= o.get("latency_ms", -1) <= hi:
@@ -127,3 +136,22 @@ if len(dns) != 1 or dns[0]["outcome"] != "ok" or "latency_ms" not in dns[0]:
 sys.exit(bad)
 PY
 pass "JSON: outcome and latency_ms on connects and lookups, slowest_ms in the map"
+
+# --- with --syscall-hooks, an unreachable connect's errno ---------------------
+run_deptrace --syscall-hooks --json -- bash "$SCRATCH/workload.sh" "$DT_CONNECT" "$SCRATCH/client.lines"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace --syscall-hooks exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
+python3 - "$SCRATCH/trace.out" "$SCRATCH/client.lines" <<'PY' || fail "--syscall-hooks: unreachable connects differ (above)"
+import json, re, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+conn = {(o["address"], o["port"]): o for o in objs if o["type"] == "connect" and o["comm"] == "dt-connect"}
+client = dict(re.findall(r" dest=(\S+) result=(\S+)", open(sys.argv[2]).read()))
+bad = 0
+for port, addr, dest in ((20209, "10.97.0.9", "10.97.0.9:20209"), (20210, "2001:db8:97::9", "[2001:db8:97::9]:20210")):
+    o = conn.get((addr, port))
+    if (client.get(dest) not in ("EHOSTUNREACH", "ENETUNREACH") or not o or o["result"] != client[dest]
+            or o["outcome"] != "unreachable" or "latency_ms" in o):
+        print(f"port {port}: expected the client's {client.get(dest)}, unreachable, no latency_ms, got {o}")
+        bad = 1
+sys.exit(bad)
+PY
+pass "--syscall-hooks: an unreachable connect reads connect(2)'s errno, outcome unreachable"

@@ -100,6 +100,21 @@ static void text_header(struct output *out)
 	text_end_line(out->stream, &l);
 }
 
+/* " (forge.example.com)"; with other names the process resolved the
+ * address to, " (forge.example.com, also cdn.example.net)"; named by
+ * another process's answer (a fallback), " (forge.example.com tree)". */
+static void text_names(const struct event *ev, char *buf, size_t len)
+{
+	size_t used = (size_t)snprintf(buf, len, " (%s", ev->name);
+
+	for (size_t i = 0; i < ev->nalso && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : ", also ",
+					 ev->also[i]);
+	if (used < len)
+		snprintf(buf + used, len - used, "%s)",
+			 ev->name_source == NAME_SOURCE_TREE ? " tree" : "");
+}
+
 /* DESTINATION: "192.0.2.10:443 (forge.example.com)", or
  * "forge.example.com A -> 192.0.2.10, 2001:db8::10". */
 static void text_destination(const struct event *ev, char *buf, size_t len)
@@ -109,10 +124,9 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 
 	if (ev->kind == EVENT_CONNECT) {
 		format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
+		used = (size_t)snprintf(buf, len, "%s", endpoint);
 		if (ev->name)
-			snprintf(buf, len, "%s (%s)", endpoint, ev->name);
-		else
-			snprintf(buf, len, "%s", endpoint);
+			text_names(ev, buf + used, len - used);
 		return;
 	}
 	used = (size_t)snprintf(buf, len, "%s %s", ev->qname, ev->qtype);
@@ -126,7 +140,7 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 static void text_event(struct output *out, const struct event *ev)
 {
 	char time[24], pid[12], ppid[12];
-	char destination[DEP_NAME_LEN + 16 + 16 * ADDRESS_LEN];
+	char destination[DEP_NAME_LEN * (NAME_CANDIDATES + 1) + 16 * ADDRESS_LEN];
 	struct text_line l = { .used = 0 };
 
 	if (ev->kind == EVENT_EXEC)
@@ -253,8 +267,19 @@ static void json_event(struct output *out, const struct event *ev)
 		jsonw_string_field(&w, "proto", proto_name(ev->proto));
 		jsonw_string_field(&w, "address", address);
 		jsonw_uint_field(&w, "port", ev->port);
-		if (ev->name)
+		if (ev->name) {
 			jsonw_string_field(&w, "name", ev->name);
+			if (ev->name_source != NAME_SOURCE_NONE)
+				jsonw_string_field(&w, "name_source",
+						   name_source_word(ev->name_source));
+		}
+		if (ev->nalso) {
+			jsonw_name(&w, "also_names");
+			jsonw_start_array(&w);
+			for (size_t i = 0; i < ev->nalso; i++)
+				jsonw_string(&w, ev->also[i]);
+			jsonw_end_array(&w);
+		}
 		jsonw_string_field(&w, "result", ev->result);
 		jsonw_bool_field(&w, "failed", ev->failed);
 	} else if (ev->kind == EVENT_LOOKUP) {

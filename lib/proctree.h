@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PROC_COMM_LEN 16
@@ -44,6 +45,9 @@ struct proc_info {
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];    /* "" if unknown */
 	char args[PROC_ARGS_LEN];  /* argv joined by spaces, "" if unknown */
+	uint64_t names_since;      /* the name table's mark when it was forked
+				      (names.h): its own answers are those
+				      from then on, its parent's before */
 };
 
 struct proc_table;

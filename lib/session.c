@@ -11,6 +11,8 @@
 #include "proctree.h"
 
 #define MAX_PENDING_LOOKUPS 256
+/* processes whose answers name a connection: it and its parents */
+#define MAX_LINEAGE 16
 /* every address an answer can hold: one left unnamed is one a name rule
  * cannot judge */
 #define MAX_LOOKUP_ADDRESSES DNS_MAX_ANSWERS
@@ -106,6 +108,7 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	child->pid = (pid_t)h->pid;
 	child->ppid = (pid_t)h->ppid;
 	child->root = false;
+	child->names_since = name_table_mark(s->names);
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
@@ -187,6 +190,59 @@ static void publish(struct session *s, const struct event *ev)
 		depmap_add(&s->map, ev);
 }
 
+/* Whose answers name a connection of `p`: the process from its fork on,
+ * its parent before that fork, and so on up to the traced root. */
+static size_t name_lineage(const struct session *s, const struct proc_info *p,
+			   struct name_owner lineage[MAX_LINEAGE])
+{
+	uint64_t until = UINT64_MAX;
+	size_t n = 0;
+
+	while (p && n < MAX_LINEAGE) {
+		lineage[n++] = (struct name_owner){ .pid = (uint32_t)p->pid,
+						    .since = p->names_since, .until = until };
+		if (p->root || p->ppid == p->pid)
+			break;
+		until = p->names_since;
+		p = proc_table_find(s->procs, p->ppid);
+	}
+	return n;
+}
+
+/* The event's name, the others the process had for the address, and where
+ * they come from. */
+static void name_connection(const struct session *s, const struct proc_info *p,
+			    struct event *event, struct name_candidates *names)
+{
+	struct name_owner lineage[MAX_LINEAGE];
+	size_t n = name_lineage(s, p, lineage);
+
+	name_table_lookup(s->names, lineage, n, event->addr, names);
+	event->name = names->count ? names->names[0] : NULL;
+	event->also = names->count ? names->names + 1 : NULL;
+	event->nalso = names->count ? names->count - 1 : 0;
+	event->name_source = names->source;
+}
+
+/* A connection reached by any of several names breaks the policy if any
+ * of them does: the first deny of any name wins, then an allow list's
+ * miss. With no name, the address alone is judged. */
+static struct verdict judge_names(const struct policy *policy, const struct event *event,
+				  const struct name_candidates *names)
+{
+	struct verdict verdict = policy_check_connection(policy, event->addr, event->port,
+							 event->name);
+
+	for (size_t i = 1; i < names->count && !verdict.rule; i++) {
+		struct verdict other = policy_check_connection(policy, event->addr, event->port,
+							       names->names[i]);
+
+		if (other.rule || !verdict.violation)
+			verdict = other;
+	}
+	return verdict;
+}
+
 /* A connect() or, refused by the policy, a datagram sent without one. */
 static void on_connect(struct session *s, const struct deptrace_connect_event *ev)
 {
@@ -195,20 +251,20 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	struct event event = process_event(EVENT_CONNECT, &ev->h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
 	struct event_violation violation;
+	struct name_candidates names;
 
 	record_comm(&ev->h, comm);
 	event_address(ev, event.addr);
 	event.port = ev->dport;
 	event.proto = ev->proto;
-	event.name = name_table_lookup(s->names, event.addr);
+	name_connection(s, p, &event, &names);
 	format_connect_result(ev, result, sizeof(result));
 	event.result = result;
 	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	/* a socket refused at socket() has no destination to judge */
 	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
-		verdict = policy_check_connection(s->config.policy, event.addr, ev->dport,
-						  event.name);
+		verdict = judge_names(s->config.policy, &event, &names);
 	/* a connect() the policy's hook never judged was made on a socket
 	 * from outside the cgroup (inherited, or passed in) */
 	event.violation = judge(s, verdict, ev->blocked,
@@ -273,7 +329,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	if (msg)
 		event.nanswers = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
 	for (size_t i = 0; i < event.nanswers; i++)
-		name_table_add(s->names, addrs[i], named);
+		name_table_add(s->names, h->pid, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
 	event.violation = judge(s, verdict, refused != NULL,
 				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false, p,

@@ -42,6 +42,15 @@ def json_violation(o):
             v.get("blocked") is False, v["rule"])
 
 
+def text_names(names):
+    """ "(a, also b, c tree)": ("a", ("b", "c"), True)."""
+    names = names[1:-1] if names.startswith("(") else names
+    tree = names.endswith(" tree")
+    names = names[:-len(" tree")] if tree else names
+    name, _, also = names.partition(", also ")
+    return name, tuple(also.split(", ")) if also else (), tree
+
+
 def text_events(lines):
     events = Counter()
     for line in lines:
@@ -57,8 +66,8 @@ def text_events(lines):
             answers = tuple(answers.split(", ")) if answers else ()
             events["dns", comm, name, qtype, result, answers, violation] += 1
         else:
-            endpoint, _, name = destination.partition(" ")
-            events["connect", comm, proto, endpoint, name.strip("()"), result, violation] += 1
+            endpoint, _, names = destination.partition(" ")
+            events["connect", comm, proto, endpoint, *text_names(names), result, violation] += 1
     return events
 
 
@@ -74,7 +83,8 @@ def json_events(objects):
                    tuple(o["answers"]), json_violation(o)] += 1
         elif o["type"] == "connect":
             events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
-                   o.get("name", ""), o["result"], json_violation(o)] += 1
+                   o.get("name", ""), tuple(o.get("also_names", ())),
+                   o.get("name_source") == "tree", o["result"], json_violation(o)] += 1
     return events
 
 

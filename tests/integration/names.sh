@@ -14,9 +14,13 @@ for tool in curl getent dot python3 /usr/sbin/dnsmasq; do
 done
 
 forge_ip=127.0.0.10
-fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20
+shared_ip=127.0.0.30 # two names on one address, as behind a CDN
+fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
+	a.shared.example=$shared_ip b.shared.example=$shared_ip
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the fake forge does not start"
+fakenet_start shared "$repo/examples/services/forge" $shared_ip 80
+fakenet_wait_http http://a.shared.example/migrate/releases/latest || fail "the shared server does not start"
 latest=http://forge.example.com/migrate/releases/latest
 
 # Each program records its PID before exec: the test knows the truth.
@@ -67,6 +71,43 @@ run_deptrace -- unshare --mount sh -c \
 	fail "no line 'getent DNS NOANSWER forge.example.com A'"
 [[ $(count_lines - getent UDP 127.0.0.54:53 ok) -ge 1 ]] || fail "no UDP line to 127.0.0.54:53"
 pass "a lookup nobody answers is a lookup line: NOANSWER"
+
+# --- two names on one address, looked up by two processes ------------------
+# A resolves a.shared.example, then waits while B resolves b.shared.example
+# (the same address) and connects; then A connects. Each connection is
+# named by its own process's answer, and --deny a.shared.example marks A's
+# only.
+cat > "$SCRATCH/resolve_then_connect.py" <<'EOF'
+import os, socket, sys, time
+name, pidfile, ready, go = sys.argv[1:5]
+with open(pidfile, "w") as f:
+    f.write(str(os.getpid()))
+addr = socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+socket.create_connection(addr).close()
+EOF
+cat > "$SCRATCH/shared.sh" <<EOF
+#!/bin/sh
+rm -f "$SCRATCH/a.ready" "$SCRATCH/go"
+python3 "$SCRATCH/resolve_then_connect.py" a.shared.example "$SCRATCH/a.pid" "$SCRATCH/a.ready" "$SCRATCH/go" &
+while [ ! -e "$SCRATCH/a.ready" ]; do sleep 0.01; done
+sh -c 'echo \$\$ > "\$1"; exec curl -fsS -o /dev/null "\$2"' sh "$SCRATCH/b.pid" http://b.shared.example/migrate/releases/latest
+touch "$SCRATCH/go"
+wait
+EOF
+chmod +x "$SCRATCH/shared.sh"
+run_deptrace --deny a.shared.example -- "$SCRATCH/shared.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- shared.sh exited $DEPTRACE_RC"
+a_pid=$(cat "$SCRATCH/a.pid") b_pid=$(cat "$SCRATCH/b.pid")
+a_line=$(event_lines | awk -v pid="$a_pid" '$2 == pid && $5 == "TCP"')
+b_line=$(event_lines | awk -v pid="$b_pid" '$2 == pid && $5 == "TCP"')
+[[ $(wc -l <<< "$a_line") == 1 && $a_line == *" $shared_ip:80 (a.shared.example)  VIOLATION hidden (shared.sh > python3): deny a.shared.example" ]] ||
+	fail "A's connection is not named a.shared.example and marked: '$a_line'"
+[[ $(wc -l <<< "$b_line") == 1 && $b_line == *" $shared_ip:80 (b.shared.example)" ]] ||
+	fail "B's connection is not named b.shared.example, unmarked: '$b_line'"
+pass "two names on one address: each connection named by its own process's answer, the deny marks A's only"
 
 # --- --json says what the text says ------------------------------------------
 run_deptrace -- "$SCRATCH/names.sh"

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "dns.h"
 #include "session.h"
 
 static char *scratch;
@@ -99,12 +100,24 @@ static const char *finish(void)
 	return close_output();
 }
 
-/* A one-question DNS message for forge.example.com; with `answer`, a
- * NOERROR response carrying that IPv4 address. */
-static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char *answer)
+/* A one-question DNS message for `name`; with `answer`, a NOERROR
+ * response carrying that IPv4 address. */
+static size_t dns_message_for(uint8_t *buf, const char *name, uint16_t id, uint16_t qtype,
+			      const char *answer)
 {
-	static const uint8_t qname[] = "\x05" "forge" "\x07" "example" "\x03" "com";
-	size_t n = 0;
+	uint8_t qname[DNS_NAME_LEN + 1];
+	size_t n = 0, q = 0;
+
+	/* wire form: each label after its length, the final zero added below */
+	for (const char *label = name; *label;) {
+		size_t len = strcspn(label, ".");
+
+		qname[q++] = (uint8_t)len;
+		memcpy(qname + q, label, len);
+		q += len;
+		label += len + (label[len] == '.');
+	}
+	qname[q++] = 0;
 
 	buf[n++] = id >> 8;
 	buf[n++] = id & 0xff;
@@ -114,8 +127,8 @@ static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char 
 	buf[n++] = 0; buf[n++] = answer ? 1 : 0;
 	memset(buf + n, 0, 4);
 	n += 4;
-	memcpy(buf + n, qname, sizeof(qname));
-	n += sizeof(qname);
+	memcpy(buf + n, qname, q);
+	n += q;
 	buf[n++] = 0; buf[n++] = (uint8_t)qtype;
 	buf[n++] = 0; buf[n++] = 1;      /* IN */
 	if (answer) {
@@ -129,28 +142,36 @@ static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char 
 	return n;
 }
 
-static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
-		       const char *answer)
+/* A query for `name` from process `pid` (sent), or its answer (received,
+ * with `answer`). */
+static void dns_record_for(uint32_t pid, const char *name, uint64_t ts, uint16_t id,
+			   uint16_t qtype, const char *answer)
 {
 	union deptrace_record rec;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.dns.h = header(DEPTRACE_EVENT_DNS, pid, 100, "curl", ts);
-	rec.dns.len = (uint32_t)dns_message(rec.dns.payload, id, qtype, answer);
+	rec.dns.len = (uint32_t)dns_message_for(rec.dns.payload, name, id, qtype, answer);
 	rec.dns.full_len = rec.dns.len;
 	rec.dns.direction = answer ? DEPTRACE_DNS_RECEIVED : DEPTRACE_DNS_SENT;
 	session_record(s, &rec);
 }
 
+static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
+		       const char *answer)
+{
+	dns_record_for(pid, "forge.example.com", ts, id, qtype, answer);
+}
+
 /* A connect event from curl (or, with type DEPTRACE_EVENT_SEND_BLOCKED, a
  * refused datagram). */
-static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char *addr,
-			   uint16_t port, int result, bool blocked)
+static void attempt_record_by(uint16_t type, uint32_t pid, uint32_t ppid, uint64_t ts,
+			      const char *addr, uint16_t port, int result, bool blocked)
 {
 	union deptrace_record rec;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.connect.h = header(type, pid, 100, "curl", ts);
+	rec.connect.h = header(type, pid, ppid, "curl", ts);
 	rec.connect.family = AF_INET;
 	rec.connect.dport = port;
 	rec.connect.proto = type == DEPTRACE_EVENT_SEND_BLOCKED ? DEPTRACE_PROTO_UDP : DEPTRACE_PROTO_TCP;
@@ -159,6 +180,13 @@ static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char 
 	rec.connect.judged = judged_by_policy;
 	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
 	session_record(s, &rec);
+}
+
+/* ... from a child of the root */
+static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char *addr,
+			   uint16_t port, int result, bool blocked)
+{
+	attempt_record_by(type, pid, 100, ts, addr, port, result, blocked);
 }
 
 static void connect_record(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
@@ -537,6 +565,72 @@ START_TEST(test_blocked_records_decode)
 }
 END_TEST
 
+/* Two names on one address, resolved by two processes: each connection
+ * is named by its own process's answer and judged by it; a process with
+ * both names shows both and is judged by both; one with none is named by
+ * the tree's answers, marked; a child forked after an answer has it. */
+START_TEST(test_names_per_process)
+{
+	union deptrace_record fork_rec;
+	const char *t;
+
+	rule(RULE_DENY, "a.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	exec_record(102, 100, "curl", "/usr/bin/curl");
+	exec_record(103, 100, "curl", "/usr/bin/curl");
+	dns_record_for(101, "a.example.com", 2000000, 0x1111, 1, NULL);
+	dns_record_for(101, "a.example.com", 2100000, 0x1111, 1, "192.0.2.10");
+	dns_record_for(102, "b.example.com", 2200000, 0x2222, 1, NULL);
+	dns_record_for(102, "b.example.com", 2300000, 0x2222, 1, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(102, 3100000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(103, 3200000, "192.0.2.10", 443, -EINPROGRESS);
+	memset(&fork_rec, 0, sizeof(fork_rec));
+	fork_rec.h = header(DEPTRACE_EVENT_FORK, 104, 102, "curl", 3300000);
+	session_record(s, &fork_rec);
+	dns_record_for(102, "a.example.com", 3400000, 0x3333, 1, NULL);
+	dns_record_for(102, "a.example.com", 3500000, 0x3333, 1, "192.0.2.10");
+	attempt_record_by(DEPTRACE_EVENT_CONNECT, 104, 102, 3600000, "192.0.2.10", 443,
+			  -EINPROGRESS, false);
+	connect_record(102, 3700000, "192.0.2.10", 443, -EINPROGRESS);
+	t = finish();
+	ck_assert_msg(strstr(t, "101     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+				"(a.example.com)  VIOLATION hidden (deploy.sh > curl): deny a.example.com\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+				"(b.example.com)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "103     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+				"(b.example.com, also a.example.com tree)  VIOLATION"), "%s", t);
+	/* the child has its parent's answer from before the fork only */
+	ck_assert_msg(strstr(t, "104     102     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+				"(b.example.com)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl): "
+				"deny a.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 5); /* 2 lookups, 3 connections */
+}
+END_TEST
+
+/* JSON: the name, where it comes from, and the others. */
+START_TEST(test_names_in_json)
+{
+	const char *t;
+
+	open_with_curl(OUTPUT_JSON);
+	dns_record_for(101, "a.example.com", 2000000, 0x1111, 1, NULL);
+	dns_record_for(101, "a.example.com", 2100000, 0x1111, 1, "192.0.2.10");
+	dns_record_for(101, "b.example.com", 2200000, 0x2222, 1, NULL);
+	dns_record_for(101, "b.example.com", 2300000, 0x2222, 1, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(101, 3100000, "192.0.2.99", 80, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"name\":\"b.example.com\",\"name_source\":\"dns\","
+				"\"also_names\":[\"a.example.com\"],"), "%s", t);
+	ck_assert_msg(strstr(t, "\"name\":\"mirror.example.com\",\"name_source\":\"hosts\","
+				"\"result\""), "%s", t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -556,6 +650,8 @@ int main(void)
 	tcase_add_test(tc, test_socket_refused);
 	tcase_add_test(tc, test_unreadable_query);
 	tcase_add_test(tc, test_blocked_records_decode);
+	tcase_add_test(tc, test_names_per_process);
+	tcase_add_test(tc, test_names_in_json);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

@@ -24,7 +24,8 @@ static bool same_destination(const struct dependency *d, const struct event *ev,
 		return false;
 	if (d->kind == DEP_LOOKUP)
 		return !strcmp(d->name, question);
-	return d->proto == ev->proto && d->port == ev->port && !memcmp(d->addr, ev->addr, 16);
+	return d->proto == ev->proto && d->port == ev->port && !memcmp(d->addr, ev->addr, 16) &&
+	       !strcmp(d->name, ev->name ? ev->name : "");
 }
 
 static struct dependency *find_or_add(struct depmap *map, const struct event *o,
@@ -47,6 +48,8 @@ static struct dependency *find_or_add(struct depmap *map, const struct event *o,
 	d = &map->deps[map->count++];
 	memset(d, 0, sizeof(*d));
 	d->kind = kind_of(o);
+	snprintf(d->name, sizeof(d->name), "%s",
+		 d->kind == DEP_LOOKUP ? question : o->name ? o->name : "");
 	if (d->kind == DEP_CONNECTION) {
 		memcpy(d->addr, o->addr, 16);
 		d->port = o->port;
@@ -116,10 +119,6 @@ int depmap_add(struct depmap *map, const struct event *ev)
 	d = find_or_add(map, ev, question);
 	if (!d)
 		return -ENOMEM;
-	/* the first name seen sticks: later unnamed attempts keep it */
-	if (!d->name[0])
-		snprintf(d->name, sizeof(d->name), "%s",
-			 d->kind == DEP_LOOKUP ? question : ev->name ? ev->name : "");
 	d->count++;
 	d->last_ns = ev->ts_ns;
 	d->failed |= ev->failed;

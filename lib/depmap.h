@@ -1,7 +1,9 @@
 /* depmap: the dependency map, everything a traced run depended on.
  *
- * One entry per destination (protocol, address, port) and per DNS name
- * looked up, with the name it was reached by, which programs reached it
+ * One entry per destination (the name it was reached by, protocol,
+ * address, port: two names served from one address are two dependencies,
+ * and an attempt with no name known is one more) and per DNS name looked
+ * up, with which programs reached it
  * (grouped by program and chain of parents), how often, when, with
  * which results, and how often it broke the policy. Rendered at the end as text, JSON or a Graphviz graph
  * (output.h).

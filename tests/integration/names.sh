@@ -98,7 +98,7 @@ touch "$SCRATCH/go"
 wait
 EOF
 chmod +x "$SCRATCH/shared.sh"
-run_deptrace --deny a.shared.example -- "$SCRATCH/shared.sh"
+run_deptrace --deny a.shared.example --graph "$SCRATCH/shared.dot" -- "$SCRATCH/shared.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- shared.sh exited $DEPTRACE_RC"
 a_pid=$(cat "$SCRATCH/a.pid") b_pid=$(cat "$SCRATCH/b.pid")
 a_line=$(event_lines | awk -v pid="$a_pid" '$2 == pid && $5 == "TCP"')
@@ -108,6 +108,17 @@ b_line=$(event_lines | awk -v pid="$b_pid" '$2 == pid && $5 == "TCP"')
 [[ $(wc -l <<< "$b_line") == 1 && $b_line == *" $shared_ip:80 (b.shared.example)" ]] ||
 	fail "B's connection is not named b.shared.example, unmarked: '$b_line'"
 pass "two names on one address: each connection named by its own process's answer, the deny marks A's only"
+map_section > "$SCRATCH/map"
+grep -qx "a.shared.example $shared_ip:80  TCP  1 time, .*  VIOLATION deny a.shared.example x1" "$SCRATCH/map" ||
+	fail "no map entry for a.shared.example $shared_ip:80: $(cat "$SCRATCH/map")"
+grep -q "^b.shared.example $shared_ip:80  TCP  1 time, [^V]*$" "$SCRATCH/map" ||
+	fail "no map entry for b.shared.example $shared_ip:80: $(cat "$SCRATCH/map")"
+for name in a.shared.example b.shared.example; do
+	# a label's lines are the name, then the endpoint
+	grep -A1 -F "label=\"$name" "$SCRATCH/shared.dot" | grep -qx "$shared_ip:80 TCP.*" ||
+		fail "the graph has no $name $shared_ip:80 destination: $(cat "$SCRATCH/shared.dot")"
+done
+pass "the map and the graph keep both names of the shared address, as two dependencies"
 
 # --- --json says what the text says ------------------------------------------
 run_deptrace -- "$SCRATCH/names.sh"

@@ -608,6 +608,11 @@ START_TEST(test_names_per_process)
 				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl): "
 				"deny a.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 5); /* 2 lookups, 3 connections */
+	/* the map: one dependency per name the address was reached by */
+	ck_assert_msg(strstr(t, "\na.example.com 192.0.2.10:443  TCP  2 times, 0.003-0.004s: "
+				"EINPROGRESS x2  VIOLATION deny a.example.com x2\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nb.example.com 192.0.2.10:443  TCP  3 times, 0.003-0.004s: "
+				"EINPROGRESS x3  VIOLATION deny a.example.com x1\n"), "%s", t);
 }
 END_TEST
 

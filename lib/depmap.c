@@ -83,7 +83,8 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	for (size_t i = 0; i < d->nprograms; i++) {
 		p = &d->programs[i];
 		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
-		    !strcmp(p->chain, o->chain) && p->direct == o->proc->root)
+		    !strcmp(p->script, o->proc->script) && !strcmp(p->chain, o->chain) &&
+		    p->direct == o->proc->root)
 			return p;
 	}
 	if (d->nprograms == DEP_MAX_PROGRAMS)
@@ -92,6 +93,7 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	memset(p, 0, sizeof(*p));
 	snprintf(p->comm, sizeof(p->comm), "%s", o->proc->comm);
 	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
+	snprintf(p->script, sizeof(p->script), "%s", o->proc->script);
 	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
 	p->direct = o->proc->root;
 	return p;

@@ -33,6 +33,7 @@ enum dep_kind {
 struct dep_program {
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];
+	char script[PROC_EXE_LEN]; /* "" if none */
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
 	bool direct;               /* a traced root, not a program it started */
 	unsigned count;

@@ -181,8 +181,8 @@ static void text_dependency(struct output *out, const struct dependency *d)
 	for (size_t j = 0; j < d->nprograms; j++) {
 		const struct dep_program *p = &d->programs[j];
 
-		text_add(&l, "    %s x%u  (%s%s%s)", p->chain, p->count, p->comm,
-			 p->exe[0] ? " " : "", p->exe);
+		text_add(&l, "    %s x%u  (%s%s%s%s%s)", p->chain, p->count, p->comm,
+			 p->exe[0] ? " " : "", p->exe, p->script[0] ? " " : "", p->script);
 		if (p->violations)
 			text_add(&l, "  VIOLATION %s", p->direct ? "direct" : "hidden");
 		text_end_line(out->stream, &l);
@@ -258,6 +258,8 @@ static void json_event(struct output *out, const struct event *ev)
 	jsonw_string_field(&w, "comm", ev->comm);
 	if (ev->proc && ev->proc->exe[0])
 		jsonw_string_field(&w, "exe", ev->proc->exe);
+	if (ev->proc && ev->proc->script[0])
+		jsonw_string_field(&w, "script", ev->proc->script);
 	if (ev->proc && ev->proc->args[0])
 		jsonw_string_field(&w, "args", ev->proc->args);
 	if (ev->chain && ev->chain[0])
@@ -332,6 +334,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 		jsonw_uint_field(w, "count", p->count);
 		jsonw_string_field(w, "comm", p->comm);
 		jsonw_string_field(w, "exe", p->exe);
+		if (p->script[0])
+			jsonw_string_field(w, "script", p->script);
 		jsonw_string_field(w, "chain", p->chain);
 		if (p->violations)
 			jsonw_string_field(w, "violation", p->direct ? "direct" : "hidden");

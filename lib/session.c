@@ -82,7 +82,9 @@ void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root)
 }
 
 /* The process table's entry for a record's process, refreshed with the
- * record's own view (its name may have changed since). */
+ * record's own view. A process's name is its main thread's (the thread
+ * group leader's): a record from another thread carries that thread's
+ * name (a worker's, "isc-net-0000"), which is not the program's. */
 static struct proc_info *note_process(struct session *s, const struct deptrace_header *h)
 {
 	struct proc_info *p = proc_table_get(s->procs, (pid_t)h->pid);
@@ -90,7 +92,8 @@ static struct proc_info *note_process(struct session *s, const struct deptrace_h
 	if (p) {
 		if (!p->root)
 			p->ppid = (pid_t)h->ppid;
-		snprintf(p->comm, sizeof(p->comm), "%s", h->comm);
+		if (h->tid == h->pid || !p->comm[0])
+			snprintf(p->comm, sizeof(p->comm), "%s", h->comm);
 	}
 	return p;
 }
@@ -123,11 +126,32 @@ static struct event process_event(enum event_kind kind, const struct deptrace_he
 	};
 }
 
-/* The record's name for its process, whole (it fills its field when the
- * name is 15 characters long). */
-static void record_comm(const struct deptrace_header *h, char comm[DEPTRACE_COMM_LEN])
+/* The process's name (its main thread's, as the table knows it), or, for
+ * a process the table cannot hold, the record's own, whole (it fills its
+ * field when the name is 15 characters long). */
+static void process_comm(const struct proc_info *p, const struct deptrace_header *h,
+			 char comm[DEPTRACE_COMM_LEN])
 {
-	snprintf(comm, DEPTRACE_COMM_LEN, "%.*s", DEPTRACE_COMM_LEN - 1, h->comm);
+	snprintf(comm, DEPTRACE_COMM_LEN, "%.*s", DEPTRACE_COMM_LEN - 1, p ? p->comm : h->comm);
+}
+
+/* What program an exec started: the executable the kernel resolved, as
+ * /proc shows it while the process still runs it, and the script, if an
+ * interpreter runs one. A process gone (or onto another program) by now
+ * keeps the path exec was given. */
+static void identify_program(struct session *s, struct proc_info *p,
+			     const struct deptrace_exec_event *ev)
+{
+	const char *argv[DEPTRACE_EXEC_ARGS];
+	size_t argc = 0;
+
+	while (argc < DEPTRACE_EXEC_ARGS && ev->argv[argc][0]) {
+		argv[argc] = ev->argv[argc];
+		argc++;
+	}
+	if (proctree_read_program(s->config.proc_root, p->pid, ev->h.comm, ev->path, argv, argc,
+				  p->exe, p->script))
+		snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
 }
 
 static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
@@ -139,13 +163,13 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 
 	if (!p)
 		return;
-	snprintf(p->exe, sizeof(p->exe), "%s", ev->path);
+	identify_program(s, p, ev);
 	p->args[0] = '\0';
 	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++)
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));
-	record_comm(&ev->h, comm);
+	process_comm(p, &ev->h, comm);
 	event = process_event(EVENT_EXEC, &ev->h, p, comm, chain);
 	output_event(s->config.out, &event);
 }
@@ -253,7 +277,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	struct event_violation violation;
 	struct name_candidates names;
 
-	record_comm(&ev->h, comm);
+	process_comm(p, &ev->h, comm);
 	event_address(ev, event.addr);
 	event.port = ev->dport;
 	event.proto = ev->proto;
@@ -316,7 +340,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 	if (unreadable)
 		verdict = (struct verdict){ .violation = true };
 
-	record_comm(h, comm);
+	process_comm(p, h, comm);
 	dns_type_name(qtype, type, sizeof(type));
 	event.qname = qname;
 	event.qtype = type;

@@ -636,6 +636,63 @@ START_TEST(test_names_in_json)
 }
 END_TEST
 
+/* A process's name is its main thread's: a worker thread's record (its
+ * own name) changes neither the line's COMM nor the chain; the main
+ * thread's does. */
+START_TEST(test_comm_is_the_main_thread_name)
+{
+	union deptrace_record rec;
+	const char *t;
+
+	open_with_curl(OUTPUT_TEXT);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, 101, 100, "isc-net-0000", 2000000);
+	rec.connect.h.tid = 105;
+	rec.connect.family = AF_INET;
+	rec.connect.dport = 80;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.10", rec.connect.daddr), 1);
+	session_record(s, &rec);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            192.0.2.10:80\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
+	ck_assert_ptr_null(strstr(t, "isc-net"));
+}
+END_TEST
+
+/* An exec's program from /proc while the process runs it: the executable
+ * resolved, not the path as given, and the script an interpreter runs. */
+START_TEST(test_exec_resolved_program)
+{
+	union deptrace_record rec;
+	char link[PATH_MAX], work[PATH_MAX], tool[PATH_MAX], resolved[PATH_MAX];
+	const char *t;
+
+	write_file(scratch, "proc/102/comm", "tool\n");
+	write_file(scratch, "work/tool", "#!/usr/bin/python3\n");
+	pathf(work, "%s/work", scratch);
+	pathf(link, "%s/proc/102/cwd", scratch);
+	ck_assert_int_eq(symlink(work, link), 0);
+	pathf(link, "%s/proc/102/exe", scratch);
+	ck_assert_int_eq(symlink("/usr/bin/python3.11", link), 0);
+	pathf(tool, "%s/tool", work);
+	ck_assert_ptr_nonnull(realpath(tool, resolved));
+	open_session(OUTPUT_JSON, true);
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "tool", 1000);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "./tool");
+	snprintf(rec.exec.argv[0], sizeof(rec.exec.argv[0]), "./tool");
+	session_record(s, &rec);
+	connect_record(102, 2000000, "192.0.2.10", 80, 0);
+	t = finish();
+	snprintf(work, sizeof(work), "\"comm\":\"tool\",\"exe\":\"/usr/bin/python3.11\","
+		 "\"script\":\"%s\",", resolved);
+	ck_assert_msg(strstr(t, work), "%s", t);
+	ck_assert_ptr_null(strstr(t, "\"exe\":\"./tool\""));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -657,6 +714,8 @@ int main(void)
 	tcase_add_test(tc, test_blocked_records_decode);
 	tcase_add_test(tc, test_names_per_process);
 	tcase_add_test(tc, test_names_in_json);
+	tcase_add_test(tc, test_comm_is_the_main_thread_name);
+	tcase_add_test(tc, test_exec_resolved_program);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

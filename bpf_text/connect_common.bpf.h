@@ -12,6 +12,8 @@
 #define DEPTRACE_AF_INET 2
 #define DEPTRACE_AF_INET6 10
 #define DEPTRACE_DNS_PORT 53
+#define DEPTRACE_IPPROTO_TCP 6
+#define DEPTRACE_IPPROTO_UDP 17
 
 struct ipv4_sockaddr {      /* struct sockaddr_in */
 	u16 family;

@@ -2,18 +2,19 @@
  *
  * The destination is read from the kernel's own copy of the address, in
  * tcp_v4_connect/tcp_v6_connect (TCP) and inet_dgram_connect (UDP), into
- * the record sys_enter_connect opened. The result is the one connect(2)
- * returns, taken at sys_exit_connect as in the tracepoint backend:
- * tcp_v4_connect returns 0 once the SYN is queued, long before a refusal
- * arrives, and a return probe on the socket layer would hold one of the
- * kernel's few kretprobe instances for as long as every connect on the
- * machine blocks, missing returns on a busy host.
+ * the record sys_enter_connect opened. A TCP connect that reaches SYN_SENT
+ * is then reported by the socket layer with its outcome, as in the
+ * tracepoint backend (tcp_outcome.bpf.h); one that fails before, and UDP,
+ * with what connect(2) returned, taken at sys_exit_connect: a return probe
+ * would hold one of the kernel's few kretprobe instances for as long as
+ * every connect on the machine blocks, missing returns on a busy host.
  */
 #include <uapi/linux/ptrace.h> /* struct pt_regs */
 #include "deptrace_event.h"
 #include "probe_read.bpf.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
+#include "tcp_outcome.bpf.h"
 #include "dns_capture.bpf.h"
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"

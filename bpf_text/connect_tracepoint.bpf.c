@@ -2,15 +2,16 @@
  * without kprobes.
  *
  * connect(2) is seen at syscall entry (destination, read from the caller's
- * memory) and exit (result). The syscall does not say whether the socket is
- * TCP or UDP, so socket(2) results are remembered per (process, fd), and a
- * TCP socket entering SYN_SENT during the call settles it for sockets made
- * before tracing began.
+ * memory) and exit (result); a TCP connect that reaches SYN_SENT is taken
+ * over by the socket layer (tcp_outcome.bpf.h). The syscall does not say
+ * whether the socket is TCP or UDP, so socket(2) results are remembered per
+ * (process, fd).
  */
 #include "deptrace_event.h"
 #include "probe_read.bpf.h"
 #include "process_tree.bpf.h"
 #include "connect_common.bpf.h"
+#include "tcp_outcome.bpf.h"
 #include "dns_capture.bpf.h"
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"
@@ -19,9 +20,6 @@
 #define DEPTRACE_SOCK_STREAM 1
 #define DEPTRACE_SOCK_DGRAM 2
 #define DEPTRACE_SOCK_TYPE_MASK 0xf
-#define DEPTRACE_TCP_SYN_SENT 2
-#define DEPTRACE_IPPROTO_TCP 6
-#define DEPTRACE_IPPROTO_UDP 17
 
 BPF_HASH(socket_calls, u64, u8, 1024);        /* thread -> proto asked for */
 BPF_TABLE("lru_hash", u64, u8, socket_protos, 65536); /* fd_key -> proto */
@@ -87,26 +85,5 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect)
 	known = socket_protos.lookup(&key);
 	if (known)
 		ev->proto = *known;
-	return 0;
-}
-
-/* A raw tracepoint: this fires on every TCP state change of every process
- * on the machine (about ten per loopback connection), and the perf
- * tracepoint of the same name builds a record each time before the program
- * can look; the raw one hands over the arguments (sk, oldstate, newstate)
- * as they are. Only tcp_v4_connect and tcp_v6_connect (and MPTCP's, on its
- * TCP subflow) enter SYN_SENT, in the connecting thread, so the state alone
- * says TCP without reading the kernel's struct sock. */
-RAW_TRACEPOINT_PROBE(inet_sock_set_state)
-{
-	u64 id;
-	struct deptrace_connect_event *ev;
-
-	if ((int)ctx->args[2] != DEPTRACE_TCP_SYN_SENT)
-		return 0;
-	id = bpf_get_current_pid_tgid();
-	ev = inflight.lookup(&id);
-	if (ev)
-		ev->proto = DEPTRACE_PROTO_TCP;
 	return 0;
 }

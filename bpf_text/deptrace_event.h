@@ -82,12 +82,16 @@ struct deptrace_dns_event {
 	__u8 payload[DEPTRACE_DNS_CAPTURE];
 };
 
-/* A traced process replaced its program; h.comm is the new name. */
+/* A traced process replaced its program; h.comm is the new name. The
+ * kernel sends the first DEPTRACE_EXEC_SENT bytes (header and path); argv
+ * is filled in by user space, from /proc/PID/cmdline (lib/tracer.c). */
 struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
 };
+
+#define DEPTRACE_EXEC_SENT __builtin_offsetof(struct deptrace_exec_event, argv)
 
 /* Why the enforced policy refused a DNS query. */
 enum deptrace_query_refusal {

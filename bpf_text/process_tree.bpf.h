@@ -72,8 +72,11 @@ TRACEPOINT_PROBE(task, task_newtask)
 #endif
 
 /* A process is gone when its main thread exits; other threads' exits are
- * not the end of it. User space ends tracing when the map is empty. */
-TRACEPOINT_PROBE(sched, sched_process_exit)
+ * not the end of it. User space ends tracing when the map is empty. A raw
+ * tracepoint: it needs nothing of the record a perf tracepoint would build
+ * for every exit on the machine, and its detach does not wait for an RCU
+ * grace period. */
+RAW_TRACEPOINT_PROBE(sched_process_exit)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32;
@@ -83,55 +86,23 @@ TRACEPOINT_PROBE(sched, sched_process_exit)
 	return 0;
 }
 
-/* argv is read at execve entry, while the old image still holds it, and
- * sent once the exec has succeeded, with the path the kernel resolved. */
-BPF_TABLE("lru_hash", u32, struct deptrace_exec_event, exec_args, 256); /* failed execs age out */
+/* A traced process replaced its program: the new name and the path the
+ * kernel resolved. argv is not read here: a hook at execve entry would be
+ * a syscall tracepoint, which slows every syscall of every process on the
+ * machine; user space reads /proc/PID/cmdline when the record arrives
+ * (tracer.c), and only the header and path are sent. */
 BPF_PERCPU_ARRAY(exec_scratch, struct deptrace_exec_event, 1);
-
-static __always_inline void remember_argv(const char *const *argv)
-{
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	u32 zero = 0;
-	struct deptrace_exec_event *ev = exec_scratch.lookup(&zero);
-	const char *arg;
-
-	if (!ev || !current_traced_proc())
-		return;
-	__builtin_memset(ev->argv, 0, sizeof(ev->argv));
-#pragma unroll
-	for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++) {
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
-			break;
-		bpf_probe_read_user_str(ev->argv[i], DEPTRACE_EXEC_ARG_LEN, arg);
-	}
-	exec_args.update(&tid, ev);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_execve)
-{
-	remember_argv(args->argv);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_execveat)
-{
-	remember_argv(args->argv);
-	return 0;
-}
 
 TRACEPOINT_PROBE(sched, sched_process_exec)
 {
-	u32 caller = args->old_pid; /* the thread that called execve */
-	struct deptrace_exec_event *ev = exec_args.lookup(&caller);
+	u32 zero = 0;
+	struct deptrace_exec_event *ev = exec_scratch.lookup(&zero);
 	struct deptrace_proc *proc = current_traced_proc();
 
-	if (!ev)
+	if (!ev || !proc)
 		return 0;
-	if (proc) {
-		fill_header(&ev->h, DEPTRACE_EVENT_EXEC, proc->ppid);
-		TP_DATA_LOC_READ_STR(ev->path, filename, sizeof(ev->path));
-		events.perf_submit(args, ev, sizeof(*ev));
-	}
-	exec_args.delete(&caller);
+	fill_header(&ev->h, DEPTRACE_EVENT_EXEC, proc->ppid);
+	TP_DATA_LOC_READ_STR(ev->path, filename, sizeof(ev->path));
+	events.perf_submit(args, ev, DEPTRACE_EXEC_SENT);
 	return 0;
 }

@@ -39,6 +39,22 @@ static void report_probes(FILE *out, const struct kernel_features *f)
 		f->missing_syscall_tracepoint ? f->missing_syscall_tracepoint : "");
 }
 
+/* Where each fact comes from, and how many syscall tracepoints that
+ * takes: each slows every syscall of every process while attached. */
+static void report_fact_sources(FILE *out, enum backend backend)
+{
+	char sources[1024];
+	unsigned hooks, total = 0;
+
+	for (enum probe_fact fact = 0; fact < FACT_COUNT; fact++) {
+		probe_fact_sources(backend, fact, sources, sizeof(sources), &hooks);
+		fprintf(out, ROW "%s\n", probe_fact_name(fact), sources);
+		total += hooks;
+	}
+	fprintf(out, ROW "%u (each slows every syscall on the machine while attached)\n",
+		"syscall hooks", total);
+}
+
 enum run_failure check_report(FILE *out, enum backend wanted,
 			      const struct message_sink *messages)
 {
@@ -61,11 +77,13 @@ enum run_failure check_report(FILE *out, enum backend wanted,
 	if (*notice)
 		fprintf(out, ROW "%s)\n", "", notice);
 	report_probes(out, &features);
-	if (backend == BACKEND_AUTO)
+	if (backend == BACKEND_AUTO) {
 		fprintf(out, ROW "none: %s\n", "backend", why);
-	else
+	} else {
 		fprintf(out, ROW "%s%s\n", "backend", backend_name(backend),
 			wanted == BACKEND_AUTO ? " (auto)" : " (forced)");
+		report_fact_sources(out, backend);
+	}
 	headers_rc = kheaders_choose(features.release, &headers, err, sizeof(err));
 	if (headers_rc)
 		message_say(messages, "%s", err);

@@ -12,7 +12,7 @@ static size_t record_size(unsigned type)
 	case DEPTRACE_EVENT_SEND_BLOCKED:
 	case DEPTRACE_EVENT_SOCKET_BLOCKED: return sizeof(struct deptrace_connect_event);
 	case DEPTRACE_EVENT_DNS: return sizeof(struct deptrace_dns_event);
-	case DEPTRACE_EVENT_EXEC: return sizeof(struct deptrace_exec_event);
+	case DEPTRACE_EVENT_EXEC: return DEPTRACE_EXEC_SENT;
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
 	}
@@ -51,8 +51,23 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';
 	if (h.type == DEPTRACE_EVENT_EXEC) {
 		rec->exec.path[DEPTRACE_EXEC_PATH_LEN - 1] = '\0';
-		for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++)
-			rec->exec.argv[i][DEPTRACE_EXEC_ARG_LEN - 1] = '\0';
+		memset(rec->exec.argv, 0, sizeof(rec->exec.argv)); /* not sent */
 	}
 	return 0;
+}
+
+void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_t len)
+{
+	size_t at = 0;
+
+	memset(ev->argv, 0, sizeof(ev->argv));
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS && at < len; i++) {
+		const char *arg = cmdline + at;
+		size_t n = strnlen(arg, len - at);
+
+		memcpy(ev->argv[i], arg, n < DEPTRACE_EXEC_ARG_LEN ? n : DEPTRACE_EXEC_ARG_LEN - 1);
+		at += n + 1;
+	}
+	if (!len)
+		memcpy(ev->argv[0], ev->path, strnlen(ev->path, DEPTRACE_EXEC_ARG_LEN - 1));
 }

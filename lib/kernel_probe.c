@@ -12,45 +12,83 @@
 #include <unistd.h>
 
 const struct probe_spec shared_probes[] = {
-	/* the process tree */
-	{ "task", "task_newtask", NULL, true },
-	{ "sched", "sched_process_exit", NULL, false },
-	{ "syscalls", "sys_enter_execve", NULL, false },
-	{ "syscalls", "sys_enter_execveat", NULL, false },
-	{ "sched", "sched_process_exec", NULL, false },
-	/* connect(2) */
-	{ "syscalls", "sys_enter_connect", NULL, false },
-	{ "syscalls", "sys_exit_connect", NULL, false },
-	/* DNS datagrams */
-	{ "syscalls", "sys_enter_sendto", NULL, false },
-	{ "syscalls", "sys_enter_write", NULL, false },
-	{ "syscalls", "sys_enter_sendmsg", NULL, false },
-	{ "syscalls", "sys_enter_sendmmsg", NULL, false },
-	{ "syscalls", "sys_enter_read", NULL, false },
-	{ "syscalls", "sys_exit_read", NULL, false },
-	{ "syscalls", "sys_enter_recvfrom", NULL, false },
-	{ "syscalls", "sys_exit_recvfrom", NULL, false },
-	{ "syscalls", "sys_enter_recvmsg", NULL, false },
-	{ "syscalls", "sys_exit_recvmsg", NULL, false },
-	{ "syscalls", "sys_enter_recvmmsg", NULL, false },
-	{ "syscalls", "sys_exit_recvmmsg", NULL, false },
-	{ "syscalls", "sys_enter_close", NULL, false },
+	{ "task", "task_newtask", NULL, true, FACT_PROCESSES },
+	{ "sched", "sched_process_exit", "raw_tracepoint__sched_process_exit", false, FACT_PROCESSES },
+	{ "sched", "sched_process_exec", NULL, false, FACT_PROCESSES },
+	{ "syscalls", "sys_enter_connect", NULL, false, FACT_CONNECT },
+	{ "syscalls", "sys_exit_connect", NULL, false, FACT_CONNECT },
+	{ "sock", "inet_sock_set_state", NULL, false, FACT_TCP },
+	{ "sock", "inet_sk_error_report", NULL, false, FACT_TCP },
+	{ "tcp", "tcp_destroy_sock", "raw_tracepoint__tcp_destroy_sock", false, FACT_TCP },
+	{ "syscalls", "sys_enter_sendto", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_write", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_sendmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_sendmmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_read", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_exit_read", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_recvfrom", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_exit_recvfrom", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_recvmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_exit_recvmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_recvmmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_exit_recvmmsg", NULL, false, FACT_DNS },
+	{ "syscalls", "sys_enter_close", NULL, false, FACT_DNS },
 	{ 0 },
 };
 
 const struct probe_spec kprobe_probes[] = {
-	{ NULL, "tcp_v4_connect", "on_tcp_connect", false },
-	{ NULL, "tcp_v6_connect", "on_tcp_connect", false },
-	{ NULL, "inet_dgram_connect", "on_dgram_connect", false },
+	{ NULL, "tcp_v4_connect", "on_tcp_connect", false, FACT_CONNECT },
+	{ NULL, "tcp_v6_connect", "on_tcp_connect", false, FACT_CONNECT },
+	{ NULL, "inet_dgram_connect", "on_dgram_connect", false, FACT_CONNECT },
 	{ 0 },
 };
 
 const struct probe_spec tracepoint_probes[] = {
-	{ "syscalls", "sys_enter_socket", NULL, false },
-	{ "syscalls", "sys_exit_socket", NULL, false },
-	{ "sock", "inet_sock_set_state", "raw_tracepoint__inet_sock_set_state", false },
+	{ "syscalls", "sys_enter_socket", NULL, false, FACT_CONNECT },
+	{ "syscalls", "sys_exit_socket", NULL, false, FACT_CONNECT },
 	{ 0 },
 };
+
+const char *probe_fact_name(enum probe_fact fact)
+{
+	switch (fact) {
+	case FACT_PROCESSES: return "processes";
+	case FACT_TCP: return "TCP outcomes";
+	case FACT_CONNECT: return "connect(2)";
+	case FACT_DNS: return "DNS payloads";
+	case FACT_COUNT: break;
+	}
+	return "?";
+}
+
+void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, size_t len,
+			unsigned *syscall_hooks)
+{
+	const struct probe_spec *lists[] = {
+		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
+	};
+	size_t used = 0;
+
+	*buf = '\0';
+	*syscall_hooks = 0;
+	for (size_t i = 0; i < 2; i++) {
+		for (const struct probe_spec *p = lists[i]; p->name; p++) {
+			int n;
+
+			if (p->fact != fact)
+				continue;
+			if (p->category && !strcmp(p->category, "syscalls"))
+				++*syscall_hooks;
+			n = snprintf(buf + used, len - used, "%s%s%s%s%s", used ? ", " : "",
+				     p->category ? p->category : "kprobe ",
+				     p->category ? ":" : "", p->name,
+				     p->category && p->function ? " (raw)" : "");
+			if (n < 0 || (size_t)n >= len - used)
+				return;
+			used += (size_t)n;
+		}
+	}
+}
 
 static bool tracing_ready(void)
 {

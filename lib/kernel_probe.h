@@ -48,6 +48,15 @@ enum backend choose_backend(const struct kernel_features *features,
 const char *backend_name(enum backend backend);
 int parse_backend(const char *name, enum backend *backend);
 
+/* What deptrace learns from the kernel; each attachment point serves one. */
+enum probe_fact {
+	FACT_PROCESSES,   /* forks, execs, exits */
+	FACT_TCP,         /* TCP connects and their outcome, from the socket layer */
+	FACT_CONNECT,     /* connect(2): UDP, and TCP failing before SYN_SENT */
+	FACT_DNS,         /* the DNS datagrams of traced processes */
+	FACT_COUNT,
+};
+
 /* One attachment point of the eBPF programs. Tracepoint programs are
  * named by libbcc's TRACEPOINT_PROBE convention: tracepoint__CATEGORY__NAME. */
 struct probe_spec {
@@ -57,6 +66,7 @@ struct probe_spec {
 			       * category: a raw tracepoint (no record is built
 			       * for its program), RAW_TRACEPOINT_PROBE's */
 	bool children_only;   /* needed only to follow forked processes */
+	enum probe_fact fact;
 };
 
 /* NULL-terminated (name == NULL) lists: what both backends share, and what
@@ -64,5 +74,14 @@ struct probe_spec {
 extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
 extern const struct probe_spec tracepoint_probes[];
+
+const char *probe_fact_name(enum probe_fact fact);
+
+/* Where `backend` takes `fact` from, for --check: "sock:inet_sock_set_state,
+ * tcp:tcp_destroy_sock (raw), ..."; the number of syscall tracepoints
+ * among them (each slows every syscall of every process while attached)
+ * in *syscall_hooks. */
+void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, size_t len,
+			unsigned *syscall_hooks);
 
 #endif

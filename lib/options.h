@@ -35,7 +35,9 @@
  * started (usage.c says so too). */
 #define DEPTRACE_EXIT_CODES(X) \
 	X(EXIT_OK, 0, "tracing ended normally (with -p)") \
-	X(EXIT_RUNTIME, 1, "tracing failed after it had started") \
+	X(EXIT_RUNTIME, 1, "tracing failed after it had started, or its output could not " \
+	  "be written; or events were lost (with -p, or with --fail-on-violation: the run " \
+	  "cannot vouch for the policy)") \
 	X(EXIT_USAGE, 2, "bad options") \
 	X(EXIT_PERMISSION, 3, "not enough privilege") \
 	X(EXIT_NO_PROCESS, 4, "a -p PID does not exist") \

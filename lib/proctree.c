@@ -197,6 +197,21 @@ struct proc_info *proc_table_get(struct proc_table *table, pid_t pid)
 	return &n->info;
 }
 
+/* 0 if process `pid` is still named `comm`, -ESRCH if it runs another
+ * program now, or -errno (gone). */
+static int still_named(const char *proc_root, pid_t pid, const char *comm)
+{
+	char path[64 + 256], now[PROC_COMM_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
+	n = read_small_file(path, now, sizeof(now));
+	if (n < 0)
+		return (int)n;
+	now[strcspn(now, "\n")] = '\0';
+	return strcmp(now, comm) ? -ESRCH : 0;
+}
+
 /* `path` as process `pid` would open it: absolute, without symbolic links.
  * 0 or -errno. */
 static int resolve_for(const char *proc_root, pid_t pid, const char *path, char out[PATH_MAX])
@@ -234,7 +249,7 @@ int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, co
 			  const char *const *argv, size_t argc, char exe[PROC_EXE_LEN],
 			  char script[PROC_EXE_LEN])
 {
-	char link[64 + 256], now[PROC_COMM_LEN], target[PROC_EXE_LEN];
+	char link[64 + 256], target[PROC_EXE_LEN];
 	ssize_t n;
 
 	script[0] = '\0';
@@ -243,13 +258,10 @@ int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, co
 			if (find_script(proc_root, pid, argv[i], script))
 				break;
 	if (comm) {
-		snprintf(link, sizeof(link), "%s/%d/comm", proc_root, (int)pid);
-		n = read_small_file(link, now, sizeof(now));
-		if (n < 0)
-			return (int)n;
-		now[strcspn(now, "\n")] = '\0';
-		if (strcmp(now, comm))
-			return -ESRCH;
+		int rc = still_named(proc_root, pid, comm);
+
+		if (rc)
+			return rc;
 	}
 	snprintf(link, sizeof(link), "%s/%d/exe", proc_root, (int)pid);
 	n = readlink(link, target, sizeof(target) - 1);
@@ -287,6 +299,18 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 		if (info->args[i] == '\0')
 			info->args[i] = ' ';
 	return 0;
+}
+
+ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
+			      char *buf, size_t len)
+{
+	char path[64 + 256];
+	int rc = still_named(proc_root, pid, comm);
+
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
+	return read_small_file(path, buf, len);
 }
 
 void proc_chain(const struct proc_table *table, pid_t pid, char *buf, size_t len)

@@ -81,6 +81,13 @@ int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, co
 			  const char *const *argv, size_t argc, char exe[PROC_EXE_LEN],
 			  char script[PROC_EXE_LEN]);
 
+/* The arguments of process `pid` as PROC_ROOT/PID/cmdline holds them
+ * (NUL-separated, at most len - 1 bytes kept), provided its name is still
+ * `comm`: one that has run another program since has that program's
+ * arguments. The byte count, or -errno (-ESRCH: another program now). */
+ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
+			      char *buf, size_t len);
+
 /* "deploy.sh > migrate > curl": names from the traced root down to `pid`
  * (at most 16 deep); just the process's own name when its parents are
  * unknown. */

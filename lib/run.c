@@ -87,8 +87,14 @@ int run_exit_code(const struct run_facts *f)
 {
 	if (f->failure)
 		return failure_exit_codes[f->failure];
+	if (f->early_signal)
+		return 128 + f->early_signal;
+	if (f->output_failed)
+		return EXIT_RUNTIME;
 	if (f->fail_on_violation && f->violated)
 		return EXIT_VIOLATION;
+	if (f->fail_on_violation && f->lost)
+		return EXIT_RUNTIME;
 	if (f->command_exited)
 		return run_command_exit_code(f->command_status);
 	return f->lost ? EXIT_RUNTIME : EXIT_OK;
@@ -106,6 +112,7 @@ static int fail(struct run *r, enum run_failure failure, int rc)
 /* --- signals --------------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t stop_signo;
 static volatile sig_atomic_t command_pid;
 
 /* A signal sent to deptrace by a process is passed on to the command; one
@@ -114,6 +121,7 @@ static volatile sig_atomic_t command_pid;
 static void on_stop_signal(int signo, siginfo_t *info, void *context)
 {
 	stop_requests++;
+	stop_signo = signo;
 	if (command_pid > 0 && info->si_code <= 0 && info->si_pid != command_pid)
 		kill(command_pid, signo);
 }
@@ -221,6 +229,7 @@ const struct run_ops run_real_ops = {
 	.tracer_attach = tracer_attach,
 	.tracer_forget_exited = tracer_forget_exited,
 	.tracer_poll = tracer_poll,
+	.tracer_finish = tracer_finish,
 	.tracer_has_processes = tracer_has_processes,
 	.tracer_stat = tracer_stat,
 	.tracer_malformed = tracer_malformed,
@@ -294,15 +303,33 @@ static int open_file(struct run *r, struct run_file *file)
 	return 0;
 }
 
-/* Files made by a run that never started are removed again. */
-static void close_file(struct run_file *file, bool started)
+/* Files made by a run that never started are removed again. What could
+ * not be written is told, and fails the run. */
+static void close_file(struct run *r, struct run_file *file)
 {
 	if (!file->stream)
 		return;
-	fclose(file->stream);
+	if (fclose(file->stream) && r->facts.started && !r->facts.output_failed) {
+		say(r, "cannot write %s: %s", file->path, strerror(errno));
+		r->facts.output_failed = true;
+	}
 	file->stream = NULL;
-	if (!started && file->created)
+	if (!r->facts.started && file->created)
 		unlink(file->path);
+}
+
+/* A stop signal (SIGINT, SIGTERM, SIGHUP) that came while deptrace was
+ * starting (compiling takes seconds) ends the run before its command is
+ * let go: a `timeout` or a service manager's stop is not lost. Asked
+ * between the steps of the start, none of which it interrupts. */
+static int stopped_early(struct run *r)
+{
+	if (!stop_requests)
+		return 0;
+	r->facts.early_signal = stop_signo;
+	say(r, "stopped by %s before tracing began%s", strsignal(stop_signo),
+	    r->opts->command ? ": the command was not run" : "");
+	return -EINTR;
 }
 
 int run_prepare(struct run *r)
@@ -311,6 +338,7 @@ int run_prepare(struct run *r)
 	char err[256];
 	int rc;
 
+	install_signal_handlers();
 	if (o->user) {
 		rc = run_command_resolve_user(o->user, &r->command.user, err, sizeof(err));
 		if (rc) {
@@ -566,8 +594,11 @@ int run_start(struct run *r)
 
 	if (r->facts.failure)
 		return -ECANCELED;
-	install_signal_handlers();
-	rc = load(r);
+	rc = stopped_early(r);
+	if (!rc)
+		rc = load(r);
+	if (!rc)
+		rc = stopped_early(r);
 	if (!rc && o->enforce)
 		rc = prepare_enforcement(r);
 	if (!rc && o->command)
@@ -595,6 +626,9 @@ int run_start(struct run *r)
 	/* a process seeded as it exited stays gone: the exit probe, attached
 	 * now, sees every later exit, so one look at /proc settles the rest */
 	r->ops.tracer_forget_exited(r->tracer);
+	rc = stopped_early(r);
+	if (rc)
+		return rc;
 	if (r->command.state == COMMAND_HELD) {
 		rc = release(r);
 		if (rc)
@@ -645,6 +679,7 @@ void run_poll(struct run *r)
 		session_expire_lookups(r->session, monotonic_ns());
 		if (fflush(r->out.stream) || ferror(r->out.stream)) {
 			say(r, "cannot write the output: %s", strerror(errno));
+			r->facts.output_failed = true;
 			break;
 		}
 		reap_command(r, WNOHANG);
@@ -667,9 +702,12 @@ void run_poll(struct run *r)
 		if (deadline && monotonic_ns() >= deadline)
 			break;
 	}
-	r->ops.tracer_poll(r->tracer, 0);
+	r->ops.tracer_finish(r->tracer);
 	session_finish(r->session);
-	fflush(r->out.stream);
+	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
+		say(r, "cannot write the output: %s", strerror(errno));
+		r->facts.output_failed = true;
+	}
 }
 
 /* --- finish ------------------------------------------------------------------ */
@@ -724,8 +762,8 @@ void run_finish(struct run *r)
 			say(r, "exit status %d (--fail-on-violation); the command's own status was %d",
 			    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	}
-	close_file(&r->output, r->facts.started);
-	close_file(&r->graph, r->facts.started);
+	close_file(r, &r->output);
+	close_file(r, &r->graph);
 	session_free(r->session);
 	r->session = NULL;
 }

@@ -72,12 +72,18 @@ struct run_facts {
 	int command_status;     /* ... with this wait status */
 	bool fail_on_violation; /* --fail-on-violation ... */
 	bool violated;          /* ... and the policy was broken */
+	int early_signal;       /* a stop signal came before tracing began: the
+				   run ended there, its command never ran */
+	bool output_failed;     /* the lines, the map or the graph could not
+				   all be written */
 };
 
-/* The exit code of a run (the table in options.h): a failure's own code;
- * otherwise --fail-on-violation's, if the policy was broken; otherwise the
- * command's status (the shell's convention); otherwise 1 if records were
- * lost, else 0. */
+/* The exit code of a run (the table in options.h), the first that holds:
+ * a failure's own code; 128+N for stop signal N before tracing began (as
+ * if it had killed the command, which never ran); 1 if the output could
+ * not be written; with --fail-on-violation, 7 if the policy was broken, 1
+ * if records were lost (the run cannot vouch that it was not); the
+ * command's status (the shell's convention); 1 if records were lost; 0. */
 int run_exit_code(const struct run_facts *facts);
 
 /* What the run does to the world, as a libbpf skeleton's open / load /
@@ -97,6 +103,7 @@ struct run_ops {
 	int (*tracer_attach)(struct tracer *tracer, char *err, size_t errlen);
 	void (*tracer_forget_exited)(struct tracer *tracer);
 	size_t (*tracer_poll)(struct tracer *tracer, int timeout_ms);
+	void (*tracer_finish)(struct tracer *tracer);
 	bool (*tracer_has_processes)(struct tracer *tracer);
 	uint64_t (*tracer_stat)(struct tracer *tracer, enum deptrace_stat slot);
 	uint64_t (*tracer_malformed)(const struct tracer *tracer);

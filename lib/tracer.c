@@ -256,9 +256,22 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 	return 0;
 }
 
+/* argv is read as the exec record arrives, milliseconds after the exec
+ * (the poll loop looks again 4 ms after a batch): a process gone by then,
+ * or running another program, is left with the path it was started by. */
+static void read_exec_argv(struct deptrace_exec_event *ev)
+{
+	char cmdline[DEPTRACE_EXEC_ARGS * 256];
+	ssize_t n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
+					  sizeof(cmdline));
+
+	decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+}
+
 static void collect_record(void *cookie, void *data, int size)
 {
 	struct tracer *t = cookie;
+	union deptrace_record *rec;
 
 	if (t->nbatch == t->batch_cap) {
 		size_t cap = t->batch_cap ? t->batch_cap * 2 : 64;
@@ -271,10 +284,14 @@ static void collect_record(void *cookie, void *data, int size)
 		t->batch = grown;
 		t->batch_cap = cap;
 	}
-	if (decode_record(data, (size_t)size, &t->batch[t->nbatch]))
+	rec = &t->batch[t->nbatch];
+	if (decode_record(data, (size_t)size, rec)) {
 		t->malformed++;
-	else
-		t->nbatch++;
+		return;
+	}
+	if (rec->h.type == DEPTRACE_EVENT_EXEC)
+		read_exec_argv(&rec->exec);
+	t->nbatch++;
 }
 
 static int by_time(const void *a, const void *b)
@@ -373,18 +390,42 @@ int tracer_poll_timeout(int timeout_ms, size_t delivered)
 	return timeout_ms * 2 > TRACER_POLL_INTERVAL_MS ? TRACER_POLL_INTERVAL_MS : timeout_ms * 2;
 }
 
-size_t tracer_poll(struct tracer *t, int timeout_ms)
+static size_t deliver_batch(struct tracer *t)
 {
 	size_t delivered;
 
-	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
-	perf_reader_consume(t->nreaders, t->readers);
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
 	for (size_t i = 0; i < t->nbatch; i++)
 		t->config.sink.record(t->config.sink.ctx, &t->batch[i]);
 	delivered = t->nbatch;
 	t->nbatch = 0;
 	return delivered;
+}
+
+size_t tracer_poll(struct tracer *t, int timeout_ms)
+{
+	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+	perf_reader_consume(t->nreaders, t->readers);
+	return deliver_batch(t);
+}
+
+void tracer_finish(struct tracer *t)
+{
+	int fd = bpf_table_fd(t->module, "tcp_connecting");
+	struct deptrace_connect_event ev;
+	__u64 key, next;
+	bool more = bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+
+	perf_reader_consume(t->nreaders, t->readers);
+	while (more) {
+		if (!bpf_lookup_elem(fd, &key, &ev)) {
+			ev.result = -EINPROGRESS;
+			collect_record(t, &ev, sizeof(ev));
+		}
+		more = bpf_get_next_key(fd, &key, &next) == 0;
+		key = next;
+	}
+	deliver_batch(t);
 }
 
 uint64_t tracer_malformed(const struct tracer *t)

@@ -66,6 +66,10 @@ int tracer_poll_timeout(int timeout_ms, size_t delivered);
  * it delivered. */
 size_t tracer_poll(struct tracer *tracer, int timeout_ms);
 
+/* At the end: delivers what tracer_poll would, then the TCP connects still
+ * waiting for their outcome, as EINPROGRESS (bpf_text/tcp_outcome.bpf.h). */
+void tracer_finish(struct tracer *tracer);
+
 /* Loads one more function of the compiled text through the verifier (the
  * policy programs, which enforce.c attaches itself); closed with the
  * tracer. The fd, or -errno with a reason in `err`. */

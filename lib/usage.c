@@ -59,14 +59,17 @@ static const struct {
 	{ "OUTPUT",
 	  "Columns: TIME(s) since tracing began; PID of the process (not the thread); "
 	  "PPID, the traced process that started it; COMM; PROTO (TCP, UDP, or DNS for a "
-	  "lookup); RESULT, \"ok\" or the errno name connect(2) returned (EINPROGRESS for "
-	  "a non-blocking connect), or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
+	  "lookup); RESULT, \"ok\" or an errno name: how a TCP connect ended (EINPROGRESS: "
+	  "still connecting when tracing ended), what connect(2) returned for UDP or a "
+	  "connect failing at once, or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
 	  "NOANSWER); DESTINATION, address:port and the name, or the name looked up and "
 	  "its answers. Notices and errors go to standard error." },
 };
 
 /* After the exit codes of DEPTRACE_EXIT_CODES. */
-static const char exit_otherwise[] = "otherwise, in run mode, COMMAND's own exit status";
+static const char exit_otherwise[] =
+	"otherwise, in run mode, COMMAND's own exit status; 128+N when stop signal N "
+	"(SIGINT, SIGTERM, SIGHUP) came before tracing began, and COMMAND was not run";
 
 /* A command ('\n' between its lines) and what it does (or NULL). */
 static const struct {

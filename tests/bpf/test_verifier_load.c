@@ -109,7 +109,7 @@ static size_t programs_needed(enum backend backend, bool follow_children)
 
 START_TEST(test_kprobe_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 22);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 23);
 	load_and_unload(BACKEND_KPROBE, true, false, programs_needed(BACKEND_KPROBE, true));
 	load_and_unload(BACKEND_KPROBE, false, false, programs_needed(BACKEND_KPROBE, false));
 	load_and_unload(BACKEND_KPROBE, true, true, programs_needed(BACKEND_KPROBE, true));

@@ -6,6 +6,9 @@
  *
  *   pid=P tid=T comm=C proto=TCP|UDP dest=ADDR:PORT result=ok|E...
  *
+ * The result is connect()'s, or, for a non-blocking TCP connect, the
+ * handshake's outcome (SO_ERROR once the socket is writable).
+ *
  * See usage() for the options.
  */
 #define _GNU_SOURCE
@@ -120,10 +123,16 @@ static int do_connect(void)
     int rc = connect(fd, (struct sockaddr *)&dest, destlen);
     int err = errno;
     if (rc < 0 && err == EINPROGRESS) {
-        /* Let the handshake finish so the process has a real connection,
-         * but what we report is still connect()'s own return. */
+        /* What we report is how the attempt ended, as deptrace does for
+         * TCP: the handshake's outcome, EINPROGRESS only if it never came. */
         struct pollfd p = { .fd = fd, .events = POLLOUT };
-        poll(&p, 1, 2000);
+        int so_error = 0;
+        socklen_t len = sizeof(so_error);
+        if (poll(&p, 1, 2000) == 1 &&
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) == 0) {
+            rc = so_error ? -1 : 0;
+            err = so_error;
+        }
     }
 
     char d[INET6_ADDRSTRLEN + 16];

@@ -41,3 +41,22 @@ unshare --mount bash -c '
 grep -q '^deptrace: no kernel headers for .*: run scripts/setup-deps' "$SCRATCH/err" ||
 	fail "no headers: $(cat "$SCRATCH/err")"
 pass "no kernel headers anywhere: exit 6 with what to do"
+
+# --check says where each fact comes from; the syscall tracepoints it
+# counts are the ones a running deptrace has attached (bpftool perf).
+"$DEPTRACE" --check > "$SCRATCH/check.out" || true
+grep -qE '^TCP outcomes +sock:inet_sock_set_state, sock:inet_sk_error_report, tcp:tcp_destroy_sock \(raw\)$' \
+	"$SCRATCH/check.out" || fail "--check does not say where TCP outcomes come from: $(cat "$SCRATCH/check.out")"
+hooks=$(sed -n 's/^syscall hooks *\([0-9]*\) .*/\1/p' "$SCRATCH/check.out")
+listed=$(grep -E '^(processes|TCP outcomes|connect\(2\)|DNS payloads) ' "$SCRATCH/check.out" |
+	grep -o 'syscalls:sys_[a-z_]*' | sort -u | wc -l)
+[[ -n $hooks && $hooks == "$listed" ]] || fail "--check counts $hooks syscall hooks but lists $listed"
+sleep 60 &
+idle=$!
+start_deptrace -p "$idle"
+attached=$(bpftool perf show 2>/dev/null |
+	awk -v pid="$DEPTRACE_BG" '$1 == "pid" && $2 == pid && $0 ~ / tracepoint +sys_(enter|exit)_/' | wc -l)
+kill "$idle"
+wait_deptrace
+[[ $attached == "$hooks" ]] || fail "deptrace attached $attached syscall tracepoints, --check says $hooks"
+pass "--check names each fact's probes; its $hooks syscall hooks are what deptrace attaches"

@@ -172,3 +172,58 @@ cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [[ -z $cgroup_root || $(find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l) == 0 ]] ||
 	fail "a deptrace cgroup is left under $cgroup_root after the run in the namespace"
 pass "in 'ip netns exec' without cgroup2, deptrace mounts its own, privately, and enforces"
+
+# --- a stop signal during start-up ----------------------------------------------------------------
+# The -o file is opened once the signal handlers are in place, before the
+# programs compile (seconds): SIGTERM then must not be lost, the command
+# must not run after it, and the run leaves nothing.
+for sig in TERM INT HUP; do
+	rm -f "$SCRATCH/ran" "$SCRATCH/early.out"
+	"$DEPTRACE" -o "$SCRATCH/early.out" -- sh -c "touch '$SCRATCH/ran'" 2>"$SCRATCH/trace.err" &
+	DEPTRACE_BG=$!
+	deadline=$((SECONDS + DEPTRACE_START_TIMEOUT))
+	until [[ -e $SCRATCH/early.out ]]; do
+		kill -0 "$DEPTRACE_BG" 2>/dev/null || fail "deptrace exited before opening its output"
+		((SECONDS < deadline)) || fail "deptrace did not open its output within $DEPTRACE_START_TIMEOUT s"
+		sleep 0.01
+	done
+	kill -"$sig" "$DEPTRACE_BG"
+	wait_deptrace
+	want=$((128 + $(kill -l "$sig")))
+	[[ $DEPTRACE_RC == "$want" ]] || fail "SIG$sig during start-up: exit $DEPTRACE_RC, wanted $want"
+	[[ ! -e $SCRATCH/ran ]] || fail "SIG$sig during start-up: the command ran after it"
+	grep -q 'before tracing began: the command was not run' "$SCRATCH/trace.err" ||
+		fail "SIG$sig during start-up: $(cat "$SCRATCH/trace.err")"
+	[[ ! -e $SCRATCH/early.out ]] || fail "SIG$sig during start-up: the output file it made is left"
+done
+pass "SIGTERM, SIGINT and SIGHUP during start-up: exit 128+N, the command never runs, no file left"
+
+# --- output that cannot be written ------------------------------------------------------------------
+run_deptrace -- true
+[[ $DEPTRACE_RC == 0 ]] || fail "a plain run exited $DEPTRACE_RC"
+rc=0
+"$DEPTRACE" -o /dev/full -- "$DT_ATTACK" tcp 127.0.0.1 9 >/dev/null 2>"$SCRATCH/trace.err" || rc=$?
+[[ $rc == 1 ]] || fail "-o /dev/full: exit $rc, wanted 1"
+grep -q 'cannot write the output: No space left on device' "$SCRATCH/trace.err" ||
+	fail "-o /dev/full: $(cat "$SCRATCH/trace.err")"
+rc=0
+"$DEPTRACE" -- true >/dev/full 2>"$SCRATCH/trace.err" || rc=$?
+[[ $rc == 1 ]] || fail "standard output on /dev/full: exit $rc, wanted 1"
+pass "output that cannot be written (-o /dev/full, stdout on /dev/full): said, and exit 1"
+
+# --- a program that names itself to garble the output ----------------------------------------------
+odd=$SCRATCH/$'x\xff\e[31m\rFORGED\nLINE'
+cp "$DT_CONNECT" "$odd"
+run_deptrace -- "$odd" 127.0.0.1 9
+grep -q '^FORGED' "$SCRATCH/trace.out" && fail "a program's name split a line: $(cat -v "$SCRATCH/trace.out")"
+LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$SCRATCH/trace.out" && fail "control bytes reached the text: $(cat -v "$SCRATCH/trace.out")"
+grep -qF '\x1b[31m\x0dFORGED' "$SCRATCH/trace.out" || fail "the odd name is not shown escaped: $(cat -v "$SCRATCH/trace.out")"
+run_deptrace --json -- "$odd" 127.0.0.1 9
+python3 - "$SCRATCH/trace.out" <<'PY' || fail "JSON output with odd bytes is not valid UTF-8 JSON Lines"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+text = raw.decode("utf-8")  # strict: must be valid UTF-8
+rows = [json.loads(line) for line in text.splitlines() if line]
+assert any("\ufffd\x1b[31m\rFORGED" in r.get("comm", "") for r in rows), "the odd name is missing"
+PY
+pass "control bytes and a byte that is not UTF-8 in a program's name: escaped in text, valid JSON"

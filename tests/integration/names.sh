@@ -38,8 +38,8 @@ run_deptrace -- "$SCRATCH/names.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- names.sh exited $DEPTRACE_RC"
 curl_pid=$(cat "$SCRATCH/curl.pid") ahosts_pid=$(cat "$SCRATCH/ahosts.pid") nx_pid=$(cat "$SCRATCH/nx.pid")
 
-[[ $(count_named_lines "$curl_pid" curl TCP $forge_ip:80 EINPROGRESS forge.example.com) == 1 ]] ||
-	fail "no line '$curl_pid curl TCP EINPROGRESS $forge_ip:80 (forge.example.com)'"
+[[ $(count_named_lines "$curl_pid" curl TCP $forge_ip:80 ok forge.example.com) == 1 ]] ||
+	fail "no line '$curl_pid curl TCP ok $forge_ip:80 (forge.example.com)'"
 [[ $(count_lines - - TCP - -) == 1 ]] || fail "expected exactly one TCP line"
 pass "curl's connection line names forge.example.com, under curl's PID"
 
@@ -152,8 +152,8 @@ dups=$(grep -v '^ ' "$SCRATCH/map" | sed 1d | awk -F '  ' '{ print $1 "  " $2 }'
 # The forge's entry: 3 connections, from outer.sh's curl and inner.sh's two.
 entry=$(awk -v head="forge.example.com $forge_ip:80  TCP  " '
 	index($0, head) == 1 { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$SCRATCH/map")
-grep -q '^forge.example.com 127.0.0.10:80  TCP  3 times, .*: EINPROGRESS x3$' <<< "$entry" ||
-	fail "the forge's map entry is not '3 times ... EINPROGRESS x3': $entry"
+grep -q '^forge.example.com 127.0.0.10:80  TCP  3 times, .*: ok x3$' <<< "$entry" ||
+	fail "the forge's map entry is not '3 times ... ok x3': $entry"
 grep -qx '    outer.sh > curl x1  (curl /usr/bin/curl)' <<< "$entry" ||
 	fail "no 'outer.sh > curl x1' under the forge: $entry"
 grep -qx '    outer.sh > inner.sh > curl x2  (curl /usr/bin/curl)' <<< "$entry" ||
@@ -181,7 +181,7 @@ api_pid=$FAKENET_PID
 fakenet_wait_http http://api.internal.example:8080/v1/deployments || fail "the internal API does not start"
 run_deptrace -p "$api_pid" -- "$repo/examples/deploy.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -p API -- deploy.sh exited $DEPTRACE_RC: $(cat "$SCRATCH/client.out")"
-[[ $(count_named_lines "$api_pid" internal-api TCP $forge_ip:80 EINPROGRESS forge.example.com) == 1 ]] ||
+[[ $(count_named_lines "$api_pid" internal-api TCP $forge_ip:80 ok forge.example.com) == 1 ]] ||
 	fail "no line for internal-api's own connection to the forge"
 map_section > "$SCRATCH/map"
 entry=$(awk -v head="forge.example.com $forge_ip:80  TCP  " '

@@ -50,3 +50,58 @@ wait_deptrace
 expect_client_lines "$SCRATCH/first.out"
 expect_client_lines "$SCRATCH/second.out"
 pass "two -p targets are both traced"
+
+# A TCP connect's RESULT is how it ended: ok once the handshake completed,
+# ECONNABORTED when its program closed it before, EINPROGRESS when it was
+# still connecting as tracing ended. A listener that never accepts, with
+# its queue full, drops the SYNs that come after: those connects stay in
+# SYN_SENT, on loopback.
+cat > "$SCRATCH/outcomes.py" <<'PY'
+import os, select, socket, sys, time
+go, out = sys.argv[1], sys.argv[2]
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(0)
+port = listener.getsockname()[1]
+def start():
+    s = socket.socket()
+    s.setblocking(False)
+    try:
+        s.connect(("127.0.0.1", port))
+    except BlockingIOError:
+        pass
+    return s
+def connected(s, wait):
+    return bool(select.select([], [s], [], wait)[1]) and not s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+while not os.path.exists(go):
+    time.sleep(0.05)
+first = start()           # fills the queue
+if not connected(first, 2):
+    sys.exit("the first connect did not complete")
+abandoned = start()
+if connected(abandoned, 0.3):
+    sys.exit("a connect beyond the full queue completed")
+abandoned.close()
+pending = start()
+with open(out, "w") as f:
+    f.write("port=%d\n" % port)
+time.sleep(60)
+PY
+rm -f "$go"
+python3 "$SCRATCH/outcomes.py" "$go" "$SCRATCH/outcomes.out" &
+outcomes=$!
+start_deptrace -p "$outcomes"
+touch "$go"
+wait_for_line "$SCRATCH/outcomes.out" 20 '^port='
+port=$(sed -n 's/^port=//p' "$SCRATCH/outcomes.out")
+wait_for_line "$SCRATCH/trace.out" 20 " ECONNABORTED +127\.0\.0\.1:$port"
+kill -INT "$DEPTRACE_BG"
+wait_deptrace
+kill "$outcomes"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -p exited $DEPTRACE_RC on SIGINT"
+for result in ok ECONNABORTED EINPROGRESS; do
+	[[ $(count_lines "$outcomes" - TCP "127.0.0.1:$port" $result) == 1 ]] ||
+		fail "no single '$result' line for 127.0.0.1:$port"
+done
+[[ $(trace_line_count) == 3 ]] || fail "expected exactly 3 lines"
+pass "TCP results are outcomes: ok, ECONNABORTED (closed while connecting), EINPROGRESS (still connecting at the end)"

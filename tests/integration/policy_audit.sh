@@ -132,7 +132,7 @@ mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
 marked() { grep -c "$1  VIOLATION direct: deny forge.example.com\$" "$SCRATCH/text.trace" || true; }
 [[ $(marked ' DNS    NOERROR       forge.example.com A -> 127.0.0.10') == 1 ]] || fail "the A lookup is not marked"
 [[ $(marked ' DNS    NOERROR       forge.example.com AAAA') == 1 ]] || fail "the AAAA lookup is not marked"
-[[ $(marked " TCP    EINPROGRESS   $forge_ip:80 (forge.example.com)") == 1 ]] || fail "the connection is not marked"
+[[ $(marked " TCP    ok            $forge_ip:80 (forge.example.com)") == 1 ]] || fail "the connection is not marked"
 grep -q " UDP    ok            $FAKENET_DNS:53\$" "$SCRATCH/text.trace" || fail "the DNS server's line is marked"
 pass "--deny forge.example.com: both lookups and the connection are direct violations, the resolver is not"
 

@@ -229,6 +229,41 @@ START_TEST(test_descendants_missing_root_dir)
 }
 END_TEST
 
+/* PROC_ROOT/PID/cmdline as the kernel writes it: NUL after every argument. */
+static void fake_cmdline(int pid, const char *comm, const char *args, size_t len)
+{
+	char rel[64], path[PATH_MAX], line[64];
+	FILE *f;
+
+	snprintf(rel, sizeof(rel), "%d/comm", pid);
+	snprintf(line, sizeof(line), "%s\n", comm);
+	write_file(root, rel, line);
+	pathf(path, "%s/%d/cmdline", root, pid);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(args, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_read_cmdline)
+{
+	static const char args[] = "curl\0-s\0http://forge.example.com/\0";
+	char buf[256];
+
+	fake_cmdline(60, "curl", args, sizeof(args) - 1);
+	ck_assert_int_eq(proctree_read_cmdline(root, 60, "curl", buf, sizeof(buf)),
+			 sizeof(args) - 1);
+	ck_assert_mem_eq(buf, args, sizeof(args) - 1);
+	/* cut to the buffer, never past it */
+	ck_assert_int_eq(proctree_read_cmdline(root, 60, "curl", buf, 8), 7);
+	ck_assert_mem_eq(buf, "curl\0-s", 7);
+	/* the process runs another program now: its arguments are not curl's */
+	ck_assert_int_eq(proctree_read_cmdline(root, 60, "sh", buf, sizeof(buf)), -ESRCH);
+	/* gone */
+	ck_assert_int_eq(proctree_read_cmdline(root, 61, "curl", buf, sizeof(buf)), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_real_proc)
 {
 	const pid_t self = getpid();
@@ -324,6 +359,7 @@ static Suite *proctree_suite(void)
 	tcase_add_test(fake, test_descendants_none);
 	tcase_add_test(fake, test_descendants_missing_root_dir);
 	tcase_add_test(fake, test_read_program);
+	tcase_add_test(fake, test_read_cmdline);
 	suite_add_tcase(s, fake);
 
 	tcase_add_test(real, test_real_proc);

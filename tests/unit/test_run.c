@@ -26,6 +26,7 @@ static struct {
 	int release;          /* -errno: the exec failed */
 	int command_status;   /* wait status */
 	bool send_record;     /* the first poll delivers a connect to 127.0.0.1:9 */
+	int signal_while_loading; /* sent to this process while "compiling" */
 } fake;
 
 static struct record_sink sink;
@@ -69,6 +70,8 @@ static int fake_tracer_load(const struct tracer_config *config, struct tracer **
 			    char *err, size_t errlen)
 {
 	call("load");
+	if (fake.signal_while_loading)
+		raise(fake.signal_while_loading);
 	sink = config->sink;
 	*tracer = fake_tracer;
 	return 0;
@@ -110,6 +113,12 @@ static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms)
 	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", rec.connect.daddr), 1);
 	sink.record(sink.ctx, &rec);
 	return 1;
+}
+
+/* What is left at the end: nothing, for the fake kernel. */
+static void fake_tracer_finish(struct tracer *tracer)
+{
+	fake_tracer_poll(tracer, 0);
 }
 
 static bool fake_tracer_has_processes(struct tracer *tracer)
@@ -231,6 +240,7 @@ static const struct run_ops fake_ops = {
 	.tracer_attach = fake_tracer_attach,
 	.tracer_forget_exited = fake_tracer_forget_exited,
 	.tracer_poll = fake_tracer_poll,
+	.tracer_finish = fake_tracer_finish,
 	.tracer_has_processes = fake_tracer_has_processes,
 	.tracer_stat = fake_tracer_stat,
 	.tracer_malformed = fake_tracer_malformed,
@@ -351,6 +361,16 @@ START_TEST(test_exit_code_table)
 		    .violated = true, .fail_on_violation = true }, EXIT_VIOLATION },
 		{ { .started = true, .lost = true, .violated = true, .fail_on_violation = true },
 		  EXIT_VIOLATION },
+		/* lost records with --fail-on-violation: the run cannot vouch */
+		{ { .started = true, .lost = true, .fail_on_violation = true, .command_exited = true },
+		  EXIT_RUNTIME },
+		/* a stop signal before tracing began, as if it had killed the command */
+		{ { .early_signal = SIGTERM }, 128 + SIGTERM },
+		{ { .early_signal = SIGINT, .fail_on_violation = true, .violated = true }, 128 + SIGINT },
+		/* output that could not be written wins over the command and the policy */
+		{ { .started = true, .output_failed = true, .command_exited = true }, EXIT_RUNTIME },
+		{ { .started = true, .output_failed = true, .violated = true,
+		    .fail_on_violation = true }, EXIT_RUNTIME },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -486,6 +506,35 @@ START_TEST(test_fail_on_violation)
 }
 END_TEST
 
+/* SIGTERM while the programs compile (a `timeout`, a service manager's
+ * stop): the held command is never let go, nothing is left, and the exit
+ * status says the signal. */
+START_TEST(test_signal_during_start)
+{
+	struct options *o = run_mode();
+
+	o->enforce = true;
+	fake.signal_while_loading = SIGTERM;
+	ck_assert_int_eq(run(o), 128 + SIGTERM);
+	assert_calls("kernel load detach close ");
+	assert_said("stopped by Terminated before tracing began: the command was not run");
+	ck_assert_ptr_null(strstr(said, "traced"));
+	ck_assert_int_eq(access(output_path, F_OK), -1);
+}
+END_TEST
+
+/* Lines that cannot be written (-o /dev/full) fail the run: exit 1. */
+START_TEST(test_output_cannot_be_written)
+{
+	struct options *o = run_mode();
+
+	o->output_path = "/dev/full";
+	fake.send_record = true;
+	ck_assert_int_eq(run(o), EXIT_RUNTIME);
+	assert_said("cannot write the output: No space left on device");
+}
+END_TEST
+
 static bool fake_no_privileges(void)
 {
 	return false;
@@ -532,6 +581,8 @@ static Suite *run_tests_suite(void)
 	tcase_add_test(runs, test_exec_fails);
 	tcase_add_test(runs, test_fail_on_violation);
 	tcase_add_test(runs, test_no_privileges);
+	tcase_add_test(runs, test_signal_during_start);
+	tcase_add_test(runs, test_output_cannot_be_written);
 	suite_add_tcase(s, runs);
 	return s;
 }

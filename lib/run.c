@@ -15,6 +15,7 @@
 #include "output.h"
 #include "policy.h"
 #include "proctree.h"
+#include "reorder.h"
 #include "session.h"
 
 /* While nothing comes, how often the traced processes are checked against
@@ -66,6 +67,7 @@ struct run {
 	struct output out;
 	struct headers_choice headers;
 	struct session *session;
+	struct reorder *reorder; /* between the tracer and the session */
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
 };
@@ -573,11 +575,12 @@ static int load(struct run *r)
 	if (failure)
 		return fail(r, failure, -EINVAL);
 	r->session = session_new(&session_config);
-	if (!r->session) {
+	r->reorder = r->session ? reorder_new(session_sink(r->session)) : NULL;
+	if (!r->reorder) {
 		say(r, "out of memory");
 		return fail(r, RUN_FAILED_RUNTIME, -ENOMEM);
 	}
-	config.sink = session_sink(r->session);
+	config.sink = reorder_sink(r->reorder);
 	rc = r->ops.tracer_load(&config, &r->tracer, err, sizeof(err));
 	if (rc) {
 		say(r, "%s", err);
@@ -675,8 +678,13 @@ void run_poll(struct run *r)
 	for (;;) {
 		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms);
 
+		uint64_t now = monotonic_ns();
+
 		timeout_ms = tracer_poll_timeout(timeout_ms, delivered);
-		session_expire_lookups(r->session, monotonic_ns());
+		/* what happened up to the window ago, in order; a lookup has
+		 * waited for its answer as long as the records came in */
+		reorder_release(r->reorder, now);
+		session_expire_lookups(r->session, now - REORDER_WINDOW_NS);
 		if (fflush(r->out.stream) || ferror(r->out.stream)) {
 			say(r, "cannot write the output: %s", strerror(errno));
 			r->facts.output_failed = true;
@@ -703,6 +711,7 @@ void run_poll(struct run *r)
 			break;
 	}
 	r->ops.tracer_finish(r->tracer);
+	reorder_flush(r->reorder);
 	session_finish(r->session);
 	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
 		say(r, "cannot write the output: %s", strerror(errno));
@@ -735,6 +744,10 @@ static void report_totals(struct run *r)
 	if (malformed)
 		say(r, "%llu kernel records could not be decoded and were dropped",
 		    (unsigned long long)malformed);
+	if (r->reorder && reorder_late(r->reorder))
+		say(r, "%llu events reached deptrace more than %llu ms after they began and are "
+		    "shown out of time order", (unsigned long long)reorder_late(r->reorder),
+		    REORDER_WINDOW_NS / 1000000ull);
 	r->facts.lost = totals->lost > 0;
 }
 
@@ -764,6 +777,7 @@ void run_finish(struct run *r)
 	}
 	close_file(r, &r->output);
 	close_file(r, &r->graph);
+	reorder_free(r->reorder);
 	session_free(r->session);
 	r->session = NULL;
 }

@@ -37,6 +37,7 @@ struct session {
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
 	size_t npending;
+	uint64_t latest_ns;   /* the time of the latest record */
 };
 
 struct session *session_new(const struct session_config *config)
@@ -320,11 +321,14 @@ static struct verdict judge_chain(struct session *s, const char *qname,
 	return verdict;
 }
 
-/* Reports one lookup: its event, its names for later connections. `h` is
- * the query's header (or the answer's, when the query was not seen);
+/* Reports one lookup: its event, its names for later connections, at
+ * `at_ns`, when its outcome became known (the answer came, the policy
+ * refused it, or deptrace stopped waiting), so that lines stay in time
+ * order. `h` is the query's header (or the answer's, when the query was
+ * not seen);
  * `msg` the answer, or NULL for none; `refused`: why the policy in force
  * refused to send the query, or NULL (sent). */
-static void report_lookup(struct session *s, const struct deptrace_header *h,
+static void report_lookup(struct session *s, const struct deptrace_header *h, uint64_t at_ns,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
 			  const char *refused)
 {
@@ -339,6 +343,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h,
 
 	if (unreadable)
 		verdict = (struct verdict){ .violation = true };
+	event.ts_ns = at_ns;
 
 	process_comm(p, h, comm);
 	dns_type_name(qtype, type, sizeof(type));
@@ -412,9 +417,9 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		struct pending_lookup query = *q;
 
 		drop_pending(s, q);
-		report_lookup(s, &query.h, query.qname, query.qtype, &msg, NULL);
+		report_lookup(s, &query.h, ev->h.ts_ns, query.qname, query.qtype, &msg, NULL);
 	} else {
-		report_lookup(s, &ev->h, msg.qname, msg.qtype, &msg, NULL);
+		report_lookup(s, &ev->h, ev->h.ts_ns, msg.qname, msg.qtype, &msg, NULL);
 	}
 }
 
@@ -442,7 +447,7 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 		return;
 	query = *latest;
 	drop_pending(s, latest);
-	report_lookup(s, &query.h, query.qname, query.qtype, NULL, why);
+	report_lookup(s, &query.h, ev->h.ts_ns, query.qname, query.qtype, NULL, why);
 	for (size_t i = s->npending; i-- > 0;) {
 		struct pending_lookup later = s->pending[i];
 
@@ -450,8 +455,35 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 		    later.h.ts_ns > ev->h.ts_ns)
 			continue;
 		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, later.qname, later.qtype, NULL, why);
+		report_lookup(s, &later.h, ev->h.ts_ns, later.qname, later.qtype, NULL, why);
 	}
+}
+
+/* Reports, oldest first, the lookups whose wait ended by `now_ns`, each at
+ * the end of its wait, or at `end_ns` if that is sooner (the run's end). */
+static void expire_lookups(struct session *s, uint64_t now_ns, uint64_t end_ns)
+{
+	for (;;) {
+		struct pending_lookup *oldest = NULL, query;
+
+		for (size_t i = 0; i < s->npending; i++)
+			if (!oldest || s->pending[i].h.ts_ns < oldest->h.ts_ns)
+				oldest = &s->pending[i];
+		if (!oldest || now_ns < oldest->h.ts_ns + LOOKUP_TIMEOUT_NS)
+			return;
+		query = *oldest;
+		drop_pending(s, oldest);
+		report_lookup(s, &query.h,
+			      end_ns < query.h.ts_ns + LOOKUP_TIMEOUT_NS
+				      ? (end_ns > query.h.ts_ns ? end_ns : query.h.ts_ns)
+				      : query.h.ts_ns + LOOKUP_TIMEOUT_NS,
+			      query.qname, query.qtype, NULL, NULL);
+	}
+}
+
+void session_expire_lookups(struct session *s, uint64_t now_ns)
+{
+	expire_lookups(s, now_ns, UINT64_MAX);
 }
 
 void session_set_enforcing(struct session *s, bool enforcing)
@@ -461,6 +493,11 @@ void session_set_enforcing(struct session *s, bool enforcing)
 
 void session_record(struct session *s, const union deptrace_record *rec)
 {
+	/* lookups that had waited long enough before this record are
+	 * reported before it */
+	expire_lookups(s, rec->h.ts_ns, UINT64_MAX);
+	if (rec->h.ts_ns > s->latest_ns)
+		s->latest_ns = rec->h.ts_ns;
 	switch (rec->h.type) {
 	case DEPTRACE_EVENT_CONNECT:
 	case DEPTRACE_EVENT_SEND_BLOCKED:
@@ -504,23 +541,10 @@ struct record_sink session_sink(struct session *s)
 	return (struct record_sink){ .record = sink_record, .lost = sink_lost, .ctx = s };
 }
 
-void session_expire_lookups(struct session *s, uint64_t now_ns)
-{
-	for (size_t i = 0; i < s->npending;) {
-		struct pending_lookup query = s->pending[i];
-
-		if (now_ns < query.h.ts_ns + LOOKUP_TIMEOUT_NS) {
-			i++;
-			continue;
-		}
-		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &query.h, query.qname, query.qtype, NULL, NULL);
-	}
-}
-
 void session_finish(struct session *s)
 {
-	session_expire_lookups(s, UINT64_MAX);
+	/* what still waits is reported at the last thing seen */
+	expire_lookups(s, UINT64_MAX, s->latest_ns);
 	depmap_sort(&s->map);
 	output_summary(s->config.out, &s->map, &s->totals, s->config.summary);
 	if (s->config.graph)

@@ -56,7 +56,9 @@ struct record_sink session_sink(struct session *s);
 void session_record(struct session *s, const union deptrace_record *rec);
 void session_lost(struct session *s, uint64_t lost);
 
-/* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`. */
+/* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`, at
+ * the end of their wait (a lookup's event time is when its outcome became
+ * known: its answer, its refusal, or the end of the wait). */
 void session_expire_lookups(struct session *s, uint64_t now_ns);
 
 /* Reports every lookup still waiting, then the map and the graph. */

@@ -130,6 +130,38 @@ python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/j
 	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
 pass "--json parses, has the text run's connections, lookups and map, ends with its summary"
 
+# --- time order: lines and JSON objects never step back in time --------------
+# Processes at once, on both CPUs: lookups, curl, threads connecting.
+cat > "$SCRATCH/parallel.sh" <<EOF
+#!/bin/bash
+for i in 1 2 3; do
+	getent ahosts forge.example.com > /dev/null &
+	curl -fsS -o /dev/null "$latest" &
+	"$DT_CONNECT" -l -t 4 127.0.0.1 0 > /dev/null &
+done
+wait
+EOF
+chmod +x "$SCRATCH/parallel.sh"
+# "TIME" values out of order in $1: "a > b" for each step back.
+steps_back() {
+	awk 'NR > 1 && $1 + 0 < last { print last " > " $1 } { last = $1 + 0 }' "$1"
+}
+run_deptrace -- "$SCRATCH/parallel.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- parallel.sh exited $DEPTRACE_RC"
+event_lines | awk '{ print $1 }' > "$SCRATCH/times"
+[[ $(wc -l < "$SCRATCH/times") -ge 30 ]] || fail "parallel.sh: only $(wc -l < "$SCRATCH/times") lines"
+[[ -z $(steps_back "$SCRATCH/times") ]] || fail "lines step back in time: $(steps_back "$SCRATCH/times" | head -3)"
+run_deptrace --json -- "$SCRATCH/parallel.sh"
+python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "time" in o:
+        print(o["time"])' "$SCRATCH/trace.out" > "$SCRATCH/times"
+[[ $(wc -l < "$SCRATCH/times") -ge 30 ]] || fail "parallel.sh --json: only $(wc -l < "$SCRATCH/times") objects"
+[[ -z $(steps_back "$SCRATCH/times") ]] || fail "JSON steps back in time: $(steps_back "$SCRATCH/times" | head -3)"
+! grep -q "out of time order" "$SCRATCH/trace.err" || fail "$(cat "$SCRATCH/trace.err")"
+pass "three lookups, three curls and twelve threads at once: lines and JSON in time order"
+
 # --- the map: each destination once, under its parent chain -----------------
 cat > "$SCRATCH/inner.sh" <<EOF
 #!/bin/bash

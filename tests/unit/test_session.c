@@ -214,7 +214,8 @@ START_TEST(test_lookup_names_the_connection)
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
 	t = finish();
 	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.002     101     100     curl"), "the query's time: %s", t);
+	/* a lookup's time is its answer's: lines stay in time order */
+	ck_assert_msg(strstr(t, "0.003     101     100     curl            DNS"), "the answer's time: %s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "ECONNREFUSED  192.0.2.11:443\n"), "no guessed name: %s", t);
 	ck_assert_msg(strstr(t, "ok            192.0.2.99:80 (mirror.example.com)\n"), "%s", t);
@@ -244,7 +245,8 @@ START_TEST(test_unanswered_and_retransmitted)
 	session_expire_lookups(s, 1000000000 + LOOKUP_TIMEOUT_NS);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = close_output();
-	ck_assert_msg(strstr(t, "1.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA\n"),
+	/* at the end of its wait */
+	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA\n"),
 		      "%s", t);
 }
 END_TEST
@@ -386,7 +388,7 @@ START_TEST(test_denied_name)
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
 	expect_denied_by_forge(t, "forge.example.com");
-	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.002-0.002s: NOERROR x1"
+	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.003-0.003s: NOERROR x1"
 				"  VIOLATION deny forge.example.com x1\n"), "%s", t);
 }
 END_TEST
@@ -693,6 +695,27 @@ START_TEST(test_exec_resolved_program)
 }
 END_TEST
 
+/* A lookup left waiting is reported before a record that came after its
+ * wait ended, and at the end of a run at the last thing seen. */
+START_TEST(test_lookups_in_time_order)
+{
+	const char *t, *noanswer, *later;
+
+	open_with_curl(OUTPUT_TEXT);
+	dns_record(101, 1000000000, 0x2222, 28, NULL);
+	connect_record(101, 7000000000, "192.0.2.11", 443, -ECONNREFUSED);
+	dns_record(101, 8000000000, 0x3333, 1, NULL);
+	connect_record(101, 9000000000, "192.0.2.12", 443, -ECONNREFUSED);
+	t = finish();
+	noanswer = strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA\n");
+	later = strstr(t, "7.000     101     100     curl            TCP");
+	ck_assert_msg(noanswer && later && noanswer < later, "%s", t);
+	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  192.0.2.12:443\n"
+				"9.000     101     100     curl            DNS    NOANSWER      forge.example.com A\n"),
+		      "%s", t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -714,6 +737,7 @@ int main(void)
 	tcase_add_test(tc, test_blocked_records_decode);
 	tcase_add_test(tc, test_names_per_process);
 	tcase_add_test(tc, test_names_in_json);
+	tcase_add_test(tc, test_lookups_in_time_order);
 	tcase_add_test(tc, test_comm_is_the_main_thread_name);
 	tcase_add_test(tc, test_exec_resolved_program);
 	suite_add_tcase(suite, tc);

@@ -20,11 +20,11 @@ static int parse_pid_list(struct options *opts, const char *arg, char *err, size
 {
 	char *copy = strdup(arg), *save = NULL;
 	size_t before = opts->npids;
-	int rc = EXIT_OK;
+	int rc = 0;
 
 	if (!copy) {
 		snprintf(err, errlen, "out of memory");
-		return EXIT_USAGE;
+		return -ENOMEM;
 	}
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *end;
@@ -34,19 +34,19 @@ static int parse_pid_list(struct options *opts, const char *arg, char *err, size
 		pid = strtol(tok, &end, 10);
 		if (errno || *end || end == tok || pid <= 0 || pid > 0x3fffffff) {
 			snprintf(err, errlen, "invalid PID '%s' in -p: expected a positive number", tok);
-			rc = EXIT_USAGE;
+			rc = -EINVAL;
 			break;
 		}
 		if (opts->npids == MAX_TARGET_PIDS) {
 			snprintf(err, errlen, "too many PIDs: at most %d", MAX_TARGET_PIDS);
-			rc = EXIT_USAGE;
+			rc = -EINVAL;
 			break;
 		}
 		opts->pids[opts->npids++] = (pid_t)pid;
 	}
-	if (rc == EXIT_OK && opts->npids == before) {
+	if (!rc && opts->npids == before) {
 		snprintf(err, errlen, "-p needs at least one PID");
-		rc = EXIT_USAGE;
+		rc = -EINVAL;
 	}
 	free(copy);
 	return rc;
@@ -61,15 +61,15 @@ static int parse_duration(struct options *opts, const char *arg, char *err, size
 	seconds = strtod(arg, &end);
 	if (errno || *end || end == arg || !isfinite(seconds) || seconds <= 0) {
 		snprintf(err, errlen, "invalid duration '%s': expected seconds > 0", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (seconds > MAX_DURATION_SECONDS) {
 		snprintf(err, errlen, "invalid duration '%s': at most %.0f seconds (about 31 years)",
 			 arg, MAX_DURATION_SECONDS);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->duration = seconds;
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
@@ -82,19 +82,19 @@ static int parse_pages(struct options *opts, const char *arg, char *err, size_t 
 	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
 	    (n & (n - 1))) {
 		snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->buffer_pages = (unsigned)n;
-	return EXIT_OK;
+	return 0;
 }
 
 static int parse_backend_option(struct options *opts, const char *arg, char *err, size_t errlen)
 {
 	if (parse_backend(arg, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s': expected kprobe, tracepoint or auto", arg);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* A --deny or --allow goes into the policy at once: a bad rule is a usage
@@ -109,18 +109,18 @@ static int add_rule(struct options *opts, enum rule_action action, const char *t
 	if (opts->policy.count == MAX_RULE_ARGS) {
 		snprintf(err, errlen, "too many --deny and --allow rules: at most %d; put them in a --policy file",
 			 MAX_RULE_ARGS);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = policy_add_rule(&opts->policy, action, text, option, reason, sizeof(reason));
 	if (rc == -ENOMEM) {
 		snprintf(err, errlen, "%s", reason);
-		return EXIT_RUNTIME;
+		return -ENOMEM;
 	}
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", option, reason);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 static int add_deny(struct options *opts, const char *arg, char *err, size_t errlen)
@@ -139,17 +139,17 @@ static int add_policy_file(struct options *opts, const char *path, char *err, si
 {
 	if (opts->npolicy_files == MAX_POLICY_FILES) {
 		snprintf(err, errlen, "too many --policy files: at most %d", MAX_POLICY_FILES);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	opts->policy_files[opts->npolicy_files++] = path;
-	return EXIT_OK;
+	return 0;
 }
 
 static int set_cgroup(struct options *opts, const char *path, char *err, size_t errlen)
 {
 	opts->cgroup_path = path;
 	opts->enforce = true;
-	return EXIT_OK;
+	return 0;
 }
 
 #define OPT_GROUP(heading) { .kind = OPTION_GROUP, .help = (heading) }
@@ -273,7 +273,7 @@ static int apply_option(const struct option_desc *o, const char *arg, struct opt
 	case OPTION_GROUP:
 		break;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 static void set_defaults(struct options *opts)
@@ -299,7 +299,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 
 		if (c == ':') {
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
 		o = find_option(c);
 		if (!o) {
@@ -308,7 +308,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 			else
 				snprintf(err, errlen, "unknown option '%s'; see deptrace --help",
 					 argv[optind - 1]);
-			return EXIT_USAGE;
+			return -EINVAL;
 		}
 		rc = apply_option(o, optarg, opts, err, errlen);
 		if (rc || o->ends_parsing)
@@ -316,7 +316,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 	}
 	if (optind < argc)
 		opts->command = argv + optind;
-	return EXIT_OK;
+	return 0;
 }
 
 /* The policy options that only make sense together. */
@@ -327,21 +327,21 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 	if (!rules && (opts->enforce || opts->fail_on_violation)) {
 		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE",
 			 opts->enforce ? (opts->cgroup_path ? "--cgroup" : "--enforce") : "--fail-on-violation");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->enforce && !opts->command && !opts->cgroup_path) {
 		snprintf(err, errlen, "--enforce needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->user && !opts->command) {
 		snprintf(err, errlen, "-u needs a command: it runs COMMAND as USER");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->fail_closed && !opts->enforce) {
 		snprintf(err, errlen, "--fail-closed needs --enforce");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* The --policy files' rules, after those of --deny and --allow; then
@@ -356,7 +356,7 @@ static int load_policy_files(struct options *opts, options_notice_fn *notice, ch
 		int rc = policy_load_file(&opts->policy, opts->policy_files[i], err, errlen);
 
 		if (rc)
-			return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+			return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 		if (opts->policy.count == before && notice) {
 			snprintf(reason, sizeof(reason),
 				 "%s holds no rules (only comments or blank lines): nothing in it can be broken",
@@ -366,9 +366,9 @@ static int load_policy_files(struct options *opts, options_notice_fn *notice, ch
 	}
 	if (opts->enforce && enforce_check_policy(&opts->policy, reason, sizeof(reason))) {
 		snprintf(err, errlen, "cannot enforce %s", reason);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
-	return EXIT_OK;
+	return 0;
 }
 
 /* -p 1 with its descendants is every process there is. */
@@ -393,22 +393,22 @@ static int parse_all(int argc, char **argv, options_notice_fn *notice, struct op
 	set_defaults(opts);
 	if (env_backend && *env_backend && parse_backend(env_backend, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s' in DEPTRACE_BACKEND: expected kprobe, tracepoint or auto", env_backend);
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = read_options(argc, argv, opts, err, errlen);
 	if (rc || opts->help || opts->version)
 		return rc;
 	if (opts->check && (opts->npids || opts->command)) {
 		snprintf(err, errlen, "--check takes no PID or command");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (opts->check)
-		return EXIT_OK;
+		return 0;
 	if (opts->command)
 		opts->summary = true;
 	if (!opts->npids && !opts->command) {
 		snprintf(err, errlen, "nothing to trace: give -p PID or -- COMMAND (see deptrace --help)");
-		return EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = check_policy_options(opts, err, errlen);
 	if (!rc)

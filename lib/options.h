@@ -6,7 +6,7 @@
  * exit codes are documented from the list that defines them (below). Kept
  * out of tools/ so that the unit tests can feed it argument vectors.
  *
- * The caller's steps: parse_options(); on EXIT_OK, either opts.help or
+ * The caller's steps: parse_options(); on 0, either opts.help or
  * opts.version (print and exit: nothing else was looked at), or a run
  * described by opts; in the end options_free().
  */
@@ -115,8 +115,8 @@ typedef void options_notice_fn(const char *message);
 
 /* Fills `opts` from argv, the policy included: the --deny and --allow
  * rules and the --policy files are parsed and loaded here, once. Returns
- * EXIT_OK, or an exit code (EXIT_USAGE; EXIT_RUNTIME when out of memory)
- * with a one-line message in `err`, `opts` then holding nothing to free.
+ * 0, or -EINVAL for a bad command line (-ENOMEM out of memory) with a
+ * one-line message in `err`, `opts` then holding nothing to free.
  * `notice` (may be NULL) hears of empty policy files and of -p 1. */
 int parse_options(int argc, char **argv, options_notice_fn *notice, struct options *opts,
 		  char *err, size_t errlen);

@@ -5,6 +5,7 @@
  * does the rest (lib/run.c: prepare, start, poll, finish) and reports
  * through the message callback here; its facts decide the exit code.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv, notice, &opts, err, sizeof(err));
 	if (rc) {
 		warn("%s", err);
-		return rc;
+		return rc == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
 	}
 	if (opts.help) {
 		usage_print_help(stdout);

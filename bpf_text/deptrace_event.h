@@ -11,7 +11,7 @@
 #include <linux/types.h>
 
 #define DEPTRACE_COMM_LEN 16
-#define DEPTRACE_DNS_CAPTURE 1024  /* a power of two; one less is kept */
+#define DEPTRACE_DNS_CAPTURE 4096  /* a power of two: EDNS's usual 4096-byte answers */
 #define DEPTRACE_EXEC_ARGS 8       /* argv entries kept at exec */
 #define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */
 #define DEPTRACE_EXEC_PATH_LEN 128

@@ -1,5 +1,5 @@
 /* dns_capture.bpf.h: the DNS datagrams of traced processes, copied whole
- * (up to DEPTRACE_DNS_CAPTURE - 1 bytes: the verifier needs a power-of-two
+ * (up to DEPTRACE_DNS_CAPTURE bytes, a power of two: the verifier needs a
  * mask) for user space to parse.
  *
  * A datagram is DNS when it goes to or comes from port 53, as named in the
@@ -77,8 +77,8 @@ static __always_inline void submit_dns(void *ctx, struct deptrace_proc *proc,
 	u32 zero = 0, n = len;
 	struct deptrace_dns_event *ev = dns_scratch.lookup(&zero);
 
-	if (n >= DEPTRACE_DNS_CAPTURE)
-		n = DEPTRACE_DNS_CAPTURE - 1;
+	if (n > DEPTRACE_DNS_CAPTURE)
+		n = DEPTRACE_DNS_CAPTURE;
 	if (!ev || !n)
 		return;
 	fill_header(&ev->h, DEPTRACE_EVENT_DNS, proc->ppid);
@@ -86,9 +86,10 @@ static __always_inline void submit_dns(void *ctx, struct deptrace_proc *proc,
 	ev->direction = direction;
 	/* clang drops a mask it can prove redundant, and then reloads the
 	 * unbounded length: the empty asm hides n's range from it, so that the
-	 * mask reaches the verifier, which needs it to see the bound */
+	 * mask reaches the verifier, which needs it to see the bound; masking
+	 * n - 1 and adding 1 back keeps 1..DEPTRACE_DNS_CAPTURE, all of it */
 	asm volatile("" : "+r"(n));
-	n &= DEPTRACE_DNS_CAPTURE - 1;
+	n = ((n - 1) & (DEPTRACE_DNS_CAPTURE - 1)) + 1;
 	if (bpf_probe_read_user(ev->payload, n, (void *)buf))
 		return;
 	ev->len = n;

@@ -15,8 +15,12 @@ done
 
 forge_ip=127.0.0.10
 shared_ip=127.0.0.30 # two names on one address, as behind a CDN
+# 64 addresses for one name: an answer of 1064 bytes (with EDNS), past the
+# 1023 an older capture kept
+big_records=()
+for i in $(seq 1 64); do big_records+=("big.example=127.0.1.$i"); done
 fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
-	a.shared.example=$shared_ip b.shared.example=$shared_ip
+	a.shared.example=$shared_ip b.shared.example=$shared_ip "${big_records[@]}"
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the fake forge does not start"
 fakenet_start shared "$repo/examples/services/forge" $shared_ip 80
@@ -71,6 +75,17 @@ run_deptrace -- unshare --mount sh -c \
 	fail "no line 'getent DNS NOANSWER forge.example.com A'"
 [[ $(count_lines - getent UDP 127.0.0.54:53 ok) -ge 1 ]] || fail "no UDP line to 127.0.0.54:53"
 pass "a lookup nobody answers is a lookup line: NOANSWER"
+
+# --- an answer larger than 1023 bytes: every record of it ------------------
+printf 'nameserver %s\noptions edns0\n' "$FAKENET_DNS" > "$SCRATCH/edns-resolv.conf"
+# shellcheck disable=SC2016 # $1 is sh's
+run_deptrace -- unshare --mount sh -c \
+	'mount --bind "$1" /etc/resolv.conf && exec getent ahosts big.example' sh "$SCRATCH/edns-resolv.conf"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- getent ahosts big.example exited $DEPTRACE_RC"
+big_line=$(event_lines | awk '$5 == "DNS" && $7 == "big.example" && $8 == "A"')
+[[ $(grep -o '127\.0\.1\.[0-9]*' <<< "$big_line" | sort -u | wc -l) == 64 ]] ||
+	fail "big.example's answer does not show its 64 addresses: '$big_line'"
+pass "an answer of 1064 bytes (64 A records, EDNS): all 64 addresses on the lookup line"
 
 # --- two names on one address, looked up by two processes ------------------
 # A resolves a.shared.example, then waits while B resolves b.shared.example

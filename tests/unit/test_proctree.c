@@ -304,20 +304,15 @@ END_TEST
  * a process renamed since refused. */
 START_TEST(test_read_program)
 {
-	char link[PATH_MAX], target[PATH_MAX], work[PATH_MAX], script_path[PATH_MAX];
+	char work[PATH_MAX], script_path[PATH_MAX];
 	char exe[PROC_EXE_LEN], script[PROC_EXE_LEN], resolved[PATH_MAX];
 	const char *argv[] = { "python3", "-u", "./tool", "arg" };
 	const char *plain[] = { "python3", "-c", "print(1)" };
 
-	write_file(root, "50/comm", "python3\n");
 	write_file(case_dir, "work/tool", "#!/usr/bin/python3\nprint(1)\n");
 	write_file(case_dir, "work/data", "not a script\n");
 	pathf(work, "%s/work", case_dir);
-	pathf(link, "%s/50/cwd", root);
-	ck_assert_int_eq(symlink(work, link), 0);
-	pathf(link, "%s/50/exe", root);
-	pathf(target, "/usr/bin/python3.11");
-	ck_assert_int_eq(symlink(target, link), 0);
+	fake_program(root, 50, "python3", work, "/usr/bin/python3.11");
 	pathf(script_path, "%s/tool", work);
 	ck_assert_ptr_nonnull(realpath(script_path, resolved));
 

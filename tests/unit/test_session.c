@@ -163,6 +163,14 @@ static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
 	dns_record_for(pid, "forge.example.com", ts, id, qtype, answer);
 }
 
+/* Process `pid` asks for `name` (A) at `ts` and is answered `addr` 0.1 ms
+ * later. */
+static void resolve(uint32_t pid, const char *name, uint64_t ts, uint16_t id, const char *addr)
+{
+	dns_record_for(pid, name, ts, id, 1, NULL);
+	dns_record_for(pid, name, ts + 100000, id, 1, addr);
+}
+
 /* A connect event from curl (or, with type DEPTRACE_EVENT_SEND_BLOCKED, a
  * refused datagram). */
 static void attempt_record_by(uint16_t type, uint32_t pid, uint32_t ppid, uint64_t ts,
@@ -580,18 +588,15 @@ START_TEST(test_names_per_process)
 	open_with_curl(OUTPUT_TEXT);
 	exec_record(102, 100, "curl", "/usr/bin/curl");
 	exec_record(103, 100, "curl", "/usr/bin/curl");
-	dns_record_for(101, "a.example.com", 2000000, 0x1111, 1, NULL);
-	dns_record_for(101, "a.example.com", 2100000, 0x1111, 1, "192.0.2.10");
-	dns_record_for(102, "b.example.com", 2200000, 0x2222, 1, NULL);
-	dns_record_for(102, "b.example.com", 2300000, 0x2222, 1, "192.0.2.10");
+	resolve(101, "a.example.com", 2000000, 0x1111, "192.0.2.10");
+	resolve(102, "b.example.com", 2200000, 0x2222, "192.0.2.10");
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(102, 3100000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(103, 3200000, "192.0.2.10", 443, -EINPROGRESS);
 	memset(&fork_rec, 0, sizeof(fork_rec));
 	fork_rec.h = header(DEPTRACE_EVENT_FORK, 104, 102, "curl", 3300000);
 	session_record(s, &fork_rec);
-	dns_record_for(102, "a.example.com", 3400000, 0x3333, 1, NULL);
-	dns_record_for(102, "a.example.com", 3500000, 0x3333, 1, "192.0.2.10");
+	resolve(102, "a.example.com", 3400000, 0x3333, "192.0.2.10");
 	attempt_record_by(DEPTRACE_EVENT_CONNECT, 104, 102, 3600000, "192.0.2.10", 443,
 			  -EINPROGRESS, false);
 	connect_record(102, 3700000, "192.0.2.10", 443, -EINPROGRESS);
@@ -624,10 +629,8 @@ START_TEST(test_names_in_json)
 	const char *t;
 
 	open_with_curl(OUTPUT_JSON);
-	dns_record_for(101, "a.example.com", 2000000, 0x1111, 1, NULL);
-	dns_record_for(101, "a.example.com", 2100000, 0x1111, 1, "192.0.2.10");
-	dns_record_for(101, "b.example.com", 2200000, 0x2222, 1, NULL);
-	dns_record_for(101, "b.example.com", 2300000, 0x2222, 1, "192.0.2.10");
+	resolve(101, "a.example.com", 2000000, 0x1111, "192.0.2.10");
+	resolve(101, "b.example.com", 2200000, 0x2222, "192.0.2.10");
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 3100000, "192.0.2.99", 80, 0);
 	t = finish();
@@ -671,13 +674,10 @@ START_TEST(test_exec_resolved_program)
 	char link[PATH_MAX], work[PATH_MAX], tool[PATH_MAX], resolved[PATH_MAX];
 	const char *t;
 
-	write_file(scratch, "proc/102/comm", "tool\n");
 	write_file(scratch, "work/tool", "#!/usr/bin/python3\n");
 	pathf(work, "%s/work", scratch);
-	pathf(link, "%s/proc/102/cwd", scratch);
-	ck_assert_int_eq(symlink(work, link), 0);
-	pathf(link, "%s/proc/102/exe", scratch);
-	ck_assert_int_eq(symlink("/usr/bin/python3.11", link), 0);
+	pathf(link, "%s/proc", scratch);
+	fake_program(link, 102, "tool", work, "/usr/bin/python3.11");
 	pathf(tool, "%s/tool", work);
 	ck_assert_ptr_nonnull(realpath(tool, resolved));
 	open_session(OUTPUT_JSON, true);

@@ -11,7 +11,6 @@
  * nearby version do not always compile: the layouts are spelled out here. */
 #define DEPTRACE_AF_INET 2
 #define DEPTRACE_AF_INET6 10
-#define DEPTRACE_DNS_PORT 53
 #define DEPTRACE_IPPROTO_TCP 6
 #define DEPTRACE_IPPROTO_UDP 17
 

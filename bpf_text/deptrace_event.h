@@ -11,6 +11,7 @@
 #include <linux/types.h>
 
 #define DEPTRACE_COMM_LEN 16
+#define DEPTRACE_DNS_PORT 53       /* where DNS is recognised (host order) */
 #define DEPTRACE_DNS_CAPTURE 4096  /* a power of two: EDNS's usual 4096-byte answers */
 #define DEPTRACE_EXEC_ARGS 8       /* argv entries kept at exec */
 #define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "depmap.h"
 #include "dns.h"
 #include "event_format.h"
@@ -38,6 +39,7 @@ struct session {
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
 	size_t npending;
 	uint64_t latest_ns;   /* the time of the latest record */
+	bool said_local_resolver, said_unnamed; /* each notice once a run */
 };
 
 struct session *session_new(const struct session_config *config)
@@ -268,6 +270,42 @@ static struct verdict judge_names(const struct policy *policy, const struct even
 	return verdict;
 }
 
+/* Says once that the traced processes ask a DNS server on this host (a
+ * stub such as systemd-resolved's 127.0.0.53, a cache): their names come
+ * from its answers; its own upstream queries are not theirs. */
+static void note_local_resolver(struct session *s, const struct event *ev)
+{
+	char endpoint[DESTINATION_LEN];
+
+	if (s->said_local_resolver || ev->port != DEPTRACE_DNS_PORT || !address_is_local(ev->addr))
+		return;
+	s->said_local_resolver = true;
+	format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
+	message_say(&s->config.messages,
+		    "%s (PID %u) asks the DNS server at %s, another process on this host: names "
+		    "come from the answers it gives; what it asks upstream is not traced",
+		    ev->comm, ev->pid, endpoint);
+}
+
+/* Says once that a TCP connection had no answer of its process's own to be
+ * named by: the answers came some way deptrace does not see. */
+static void note_unnamed(struct session *s, const struct event *ev)
+{
+	char endpoint[DESTINATION_LEN];
+
+	if (s->said_unnamed || ev->proto != DEPTRACE_PROTO_TCP || address_is_local(ev->addr) ||
+	    ev->name_source == NAME_SOURCE_DNS || ev->name_source == NAME_SOURCE_HOSTS)
+		return;
+	s->said_unnamed = true;
+	format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
+	message_say(&s->config.messages,
+		    "%s (PID %u) connected to %s with no DNS answer of its own: it may resolve "
+		    "through another process (nscd, systemd-resolved's Unix socket) or over "
+		    "DNS-over-TLS/HTTPS, which deptrace does not see; such connections are named "
+		    "by other traced processes' answers (marked tree) or not at all, and name "
+		    "rules cannot judge them", ev->comm, ev->pid, endpoint);
+}
+
 /* A connect() or, refused by the policy, a datagram sent without one. */
 static void on_connect(struct session *s, const struct deptrace_connect_event *ev)
 {
@@ -299,6 +337,10 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 				!ev->judged,
 				p, &violation);
 	s->totals.connections++;
+	if (ev->h.type == DEPTRACE_EVENT_CONNECT) {
+		note_local_resolver(s, &event);
+		note_unnamed(s, &event);
+	}
 	publish(s, &event);
 }
 

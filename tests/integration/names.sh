@@ -46,6 +46,9 @@ curl_pid=$(cat "$SCRATCH/curl.pid") ahosts_pid=$(cat "$SCRATCH/ahosts.pid") nx_p
 	fail "no line '$curl_pid curl TCP ok $forge_ip:80 (forge.example.com)'"
 [[ $(count_lines - - TCP - -) == 1 ]] || fail "expected exactly one TCP line"
 pass "curl's connection line names forge.example.com, under curl's PID"
+[[ $(grep -c "asks the DNS server at $FAKENET_DNS:53, another process on this host" "$SCRATCH/trace.err") == 1 ]] ||
+	fail "no single notice that the DNS server is a process on this host: $(cat "$SCRATCH/trace.err")"
+pass "the DNS server on $FAKENET_DNS, a process on this host, is said once"
 
 # glibc asks for A and AAAA at once, on one socket (getaddrinfo, AF_UNSPEC).
 for pid_comm in "$curl_pid curl" "$ahosts_pid getent"; do

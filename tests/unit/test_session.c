@@ -18,8 +18,18 @@ static bool enforcing;
  * for a socket made outside the cgroup). */
 static bool judged_by_policy = true;
 
+/* What the session told the user, one line after another. */
+static char said[4096];
+
+static void say_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	snprintf(said + strlen(said), sizeof(said) - strlen(said), "%s\n", line);
+}
+
 static void setup(void)
 {
+	said[0] = '\0';
 	scratch = make_scratch_dir("/tmp", "session");
 	write_file(scratch, "proc/100/comm", "deploy.sh\n");
 	write_file(scratch, "proc/100/cmdline", "/bin/bash");
@@ -43,7 +53,8 @@ static void open_session(enum output_format format, bool summary)
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
 	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
-					 .enforcing = enforcing };
+					 .enforcing = enforcing,
+					 .messages = { .line = say_line } };
 
 	pathf(proc, "%s/proc", scratch);
 	pathf(hosts, "%s/hosts", scratch);
@@ -716,6 +727,36 @@ START_TEST(test_lookups_in_time_order)
 }
 END_TEST
 
+/* Said once each: lookups go to a DNS server on this host; a connection
+ * had no answer of its process's own. */
+START_TEST(test_notices_once)
+{
+	union deptrace_record rec;
+
+	open_with_curl(OUTPUT_TEXT);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, 101, 100, "curl", 1000000);
+	rec.connect.family = AF_INET;
+	rec.connect.dport = 53;
+	rec.connect.proto = DEPTRACE_PROTO_UDP;
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.53", rec.connect.daddr), 1);
+	session_record(s, &rec);
+	session_record(s, &rec);
+	resolve(101, "forge.example.com", 2000000, 0x1111, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, 0);   /* its own answer */
+	connect_record(101, 3100000, "127.0.0.1", 8080, 0);   /* this host */
+	ck_assert_str_eq(said, "curl (PID 101) asks the DNS server at 127.0.0.53:53, another "
+			       "process on this host: names come from the answers it gives; what "
+			       "it asks upstream is not traced\n");
+	connect_record(101, 3200000, "192.0.2.77", 443, 0);
+	connect_record(101, 3300000, "192.0.2.78", 443, 0);
+	ck_assert_msg(strstr(said, "\ncurl (PID 101) connected to 192.0.2.77:443 with no DNS answer "
+				   "of its own: it may resolve through another process"), "%s", said);
+	ck_assert_ptr_null(strstr(said, "192.0.2.78"));
+	finish();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -738,6 +779,7 @@ int main(void)
 	tcase_add_test(tc, test_names_per_process);
 	tcase_add_test(tc, test_names_in_json);
 	tcase_add_test(tc, test_lookups_in_time_order);
+	tcase_add_test(tc, test_notices_once);
 	tcase_add_test(tc, test_comm_is_the_main_thread_name);
 	tcase_add_test(tc, test_exec_resolved_program);
 	suite_add_tcase(suite, tc);

@@ -90,6 +90,11 @@ struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
+	/* user space's, read with argv as the record arrives (lib/tracer.c):
+	 * the executable resolved (/proc/PID/exe), "" when the process was
+	 * gone; the script an interpreter runs, "" for none */
+	char exe[DEPTRACE_EXEC_PATH_LEN];
+	char script[DEPTRACE_EXEC_PATH_LEN];
 };
 
 #define DEPTRACE_EXEC_SENT __builtin_offsetof(struct deptrace_exec_event, argv)

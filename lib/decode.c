@@ -51,7 +51,10 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';
 	if (h.type == DEPTRACE_EVENT_EXEC) {
 		rec->exec.path[DEPTRACE_EXEC_PATH_LEN - 1] = '\0';
-		memset(rec->exec.argv, 0, sizeof(rec->exec.argv)); /* not sent */
+		/* not sent: user space fills them (lib/tracer.c) */
+		memset(rec->exec.argv, 0, sizeof(rec->exec.argv));
+		memset(rec->exec.exe, 0, sizeof(rec->exec.exe));
+		memset(rec->exec.script, 0, sizeof(rec->exec.script));
 	}
 	return 0;
 }

@@ -139,15 +139,21 @@ static void process_comm(const struct proc_info *p, const struct deptrace_header
 }
 
 /* What program an exec started: the executable the kernel resolved, as
- * /proc shows it while the process still runs it, and the script, if an
- * interpreter runs one. A process gone (or onto another program) by now
- * keeps the path exec was given. */
+ * /proc showed it while the process ran it, and the script, if an
+ * interpreter runs one. The tracer reads them as the record arrives; a
+ * record without them (a test's, a replay's) is looked up now. A process
+ * gone (or onto another program) by then keeps the path exec was given. */
 static void identify_program(struct session *s, struct proc_info *p,
 			     const struct deptrace_exec_event *ev)
 {
 	const char *argv[DEPTRACE_EXEC_ARGS];
 	size_t argc = 0;
 
+	if (ev->exe[0]) {
+		snprintf(p->exe, sizeof(p->exe), "%s", ev->exe);
+		snprintf(p->script, sizeof(p->script), "%s", ev->script);
+		return;
+	}
 	while (argc < DEPTRACE_EXEC_ARGS && ev->argv[argc][0]) {
 		argv[argc] = ev->argv[argc];
 		argc++;

@@ -256,6 +256,21 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 	return 0;
 }
 
+/* The program, resolved, while the process still runs it (proctree.h). */
+static void read_exec_program(struct deptrace_exec_event *ev)
+{
+	const char *argv[DEPTRACE_EXEC_ARGS];
+	size_t argc = 0;
+
+	while (argc < DEPTRACE_EXEC_ARGS && ev->argv[argc][0]) {
+		argv[argc] = ev->argv[argc];
+		argc++;
+	}
+	if (proctree_read_program("/proc", (pid_t)ev->h.pid, ev->h.comm, ev->path, argv, argc,
+				  ev->exe, ev->script))
+		ev->exe[0] = '\0';
+}
+
 /* argv is read as the exec record arrives, milliseconds after the exec
  * (the poll loop looks again 4 ms after a batch): a process gone by then,
  * or running another program, is left with the path it was started by. */
@@ -266,6 +281,7 @@ static void read_exec_argv(struct deptrace_exec_event *ev)
 					  sizeof(cmdline));
 
 	decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+	read_exec_program(ev);
 }
 
 static void collect_record(void *cookie, void *data, int size)

@@ -147,6 +147,19 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Flushes the output: true if all of it is written so far; the first
+ * failure is told (with what fflush said) and ends the run's output. */
+static bool output_written(struct run *r)
+{
+	if (r->facts.output_failed)
+		return false;
+	if (!fflush(r->out.stream) && !ferror(r->out.stream))
+		return true;
+	say(r, "cannot write the output: %s", strerror(errno));
+	r->facts.output_failed = true;
+	return false;
+}
+
 /* --- the real kernel side ---------------------------------------------------- */
 
 static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config *config,
@@ -639,6 +652,7 @@ int run_start(struct run *r)
 	}
 	/* events are printed only from the poll loop: none can precede this */
 	output_header(&r->out);
+	output_written(r); /* told now, while errno is the write's */
 	r->facts.started = true;
 	return 0;
 }
@@ -685,11 +699,8 @@ void run_poll(struct run *r)
 		 * waited for its answer as long as the records came in */
 		reorder_release(r->reorder, now);
 		session_expire_lookups(r->session, now - REORDER_WINDOW_NS);
-		if (fflush(r->out.stream) || ferror(r->out.stream)) {
-			say(r, "cannot write the output: %s", strerror(errno));
-			r->facts.output_failed = true;
+		if (!output_written(r))
 			break;
-		}
 		reap_command(r, WNOHANG);
 		if (stop_requests > 1 || (stop_requests && (!o->command || r->facts.command_exited)))
 			break;
@@ -712,11 +723,11 @@ void run_poll(struct run *r)
 	}
 	r->ops.tracer_finish(r->tracer);
 	reorder_flush(r->reorder);
-	session_finish(r->session);
-	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
-		say(r, "cannot write the output: %s", strerror(errno));
-		r->facts.output_failed = true;
-	}
+	/* the events held to the end are written before the map, so that a
+	 * failure is told with its own errno */
+	if (output_written(r))
+		session_finish(r->session);
+	output_written(r);
 }
 
 /* --- finish ------------------------------------------------------------------ */

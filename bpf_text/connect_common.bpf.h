@@ -29,14 +29,6 @@ struct ipv6_sockaddr {      /* struct sockaddr_in6 up to sin6_addr */
 
 BPF_HASH(inflight, u64, struct deptrace_connect_event, 10240);
 
-/* Sockets of traced processes connected to port 53 (tgid << 32 | fd). */
-BPF_TABLE("lru_hash", u64, u8, dns_sockets, 16384);
-
-static __always_inline u64 fd_key(int fd)
-{
-	return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)fd;
-}
-
 static __always_inline int read_from(void *dst, u32 size, const void *src,
 				     int from_user)
 {
@@ -95,22 +87,12 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	struct deptrace_connect_event *ev = inflight.lookup(&id);
-	u64 key;
-	u8 yes = 1;
 
 	if (!ev)
 		return 0;
 	if (ev->family) {
 		ev->result = args->ret;
 		events.perf_submit(args, ev, sizeof(*ev));
-		/* a resolver's socket: its datagrams are DNS (dns_capture.bpf.h);
-		 * a reused descriptor connected elsewhere is not */
-		key = fd_key(ev->fd);
-		if (ev->result == 0 && ev->dport == DEPTRACE_DNS_PORT &&
-		    ev->proto != DEPTRACE_PROTO_TCP)
-			dns_sockets.update(&key, &yes);
-		else if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
-			dns_sockets.delete(&key);
 	}
 	inflight.delete(&id);
 	return 0;

@@ -24,6 +24,12 @@
 BPF_HASH(socket_calls, u64, u8, 1024);        /* thread -> proto asked for */
 BPF_TABLE("lru_hash", u64, u8, socket_protos, 65536); /* fd_key -> proto */
 
+/* A descriptor of the calling process: tgid << 32 | fd. */
+static __always_inline u64 fd_key(int fd)
+{
+	return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (u32)fd;
+}
+
 static __always_inline u8 proto_of_socket(int type, int protocol)
 {
 	type &= DEPTRACE_SOCK_TYPE_MASK;

@@ -30,6 +30,7 @@ enum deptrace_event_type {
 					      socket() of a protocol the policy
 					      cannot judge, refused; no
 					      destination yet (all zero) */
+	DEPTRACE_EVENT_SERVE = 8,   /* struct deptrace_serve_event */
 };
 
 enum deptrace_proto {
@@ -95,6 +96,8 @@ struct deptrace_exec_event {
 	 * gone; the script an interpreter runs, "" for none */
 	char exe[DEPTRACE_EXEC_PATH_LEN];
 	char script[DEPTRACE_EXEC_PATH_LEN];
+	__u8 argv_unread;  /* user space: /proc had no argv (the program had
+			      ended), argv[0] is the path */
 };
 
 #define DEPTRACE_EXEC_SENT __builtin_offsetof(struct deptrace_exec_event, argv)
@@ -106,6 +109,18 @@ enum deptrace_query_refusal {
 					    read (bpf_text/dns_question.h) */
 	DEPTRACE_REFUSED_SEGMENTED = 2,  /* several datagrams in one send
 					    (UDP GSO): only one is judged */
+};
+
+/* A thread outside the traced tree (the header's) read from a local TCP
+ * connection a traced thread made: it serves the tree, and is traced
+ * until that connection closes. Sent once per thread and connection. */
+struct deptrace_serve_event {
+	struct deptrace_header h;  /* the serving thread; ppid: client_pid */
+	__u32 client_pid;          /* who connected (traced, or serving) */
+	__u32 client_tid;
+	__u8 addr[16];             /* the service's address (IPv4-mapped) */
+	__u16 port;                /* and port */
+	__u8 pad[6];
 };
 
 /* A DNS query the enforced policy refused to let out, by its ID (the

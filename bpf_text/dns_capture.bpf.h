@@ -1,262 +1,109 @@
-/* dns_capture.bpf.h: the DNS datagrams of traced processes, copied whole
- * (up to DEPTRACE_DNS_CAPTURE bytes, a power of two: the verifier needs a
- * mask) for user space to parse.
+/* dns_capture.bpf.h: the DNS datagrams of traced processes, as packets,
+ * copied whole (up to DEPTRACE_DNS_CAPTURE bytes, a power of two: the
+ * verifier needs a mask) for user space to parse. No syscall is hooked here.
  *
- * A datagram is DNS when it goes to or comes from port 53, as named in the
- * call (sendto, sendmsg, recvfrom with an address) or by the socket having
- * been connected to port 53 (dns_sockets, kept by connect_common.bpf.h).
- * Every way glibc and other resolvers send and receive is covered: write,
- * sendto, sendmsg, sendmmsg (glibc's parallel A and AAAA queries), read,
- * recvfrom, recvmsg and recvmmsg. Receives are read at syscall exit, when
- * the data has arrived; sends at entry.
+ * cgroup programs linked to the cgroup v2 root (lib/tracer.c) run for
+ * every socket on the machine, but only on the calls and packets they
+ * hook: connect4/connect6 and sendmsg4/sendmsg6 note, by its socket
+ * cookie, a traced process's UDP socket connected to port 53 or sending
+ * there without connect(); the egress and ingress programs copy the
+ * datagrams such a socket sends to port 53 and receives from it. Each
+ * datagram is its own packet, however it was sent or received (write,
+ * sendto, sendmsg, glibc's sendmmsg of A and AAAA, read, recvmmsg,
+ * io_uring, ...). A record names the process that last connected or sent
+ * to port 53 on the socket: a packet program cannot ask whose it is on
+ * every kernel, and ingress runs in no process's context at all.
+ *
+ * The sock_addr programs only look: they always let the call go on (1),
+ * beside the enforced policy's, which may refuse it.
  */
+#include "dns_packet.bpf.h"
 
-/* struct user_msghdr and struct mmsghdr on 64-bit: ABI, spelled out for
- * the same reason as the socket addresses. */
-struct msghdr64 {
-	u64 name;
-	u32 namelen;
-	u32 pad;
-	u64 iov;
-	u64 iovlen;
-	u64 control;
-	u64 controllen;
-	u32 flags;
-	u32 pad2;
-};
-
-struct mmsghdr64 {
-	struct msghdr64 hdr;
-	u32 len;
-	u32 pad;
-};
-
-struct iovec64 {
-	u64 base;
-	u64 len;
-};
-
-/* glibc sends at most two queries at once (A and AAAA). */
-#define DNS_MESSAGES_PER_CALL 2
-
-enum receive_kind { RECEIVE_BUFFER, RECEIVE_MSG, RECEIVE_MMSG };
-
-struct pending_receive {
-	u64 ptr;   /* the buffer, msghdr or mmsghdr array */
-	u64 addr;  /* recvfrom's source address, or 0 */
-	s32 fd;
-	u32 kind;
-};
-
-BPF_HASH(receives, u64, struct pending_receive, 1024);
+BPF_TABLE("lru_hash", u64, struct deptrace_header, dns_senders, 16384); /* cookie -> sender */
 BPF_PERCPU_ARRAY(dns_scratch, struct deptrace_dns_event, 1);
 
-static __always_inline int is_dns_socket(int fd)
+static __always_inline int note_dns_sender(struct bpf_sock_addr *ctx)
 {
-	u64 key = fd_key(fd);
+	struct deptrace_header sender = {};
+	struct deptrace_proc *proc;
+	u64 cookie;
 
-	return dns_sockets.lookup(&key) != NULL;
+	if (ctx->protocol != DEPTRACE_IPPROTO_UDP ||
+	    (u16)ctx->user_port != htons(DEPTRACE_DNS_PORT))
+		return 1;
+	proc = current_traced_proc();
+	if (!proc)
+		return 1;
+	fill_header(&sender, DEPTRACE_EVENT_DNS, proc->ppid);
+	cookie = bpf_get_socket_cookie(ctx);
+	dns_senders.update(&cookie, &sender);
+	return 1;
 }
 
-static __always_inline int is_dns_address(u64 uaddr)
+/* One entry point per hook: a program is loaded for the one it attaches to. */
+int dns_connect4(struct bpf_sock_addr *ctx)
 {
-	struct {
-		u16 family;
-		__be16 port;
-	} head = {};
-
-	if (!uaddr || bpf_probe_read_user(&head, sizeof(head), (void *)uaddr))
-		return 0;
-	return (head.family == DEPTRACE_AF_INET || head.family == DEPTRACE_AF_INET6) &&
-	       head.port == htons(DEPTRACE_DNS_PORT);
+	return note_dns_sender(ctx);
 }
 
-static __always_inline void submit_dns(void *ctx, struct deptrace_proc *proc,
-				       u64 buf, u64 len, u8 direction)
+int dns_connect6(struct bpf_sock_addr *ctx)
 {
-	u32 zero = 0, n = len;
-	struct deptrace_dns_event *ev = dns_scratch.lookup(&zero);
+	return note_dns_sender(ctx);
+}
 
+int dns_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return note_dns_sender(ctx);
+}
+
+int dns_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return note_dns_sender(ctx);
+}
+
+/* A datagram of a noted socket whose port at `port_at` is 53. */
+static __always_inline void capture_dns(struct __sk_buff *skb, u32 port_at, u8 direction)
+{
+	u32 zero = 0, off = dns_payload_offset(skb, port_at), n;
+	struct deptrace_header *sender;
+	struct deptrace_dns_event *ev;
+	u64 cookie;
+
+	if (!off || skb->len <= off)
+		return;
+	cookie = bpf_get_socket_cookie(skb);
+	sender = dns_senders.lookup(&cookie);
+	ev = dns_scratch.lookup(&zero);
+	if (!sender || !ev)
+		return;
+	n = skb->len - off;
+	ev->full_len = n;
 	if (n > DEPTRACE_DNS_CAPTURE)
 		n = DEPTRACE_DNS_CAPTURE;
-	if (!ev || !n)
-		return;
-	fill_header(&ev->h, DEPTRACE_EVENT_DNS, proc->ppid);
-	ev->full_len = len;
-	ev->direction = direction;
-	/* clang drops a mask it can prove redundant, and then reloads the
-	 * unbounded length: the empty asm hides n's range from it, so that the
-	 * mask reaches the verifier, which needs it to see the bound; masking
-	 * n - 1 and adding 1 back keeps 1..DEPTRACE_DNS_CAPTURE, all of it */
+	/* 1 to DEPTRACE_DNS_CAPTURE in a form every verifier follows: the
+	 * empty asm hides n's range from clang, which would otherwise drop
+	 * the mask the verifier needs to see the bound; masking n - 1 and
+	 * adding 1 back keeps all of DEPTRACE_DNS_CAPTURE */
 	asm volatile("" : "+r"(n));
 	n = ((n - 1) & (DEPTRACE_DNS_CAPTURE - 1)) + 1;
-	if (bpf_probe_read_user(ev->payload, n, (void *)buf))
+	if (bpf_skb_load_bytes(skb, off, ev->payload, n))
 		return;
+	ev->h = *sender;
+	ev->h.ts_ns = bpf_ktime_get_ns();
 	ev->len = n;
-	events.perf_submit(ctx, ev, sizeof(*ev));
+	ev->direction = direction;
+	events.perf_submit(skb, ev, sizeof(*ev));
 }
 
-/* The datagram of one message header, if it is DNS; len caps its size
- * (the received byte count), 0 for none. */
-static __always_inline void submit_msg(void *ctx, struct deptrace_proc *proc,
-				       int fd, const struct msghdr64 *msg,
-				       u64 len, u8 direction)
+/* cgroup_skb programs: 1 lets the packet through. */
+int dns_egress(struct __sk_buff *skb)
 {
-	struct iovec64 iov = {};
-
-	if (msg->name ? !is_dns_address(msg->name) : !is_dns_socket(fd))
-		return;
-	if (!msg->iovlen || bpf_probe_read_user(&iov, sizeof(iov), (void *)msg->iov))
-		return;
-	submit_dns(ctx, proc, iov.base, len && len < iov.len ? len : iov.len, direction);
+	capture_dns(skb, DEPTRACE_UDP_DEST_PORT, DEPTRACE_DNS_SENT);
+	return 1;
 }
 
-static __always_inline void submit_mmsg(void *ctx, struct deptrace_proc *proc,
-					int fd, u64 vec, u32 count, u8 direction)
+int dns_ingress(struct __sk_buff *skb)
 {
-	struct mmsghdr64 m = {};
-
-	for (int i = 0; i < DNS_MESSAGES_PER_CALL; i++) {
-		if (i >= count ||
-		    bpf_probe_read_user(&m, sizeof(m), (void *)(vec + i * sizeof(m))))
-			return;
-		submit_msg(ctx, proc, fd, &m.hdr,
-			   direction == DEPTRACE_DNS_RECEIVED ? m.len : 0, direction);
-	}
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_sendto)
-{
-	struct deptrace_proc *proc = current_traced_proc();
-
-	if (proc && (args->addr ? is_dns_address((u64)args->addr) : is_dns_socket(args->fd)))
-		submit_dns(args, proc, (u64)args->buff, args->len, DEPTRACE_DNS_SENT);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_write)
-{
-	struct deptrace_proc *proc = current_traced_proc();
-
-	if (proc && is_dns_socket(args->fd))
-		submit_dns(args, proc, (u64)args->buf, args->count, DEPTRACE_DNS_SENT);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_sendmsg)
-{
-	struct deptrace_proc *proc = current_traced_proc();
-	struct msghdr64 msg = {};
-
-	if (proc && !bpf_probe_read_user(&msg, sizeof(msg), (void *)args->msg))
-		submit_msg(args, proc, args->fd, &msg, 0, DEPTRACE_DNS_SENT);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_sendmmsg)
-{
-	struct deptrace_proc *proc = current_traced_proc();
-
-	if (proc)
-		submit_mmsg(args, proc, args->fd, (u64)args->mmsg, args->vlen,
-			    DEPTRACE_DNS_SENT);
-	return 0;
-}
-
-/* Remembers where a receive will land. Plain reads matter only on DNS
- * sockets; the others may learn at exit that the peer was port 53. */
-static __always_inline void begin_receive(int fd, u64 ptr, u64 addr, u32 kind)
-{
-	u64 id = bpf_get_current_pid_tgid();
-	struct pending_receive r = { .ptr = ptr, .addr = addr, .fd = fd, .kind = kind };
-
-	if (!current_traced_proc())
-		return;
-	if (kind == RECEIVE_BUFFER && !addr && !is_dns_socket(fd))
-		return;
-	receives.update(&id, &r);
-}
-
-static __always_inline void finish_receive(void *ctx, long ret)
-{
-	u64 id = bpf_get_current_pid_tgid();
-	struct pending_receive *r = receives.lookup(&id);
-	struct deptrace_proc *proc = current_traced_proc();
-	struct msghdr64 msg = {};
-
-	if (!r)
-		return;
-	if (proc && ret > 0) {
-		if (r->kind == RECEIVE_BUFFER) {
-			if (r->addr ? is_dns_address(r->addr) : is_dns_socket(r->fd))
-				submit_dns(ctx, proc, r->ptr, ret, DEPTRACE_DNS_RECEIVED);
-		} else if (r->kind == RECEIVE_MSG) {
-			if (!bpf_probe_read_user(&msg, sizeof(msg), (void *)r->ptr))
-				submit_msg(ctx, proc, r->fd, &msg, ret, DEPTRACE_DNS_RECEIVED);
-		} else {
-			submit_mmsg(ctx, proc, r->fd, r->ptr, ret, DEPTRACE_DNS_RECEIVED);
-		}
-	}
-	receives.delete(&id);
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_read)
-{
-	begin_receive(args->fd, (u64)args->buf, 0, RECEIVE_BUFFER);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_read)
-{
-	finish_receive(args, args->ret);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom)
-{
-	begin_receive(args->fd, (u64)args->ubuf, (u64)args->addr, RECEIVE_BUFFER);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom)
-{
-	finish_receive(args, args->ret);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg)
-{
-	begin_receive(args->fd, (u64)args->msg, 0, RECEIVE_MSG);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg)
-{
-	finish_receive(args, args->ret);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_enter_recvmmsg)
-{
-	begin_receive(args->fd, (u64)args->mmsg, 0, RECEIVE_MMSG);
-	return 0;
-}
-
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmmsg)
-{
-	finish_receive(args, args->ret);
-	return 0;
-}
-
-/* A closed descriptor may come back as anything. */
-TRACEPOINT_PROBE(syscalls, sys_enter_close)
-{
-	u64 key;
-
-	if (!current_traced_proc())
-		return 0;
-	key = fd_key(args->fd);
-	if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
-		dns_sockets.delete(&key);
-	return 0;
+	capture_dns(skb, DEPTRACE_UDP_SOURCE_PORT, DEPTRACE_DNS_RECEIVED);
+	return 1;
 }

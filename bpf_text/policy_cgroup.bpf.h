@@ -29,7 +29,7 @@
  * else is refused), DEPTRACE_POLICY_RULES capacity of the rule maps; the
  * policy_settings map says at run time whether there are name rules.
  */
-#include <uapi/linux/bpf.h> /* struct bpf_sock_addr, struct __sk_buff */
+#include "dns_packet.bpf.h"
 
 BPF_LPM_TRIE(deny_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_LPM_TRIE(allow_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
@@ -40,15 +40,12 @@ BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 #define DEPTRACE_SOCK_STREAM_TYPE 1
 #define DEPTRACE_SOCK_DGRAM_TYPE 2
 #define DEPTRACE_SOCK_RAW_TYPE 3
-#define DEPTRACE_ETH_P_IP 0x0800
-#define DEPTRACE_ETH_P_IPV6 0x86DD
 #define DEPTRACE_IPPROTO_ICMP_NUMBER 1
 #define DEPTRACE_IPPROTO_TCP_NUMBER 6
 #define DEPTRACE_IPPROTO_UDP_NUMBER 17
 #define DEPTRACE_IPPROTO_ICMPV6_NUMBER 58
 #define DEPTRACE_IPPROTO_UDPLITE_NUMBER 136
 #define DEPTRACE_INADDR_LOOPBACK 0x7f000001
-#define DEPTRACE_IPV6_EXTENSIONS 4 /* headers walked before UDP */
 
 static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
 {
@@ -251,59 +248,17 @@ int policy_sock_create(struct bpf_sock *sk)
 	return 0;
 }
 
-/* Offset of the UDP payload of a datagram to port 53, or 0. The egress
- * hook sees the packet from its network header on. */
-static __always_inline u32 dns_query_offset(struct __sk_buff *skb)
-{
-	u32 l4;
-	u8 proto;
-	__be16 dport;
-
-	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
-		u8 version_ihl;
-
-		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, &proto, 1))
-			return 0;
-		l4 = (version_ihl & 0xf) * 4;
-	} else if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return 0;
-		l4 = 40;
-		/* an unprivileged sender can add a routing header (the other
-		 * extension headers need CAP_NET_RAW): walked, with the
-		 * others, as deep as a socket's options can stack them */
-#pragma unroll
-		for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
-			u8 ext[2];
-
-			if (proto != 0 && proto != 43 && proto != 60 && proto != 44)
-				break;
-			if (bpf_skb_load_bytes(skb, l4, ext, 2))
-				return 0;
-			l4 += proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
-			proto = ext[0];
-		}
-	} else {
-		return 0;
-	}
-	if (proto != DEPTRACE_IPPROTO_UDP_NUMBER ||
-	    bpf_skb_load_bytes(skb, l4 + 2, &dport, 2) ||
-	    dport != htons(DEPTRACE_DNS_PORT))
-		return 0;
-	return l4 + 8;
-}
-
 /* cgroup_skb/egress: 1 lets the packet out; 0 drops it, and the sending
  * call fails with EPERM. The record names no process (not every kernel
- * lets a packet program ask): the query's own record, sent before from the
- * syscall, is found by its DNS ID. */
+ * lets a packet program ask): the query's own record, sent by the DNS
+ * capture's egress program (dns_capture.bpf.h, linked to the cgroup v2
+ * root, so run after this one), is found by its DNS ID. */
 int policy_dns_egress(struct __sk_buff *skb)
 {
 	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
 					       .reason = DEPTRACE_REFUSED_UNREADABLE };
 	u8 name[DEPTRACE_QNAME_MAX] = {}, header[DEPTRACE_DNS_HEADER_LEN];
-	u32 off = dns_query_offset(skb), n;
+	u32 off = dns_payload_offset(skb, DEPTRACE_UDP_DEST_PORT), n;
 	int verdict = DEPTRACE_QUERY_UNREADABLE;
 
 	if (!off)
@@ -316,7 +271,7 @@ int policy_dns_egress(struct __sk_buff *skb)
 			n = DEPTRACE_QNAME_MAX;
 		/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows
 		 * (6.1's loses a zero check on a copy of n); the empty asm
-		 * keeps clang from dropping the mask, as in dns_capture.bpf.h */
+		 * keeps clang from dropping the mask */
 		asm volatile("" : "+r"(n));
 		n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
 		if (deptrace_dns_one_question(header) &&

@@ -8,6 +8,8 @@
  *
  * Settings come from -D flags at compile time:
  *   DEPTRACE_FOLLOW_CHILDREN  1 to trace processes forked by traced ones
+ *   DEPTRACE_FOLLOW_SERVICES  1 to trace the threads of local services
+ *                             while they serve the tree (follow.bpf.h)
  *   DEPTRACE_MAX_PROCS        capacity of the traced map
  */
 #include <uapi/linux/sched.h> /* CLONE_THREAD */
@@ -24,12 +26,24 @@ static __always_inline void count_stat(u32 slot)
 		__sync_fetch_and_add(counter, 1);
 }
 
-/* The filter every probe applies first: unrelated processes stop here. */
+#if DEPTRACE_FOLLOW_SERVICES
+static __always_inline struct deptrace_proc *follow_serving_proc(u64 id);
+static __always_inline void follow_forget_thread(u32 tid);
+#endif
+
+/* The filter every probe applies first: unrelated processes stop here. A
+ * thread serving the tree (follow.bpf.h) passes too. */
 static __always_inline struct deptrace_proc *current_traced_proc(void)
 {
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tgid = id >> 32;
+	struct deptrace_proc *proc = traced.lookup(&tgid);
 
-	return traced.lookup(&tgid);
+#if DEPTRACE_FOLLOW_SERVICES
+	if (!proc)
+		proc = follow_serving_proc(id);
+#endif
+	return proc;
 }
 
 static __always_inline void fill_header(struct deptrace_header *h, u16 type,
@@ -83,6 +97,9 @@ RAW_TRACEPOINT_PROBE(sched_process_exit)
 
 	if ((u32)id == tgid)
 		traced.delete(&tgid);
+#if DEPTRACE_FOLLOW_SERVICES
+	follow_forget_thread((u32)id); /* its thread id may be reused */
+#endif
 	return 0;
 }
 
@@ -106,3 +123,5 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 	events.perf_submit(args, ev, DEPTRACE_EXEC_SENT);
 	return 0;
 }
+
+#include "follow.bpf.h"

@@ -74,14 +74,9 @@ static __always_inline void open_connect(u64 sk, u16 family, u16 dport, const u8
 	bpf_probe_read_kernel(ev.daddr, family == DEPTRACE_AF_INET ? 4 : 16, daddr);
 	syscall = inflight.lookup(&id);
 	if (syscall) {
-		u64 key = fd_key(syscall->fd);
-
 		ev.h.ts_ns = syscall->h.ts_ns; /* the connect's start */
 		ev.fd = syscall->fd;
 		ev.judged = syscall->judged;
-		/* a descriptor once a resolver's socket is not one now */
-		if (dns_sockets.lookup(&key)) /* a delete locks even when absent */
-			dns_sockets.delete(&key);
 		inflight.delete(&id);
 	}
 	if (tcp_connecting.update(&sk, &ev))
@@ -108,6 +103,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 
 	if (args->protocol != DEPTRACE_IPPROTO_TCP)
 		return 0;
+#if DEPTRACE_FOLLOW_SERVICES
+	follow_set_state(sk, args->newstate, args->sport, args->dport, args->saddr_v6,
+			 args->daddr_v6);
+#endif
 	if (args->newstate == DEPTRACE_TCP_SYN_SENT) {
 		open_connect(sk, args->family, args->dport,
 			     args->family == DEPTRACE_AF_INET ? args->daddr : args->daddr_v6);

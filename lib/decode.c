@@ -15,6 +15,7 @@ static size_t record_size(unsigned type)
 	case DEPTRACE_EVENT_EXEC: return DEPTRACE_EXEC_SENT;
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
+	case DEPTRACE_EVENT_SERVE: return sizeof(struct deptrace_serve_event);
 	}
 	return 0;
 }
@@ -71,6 +72,7 @@ void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_
 		memcpy(ev->argv[i], arg, n < DEPTRACE_EXEC_ARG_LEN ? n : DEPTRACE_EXEC_ARG_LEN - 1);
 		at += n + 1;
 	}
+	ev->argv_unread = !len;
 	if (!len)
 		memcpy(ev->argv[0], ev->path, strnlen(ev->path, DEPTRACE_EXEC_ARG_LEN - 1));
 }

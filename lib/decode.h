@@ -18,6 +18,7 @@ union deptrace_record {
 	struct deptrace_dns_event dns;
 	struct deptrace_exec_event exec;
 	struct deptrace_lookup_blocked lookup_blocked;
+	struct deptrace_serve_event serve;
 };
 
 /* 0, or -EINVAL for a sample too short for its type or of no known type. */

@@ -84,7 +84,7 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 		p = &d->programs[i];
 		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
 		    !strcmp(p->script, o->proc->script) && !strcmp(p->chain, o->chain) &&
-		    p->direct == o->proc->root)
+		    p->class == o->class && !strcmp(p->via, o->via ? o->via : ""))
 			return p;
 	}
 	if (d->nprograms == DEP_MAX_PROGRAMS)
@@ -95,7 +95,8 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
 	snprintf(p->script, sizeof(p->script), "%s", o->proc->script);
 	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
-	p->direct = o->proc->root;
+	p->class = o->class;
+	snprintf(p->via, sizeof(p->via), "%s", o->via ? o->via : "");
 	return p;
 }
 
@@ -149,9 +150,25 @@ static int by_destination(const void *a, const void *b)
 	return (int)x->port - (int)y->port;
 }
 
+/* A dependency's programs by class, keeping their order within one (an
+ * insertion sort: qsort is not stable, and there are few). */
+static void sort_programs(struct dependency *d)
+{
+	for (size_t i = 1; i < d->nprograms; i++) {
+		struct dep_program p = d->programs[i];
+		size_t j = i;
+
+		for (; j > 0 && d->programs[j - 1].class > p.class; j--)
+			d->programs[j] = d->programs[j - 1];
+		d->programs[j] = p;
+	}
+}
+
 void depmap_sort(struct depmap *map)
 {
 	qsort(map->deps, map->count, sizeof(*map->deps), by_destination);
+	for (size_t i = 0; i < map->count; i++)
+		sort_programs(&map->deps[i]);
 }
 
 void depmap_free(struct depmap *map)

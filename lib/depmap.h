@@ -5,7 +5,8 @@
  * and an attempt with no name known is one more) and per DNS name looked
  * up, with which programs reached it
  * (grouped by program and chain of parents), how often, when, with
- * which results, and how often it broke the policy. Rendered at the end as text, JSON or a Graphviz graph
+ * which results, and how often it broke the policy; its programs grouped
+ * by class (classify.h), direct first. Rendered at the end as text, JSON or a Graphviz graph
  * (output.h).
  */
 #ifndef DEPTRACE_DEPMAP_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "follow.h"
 #include "policy.h"
 #include "proctree.h"
 
@@ -35,7 +37,8 @@ struct dep_program {
 	char exe[PROC_EXE_LEN];
 	char script[PROC_EXE_LEN]; /* "" if none */
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
-	bool direct;               /* a traced root, not a program it started */
+	enum event_class class;    /* the same chain may reach it both ways */
+	char via[FOLLOW_VIA_LEN];  /* transient: the path to the service, "" else */
 	unsigned count;
 	unsigned violations;
 };
@@ -75,7 +78,8 @@ struct depmap {
 int depmap_add(struct depmap *map, const struct event *ev);
 
 /* Named destinations first, by name, then by address and port; lookups
- * after connections. */
+ * after connections. Each one's programs by class, direct first (in the
+ * order they came within a class). */
 void depmap_sort(struct depmap *map);
 
 void depmap_free(struct depmap *map);

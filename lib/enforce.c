@@ -7,7 +7,6 @@
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "deptrace_event.h"
@@ -113,35 +112,16 @@ int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t err
 	return rc;
 }
 
-static int link_create(int prog_fd, int cgroup_fd, enum bpf_attach_type type)
-{
-	union bpf_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.link_create.prog_fd = (__u32)prog_fd;
-	attr.link_create.target_fd = (__u32)cgroup_fd;
-	attr.link_create.attach_type = type;
-	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-}
-
 int enforce_attach(struct tracer *t, int cgroup_fd, struct enforcement *e,
 		   char *err, size_t errlen)
 {
 	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
-		int prog_fd = tracer_load_function(t, programs[i].function, programs[i].type,
-						   programs[i].attach, err, errlen);
-		int fd;
+		int fd = tracer_link_cgroup(t, programs[i].function, programs[i].type,
+					    programs[i].attach, cgroup_fd, err, errlen);
 
-		if (prog_fd < 0)
-			return prog_fd;
-		fd = link_create(prog_fd, cgroup_fd, programs[i].attach);
 		if (fd < 0) {
-			int rc = -errno;
-
-			snprintf(err, errlen, "cannot link %s to the cgroup: %s",
-				 programs[i].function, strerror(-rc));
 			enforce_detach(e);
-			return rc;
+			return fd;
 		}
 		e->link_fds[e->nlinks++] = fd;
 	}

@@ -7,9 +7,9 @@
  * emitters of output.h, the dependency map of depmap.h and, through the
  * map, the graph) only format or count it; none goes back to the kernel's
  * record. Strings and pointers are valid for the call the event is
- * handed to. What a later consumer needs (a class of destination, an
- * outcome seen after the call returned, where a name came from) is added
- * here, once, filled by the session.
+ * handed to. What a later consumer needs (an outcome seen after the call
+ * returned, where a name came from) is added here, once, filled by the
+ * session.
  */
 #ifndef DEPTRACE_LIB_EVENT_H
 #define DEPTRACE_LIB_EVENT_H
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "names.h"
+#include "classify.h"
 #include "proctree.h"
 
 enum event_kind {
@@ -31,11 +32,12 @@ enum event_kind {
 struct event_violation {
 	const char *rule;   /* "deny forge.example.com", "not on the allow list" */
 	const char *origin; /* where the rule was given ("deploy.policy:3"), or NULL */
-	bool direct;        /* a traced root's own, not a program it started */
 	bool enforcing;     /* the policy was in force: say whether it was refused */
 	bool blocked;
 	bool unguarded;     /* in force, but on a socket made outside the cgroup,
 			       which its hooks never see */
+	bool refusal;       /* `rule` is why the kernel refused it, not a policy
+			       rule (a protocol or question it cannot judge) */
 };
 
 struct event {
@@ -47,6 +49,13 @@ struct event {
 	const struct proc_info *proc; /* what the process table knows (exe,
 					 args, root), or NULL */
 	const char *chain;            /* "deploy.sh > migrate > curl" */
+	/* connections and lookups: whose dependency (classify.h), and why */
+	enum event_class class;
+	const char *evidence;         /* "argv names forge.example.com"; NULL
+					 for transient */
+	const char *via;              /* transient: "deploy.sh > curl ->
+					 api.internal.example:8080
+					 internal-api"; else NULL */
 	/* EVENT_CONNECT: where */
 	uint8_t proto;                /* enum deptrace_proto */
 	uint8_t addr[16];             /* IPv4 as v4-mapped */
@@ -68,6 +77,8 @@ struct event {
 	bool failed;                  /* the destination was not reached, or
 					 the name not resolved */
 	const struct event_violation *violation; /* NULL: keeps the policy */
+	bool new_dep;                 /* --baseline: the baseline run never had
+					 this dependency (saved_run_key) */
 };
 
 #endif

@@ -20,19 +20,7 @@ const struct probe_spec shared_probes[] = {
 	{ "sock", "inet_sock_set_state", NULL, false, FACT_TCP },
 	{ "sock", "inet_sk_error_report", NULL, false, FACT_TCP },
 	{ "tcp", "tcp_destroy_sock", "raw_tracepoint__tcp_destroy_sock", false, FACT_TCP },
-	{ "syscalls", "sys_enter_sendto", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_write", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_sendmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_sendmmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_read", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_exit_read", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_recvfrom", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_exit_recvfrom", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_recvmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_exit_recvmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_recvmmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_exit_recvmmsg", NULL, false, FACT_DNS },
-	{ "syscalls", "sys_enter_close", NULL, false, FACT_DNS },
+	{ "tcp", "tcp_rcv_space_adjust", NULL, false, FACT_SERVICES },
 	{ 0 },
 };
 
@@ -49,6 +37,16 @@ const struct probe_spec tracepoint_probes[] = {
 	{ 0 },
 };
 
+const struct cgroup_probe_spec cgroup_probes[] = {
+	{ "connect4", "dns_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, FACT_DNS },
+	{ "connect6", "dns_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, FACT_DNS },
+	{ "sendmsg4", "dns_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, FACT_DNS },
+	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_DNS },
+	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT_DNS },
+	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, FACT_DNS },
+	{ 0 },
+};
+
 const char *probe_fact_name(enum probe_fact fact)
 {
 	switch (fact) {
@@ -56,9 +54,23 @@ const char *probe_fact_name(enum probe_fact fact)
 	case FACT_TCP: return "TCP outcomes";
 	case FACT_CONNECT: return "connect(2)";
 	case FACT_DNS: return "DNS payloads";
+	case FACT_SERVICES: return "local services";
 	case FACT_COUNT: break;
 	}
 	return "?";
+}
+
+/* Appends ", NAME" (or NAME first) to buf; false once it is full. */
+static bool append_source(char *buf, size_t len, size_t *used, const char *prefix,
+			  const char *name, const char *suffix)
+{
+	int n = snprintf(buf + *used, len - *used, "%s%s%s%s", *used ? ", " : "", prefix, name,
+			 suffix);
+
+	if (n < 0 || (size_t)n >= len - *used)
+		return false;
+	*used += (size_t)n;
+	return true;
 }
 
 void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, size_t len,
@@ -67,27 +79,27 @@ void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, s
 	const struct probe_spec *lists[] = {
 		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
 	};
+	char prefix[64];
 	size_t used = 0;
 
 	*buf = '\0';
 	*syscall_hooks = 0;
 	for (size_t i = 0; i < 2; i++) {
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
-			int n;
-
 			if (p->fact != fact)
 				continue;
 			if (p->category && !strcmp(p->category, "syscalls"))
 				++*syscall_hooks;
-			n = snprintf(buf + used, len - used, "%s%s%s%s%s", used ? ", " : "",
-				     p->category ? p->category : "kprobe ",
-				     p->category ? ":" : "", p->name,
-				     p->category && p->function ? " (raw)" : "");
-			if (n < 0 || (size_t)n >= len - used)
+			snprintf(prefix, sizeof(prefix), "%s%s", p->category ? p->category : "kprobe ",
+				 p->category ? ":" : "");
+			if (!append_source(buf, len, &used, prefix, p->name,
+					   p->category && p->function ? " (raw)" : ""))
 				return;
-			used += (size_t)n;
 		}
 	}
+	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
+		if (c->fact == fact && !append_source(buf, len, &used, "cgroup:", c->hook, ""))
+			return;
 }
 
 static bool tracing_ready(void)

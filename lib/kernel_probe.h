@@ -54,6 +54,8 @@ enum probe_fact {
 	FACT_TCP,         /* TCP connects and their outcome, from the socket layer */
 	FACT_CONNECT,     /* connect(2): UDP, and TCP failing before SYN_SENT */
 	FACT_DNS,         /* the DNS datagrams of traced processes */
+	FACT_SERVICES,    /* local services reading what the tree sent them
+			     (bpf_text/follow.bpf.h; not with --no-follow) */
 	FACT_COUNT,
 };
 
@@ -74,6 +76,20 @@ struct probe_spec {
 extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
 extern const struct probe_spec tracepoint_probes[];
+
+/* One of the cgroup programs both backends link to the cgroup v2 root
+ * (lib/tracer.c). They run only on the calls and packets they hook, and
+ * let every one through. */
+struct cgroup_probe_spec {
+	const char *hook;     /* for --check: "connect4", "egress" */
+	const char *function; /* the eBPF function */
+	int prog_type;        /* enum bpf_prog_type */
+	int attach_type;      /* enum bpf_attach_type */
+	enum probe_fact fact;
+};
+
+/* NULL-terminated (hook == NULL). */
+extern const struct cgroup_probe_spec cgroup_probes[];
 
 const char *probe_fact_name(enum probe_fact fact);
 

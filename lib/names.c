@@ -311,6 +311,17 @@ const char *name_source_word(enum name_source source)
 	return "";
 }
 
+int name_source_parse(const char *word, enum name_source *source)
+{
+	for (enum name_source s = NAME_SOURCE_DNS; s <= NAME_SOURCE_TREE; s++) {
+		if (!strcmp(word, name_source_word(s))) {
+			*source = s;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static bool parse_address(const char *text, uint8_t addr[16])
 {
 	if (inet_pton(AF_INET6, text, addr) == 1)

@@ -91,4 +91,8 @@ int name_table_load_hosts(struct name_table *t, const char *path);
 /* "dns", "hosts", "tree" (JSON's name_source); "" for none. */
 const char *name_source_word(enum name_source source);
 
+/* The source a word of name_source_word names, into `source`. 0, or
+ * -EINVAL for a word it does not give. */
+int name_source_parse(const char *word, enum name_source *source);
+
 #endif

@@ -72,19 +72,30 @@ static int parse_duration(struct options *opts, const char *arg, char *err, size
 	return 0;
 }
 
-static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
+/* A whole decimal number from `min` to `max` in `arg` (no sign, nothing
+ * after it): 0, or -EINVAL. */
+static int parse_count(const char *arg, unsigned long min, unsigned long max, unsigned *n)
 {
 	char *end;
-	unsigned long n;
+	unsigned long v;
 
 	errno = 0;
-	n = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || arg[0] == '-' || n == 0 || n > 65536 ||
-	    (n & (n - 1))) {
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || arg[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*n = (unsigned)v;
+	return 0;
+}
+
+static int parse_pages(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	unsigned n;
+
+	if (parse_count(arg, 1, 65536, &n) || (n & (n - 1))) {
 		snprintf(err, errlen, "invalid buffer size '%s': expected a power of two from 1 to 65536", arg);
 		return -EINVAL;
 	}
-	opts->buffer_pages = (unsigned)n;
+	opts->buffer_pages = n;
 	return 0;
 }
 
@@ -152,20 +163,35 @@ static int set_cgroup(struct options *opts, const char *path, char *err, size_t 
 	return 0;
 }
 
+static int parse_fold(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	if (parse_count(arg, 2, 1000, &opts->fold)) {
+		snprintf(err, errlen, "invalid --fold '%s': expected how many sibling names (2 to 1000) make a *.DOMAIN rule", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Each entry may end with ".verbs = ...": the verbs besides tracing (or
+ * instead of it) it is an option of. */
 #define OPT_GROUP(heading) { .kind = OPTION_GROUP, .help = (heading) }
-#define OPT_FLAG(s, l, f, v, h) \
+#define OPT_FLAG(s, l, f, v, h, ...) \
 	{ .kind = OPTION_FLAG, .short_name = (s), .long_name = (l), \
-	  .field = offsetof(struct options, f), .value = (v), .help = (h) }
+	  .field = offsetof(struct options, f), .value = (v), .help = (h), __VA_ARGS__ }
 /* a flag after which nothing else on the command line matters */
 #define OPT_FINAL(s, l, f, h) \
 	{ .kind = OPTION_FLAG, .short_name = (s), .long_name = (l), \
-	  .field = offsetof(struct options, f), .value = true, .ends_parsing = true, .help = (h) }
-#define OPT_STRING(s, l, a, f, h) \
+	  .field = offsetof(struct options, f), .value = true, .ends_parsing = true, \
+	  .help = (h), .verbs = ALL_VERBS }
+#define OPT_STRING(s, l, a, f, h, ...) \
 	{ .kind = OPTION_STRING, .short_name = (s), .long_name = (l), .arg_name = (a), \
-	  .field = offsetof(struct options, f), .help = (h) }
-#define OPT_CALLBACK(s, l, a, fn, h) \
+	  .field = offsetof(struct options, f), .help = (h), __VA_ARGS__ }
+#define OPT_CALLBACK(s, l, a, fn, h, ...) \
 	{ .kind = OPTION_CALLBACK, .short_name = (s), .long_name = (l), .arg_name = (a), \
-	  .parse = (fn), .help = (h) }
+	  .parse = (fn), .help = (h), __VA_ARGS__ }
+#define TRACE VERB_BIT(VERB_TRACE)
+#define REPLAY VERB_BIT(VERB_REPLAY)
+#define ALL_VERBS (TRACE | REPLAY | VERB_BIT(VERB_POLICY) | VERB_BIT(VERB_DIFF))
 
 const struct option_desc options_table[] = {
 	OPT_CALLBACK('p', "pid", "PID[,PID]...", parse_pid_list,
@@ -174,12 +200,20 @@ const struct option_desc options_table[] = {
 		     "depends on)"),
 	OPT_FLAG(0, "no-children", follow_children, false,
 		 "trace only the named processes, not the processes they start"),
+	OPT_FLAG(0, "no-follow", follow_services, false,
+		 "do not follow the local services the traced processes call over TCP "
+		 "(their connections and lookups while they serve them: transient)"),
 	OPT_STRING('o', "output", "FILE", output_path,
-		   "write the lines to FILE instead of standard output"),
-	OPT_FLAG('j', "json", json, true, "JSON Lines: an object per event, then a summary"),
+		   "write the lines (or the policy, the differences) to FILE instead of standard output",
+		   .verbs = ALL_VERBS),
+	OPT_FLAG('j', "json", json, true,
+		 "JSON Lines: the run record, an object per event, then a summary; with -o, a "
+		 "saved run that deptrace replay, policy and diff read", .verbs = TRACE | REPLAY),
 	OPT_FLAG(0, "summary", summary, true,
-		 "print the dependency map at the end (always done when running a command)"),
-	OPT_STRING(0, "graph", "FILE", graph_path, "write the dependency map as a Graphviz graph"),
+		 "print the dependency map at the end (always done when running a command)",
+		 .verbs = TRACE | REPLAY),
+	OPT_STRING(0, "graph", "FILE", graph_path, "write the dependency map as a Graphviz graph",
+		   .verbs = TRACE | REPLAY),
 	OPT_CALLBACK('d', "duration", "SECONDS", parse_duration,
 		     "stop tracing after SECONDS (a command keeps running untraced and "
 		     "deptrace still waits for it)"),
@@ -197,14 +231,16 @@ const struct option_desc options_table[] = {
 
 	OPT_GROUP("Policy (audit: marked, not stopped, unless --enforce)"),
 	OPT_CALLBACK(0, "deny", "RULE", add_deny,
-		     "a destination the traced programs must not reach; may be repeated"),
+		     "a destination the traced programs must not reach; may be repeated",
+		     .verbs = TRACE | REPLAY),
 	OPT_CALLBACK(0, "allow", "RULE", add_allow,
 		     "a destination they may reach; once there is one, every destination no "
-		     "--allow names breaks the policy; may be repeated"),
+		     "--allow names breaks the policy; may be repeated", .verbs = TRACE | REPLAY),
 	OPT_CALLBACK(0, "policy", "FILE", add_policy_file,
-		     "rules from FILE, one a line; may be repeated"),
+		     "rules from FILE, one a line; may be repeated", .verbs = TRACE | REPLAY),
 	OPT_FLAG(0, "fail-on-violation", fail_on_violation, true,
-		 "exit with status 7 if anything broke the policy"),
+		 "exit with status 7 if anything broke the policy (or, with --baseline, was new)",
+		 .verbs = TRACE | REPLAY),
 	OPT_FLAG(0, "enforce", enforce, true,
 		 "refuse in the kernel what the policy forbids: the call fails with EPERM; "
 		 "needs a command, or --cgroup"),
@@ -215,17 +251,49 @@ const struct option_desc options_table[] = {
 		 "with --enforce: if the policy cannot be put in force, do not run the "
 		 "command (exit status 8)"),
 	OPT_STRING('u', "user", "USER", user, "run COMMAND as USER instead of root"),
+
+	OPT_GROUP("Saved runs (deptrace replay, policy, diff)"),
+	OPT_STRING(0, "baseline", "RUN.jsonl", baseline_path,
+		   "mark NEW each connection or lookup whose dependency (name or address, "
+		   "port, protocol, program) the saved run RUN.jsonl did not have; with "
+		   "--fail-on-violation, exit 7 on any", .verbs = TRACE | REPLAY),
+	OPT_CALLBACK(0, "fold", "N", parse_fold,
+		     "deptrace policy: N or more names under one domain, on one port, become one "
+		     "*.DOMAIN rule, never above a registrable domain (default: no folding)",
+		     .verbs = VERB_BIT(VERB_POLICY)),
 };
 
 const size_t options_table_len = ARRAY_SIZE(options_table);
 
-/* getopt_long's tables, from options_table: '+' ends the options at the
- * command's name, as for strace and env; ':' reports a missing value. */
-static void build_getopt_tables(struct option *longopts, char *shortopts)
+static const char *const verb_names[] = {
+	[VERB_TRACE] = "",
+	[VERB_REPLAY] = "replay",
+	[VERB_POLICY] = "policy",
+	[VERB_DIFF] = "diff",
+};
+
+enum verb options_verb(int argc, char **argv)
+{
+	for (size_t v = VERB_TRACE + 1; argc > 1 && v < ARRAY_SIZE(verb_names); v++)
+		if (!strcmp(argv[1], verb_names[v]))
+			return (enum verb)v;
+	return VERB_TRACE;
+}
+
+const char *options_verb_name(enum verb verb)
+{
+	return verb_names[verb];
+}
+
+/* getopt_long's tables, from options_table: in tracing, '+' ends the
+ * options at the command's name, as for strace and env (a verb's files
+ * and options mix); ':' reports a missing value. */
+static void build_getopt_tables(enum verb verb, struct option *longopts, char *shortopts)
 {
 	size_t n = 0;
 
-	*shortopts++ = '+';
+	if (verb == VERB_TRACE)
+		*shortopts++ = '+';
 	*shortopts++ = ':';
 	for (size_t i = 0; i < options_table_len; i++) {
 		const struct option_desc *o = &options_table[i];
@@ -280,6 +348,7 @@ static void set_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->follow_children = true;
+	opts->follow_services = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
 }
@@ -291,7 +360,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 	char shortopts[2 * ARRAY_SIZE(options_table) + 3];
 	int c, rc;
 
-	build_getopt_tables(longopts, shortopts);
+	build_getopt_tables(opts->verb, longopts, shortopts);
 	optind = 0; /* 0, not 1: also forgets a half-parsed group like -hV */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
@@ -310,12 +379,22 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 					 argv[optind - 1]);
 			return -EINVAL;
 		}
+		if (!((o->verbs ? o->verbs : VERB_BIT(VERB_TRACE)) & VERB_BIT(opts->verb))) {
+			snprintf(err, errlen, "%s%s is not an option of %s; see deptrace --help",
+				 o->long_name ? "--" : "-",
+				 o->long_name ? o->long_name : (char[]){ o->short_name, 0 },
+				 opts->verb ? options_verb_name(opts->verb) : "tracing");
+			return -EINVAL;
+		}
 		rc = apply_option(o, optarg, opts, err, errlen);
 		if (rc || o->ends_parsing)
 			return rc;
 	}
-	if (optind < argc)
+	if (optind < argc && opts->verb == VERB_TRACE)
 		opts->command = argv + optind;
+	else if (optind < argc)
+		opts->files = argv + optind;
+	opts->nfiles = opts->files ? (size_t)(argc - optind) : 0;
 	return 0;
 }
 
@@ -324,9 +403,10 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 {
 	bool rules = opts->policy.count || opts->npolicy_files;
 
-	if (!rules && (opts->enforce || opts->fail_on_violation)) {
-		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE",
-			 opts->enforce ? (opts->cgroup_path ? "--cgroup" : "--enforce") : "--fail-on-violation");
+	if (!rules && (opts->enforce || (opts->fail_on_violation && !opts->baseline_path))) {
+		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE%s",
+			 opts->enforce ? (opts->cgroup_path ? "--cgroup" : "--enforce") : "--fail-on-violation",
+			 opts->enforce ? "" : " (or --baseline RUN.jsonl)");
 		return -EINVAL;
 	}
 	if (opts->enforce && !opts->command && !opts->cgroup_path) {
@@ -384,6 +464,27 @@ static void notice_whole_system(const struct options *opts, options_notice_fn *n
 	}
 }
 
+/* How many saved runs each verb reads: at least, at most. */
+static const struct {
+	size_t min, max;
+	const char *what;
+} verb_files[] = {
+	[VERB_REPLAY] = { 1, 1, "one saved run: deptrace replay RUN.jsonl [OPTION]..." },
+	[VERB_POLICY] = { 1, 64, "saved runs: deptrace policy RUN.jsonl... (at most 64)" },
+	[VERB_DIFF] = { 2, 2, "two saved runs: deptrace diff OLD.jsonl NEW.jsonl" },
+};
+
+static int check_verb(const struct options *opts, char *err, size_t errlen)
+{
+	if (opts->nfiles < verb_files[opts->verb].min ||
+	    opts->nfiles > verb_files[opts->verb].max) {
+		snprintf(err, errlen, "%s takes %s", options_verb_name(opts->verb),
+			 verb_files[opts->verb].what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_all(int argc, char **argv, options_notice_fn *notice, struct options *opts,
 		     char *err, size_t errlen)
 {
@@ -391,6 +492,11 @@ static int parse_all(int argc, char **argv, options_notice_fn *notice, struct op
 	int rc;
 
 	set_defaults(opts);
+	opts->verb = options_verb(argc, argv);
+	if (opts->verb) {
+		argc--;
+		argv++;
+	}
 	if (env_backend && *env_backend && parse_backend(env_backend, &opts->backend)) {
 		snprintf(err, errlen, "unknown backend '%s' in DEPTRACE_BACKEND: expected kprobe, tracepoint or auto", env_backend);
 		return -EINVAL;
@@ -404,6 +510,12 @@ static int parse_all(int argc, char **argv, options_notice_fn *notice, struct op
 	}
 	if (opts->check)
 		return 0;
+	if (opts->verb) {
+		rc = check_verb(opts, err, errlen);
+		if (!rc && opts->fail_on_violation)
+			rc = check_policy_options(opts, err, errlen);
+		return rc ? rc : load_policy_files(opts, notice, err, errlen);
+	}
 	if (opts->command)
 		opts->summary = true;
 	if (!opts->npids && !opts->command) {

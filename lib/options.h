@@ -38,7 +38,7 @@
 	X(EXIT_RUNTIME, 1, "tracing failed after it had started, or its output could not " \
 	  "be written; or events were lost (with -p, or with --fail-on-violation: the run " \
 	  "cannot vouch for the policy)") \
-	X(EXIT_USAGE, 2, "bad options") \
+	X(EXIT_USAGE, 2, "bad options, or a policy file or saved run that cannot be read") \
 	X(EXIT_PERMISSION, 3, "not enough privilege") \
 	X(EXIT_NO_PROCESS, 4, "a -p PID does not exist") \
 	X(EXIT_KERNEL, 5, "the kernel cannot run deptrace (no BPF, no usable backend)") \
@@ -48,6 +48,10 @@
 	  "wins over the command's own status, which is then printed on standard error") \
 	X(EXIT_ENFORCE, 8, "with --fail-closed: enforcement could not be set up; the " \
 	  "command was not run") \
+	X(EXIT_DIFF_ADDED, 9, "deptrace diff: the new run has dependencies the old one did " \
+	  "not (whatever else changed)") \
+	X(EXIT_DIFF_CHANGED, 10, "deptrace diff: nothing added, but dependencies were " \
+	  "removed or their class or result changed") \
 	X(EXIT_CANNOT_EXECUTE, 126, "COMMAND cannot be executed") \
 	X(EXIT_NOT_FOUND, 127, "COMMAND not found")
 
@@ -57,11 +61,32 @@ enum exit_code {
 #undef DEPTRACE_EXIT_ENUM
 };
 
+/* What deptrace does: bpftool-style verbs, tracing when none is named. */
+enum verb {
+	VERB_TRACE,  /* deptrace [OPTION]... -p PID | -- COMMAND */
+	VERB_REPLAY, /* deptrace replay RUN.jsonl */
+	VERB_POLICY, /* deptrace policy RUN.jsonl... */
+	VERB_DIFF,   /* deptrace diff OLD.jsonl NEW.jsonl */
+};
+#define VERB_BIT(verb) (1u << (verb))
+
+/* The verb argv[1] names ("replay"), or VERB_TRACE. */
+enum verb options_verb(int argc, char **argv);
+
+/* "replay", ...; "" for VERB_TRACE. */
+const char *options_verb_name(enum verb verb);
+
 struct options {
+	enum verb verb;
+	char **files;            /* a verb's saved runs, NULL-terminated */
+	size_t nfiles;
+	const char *baseline_path; /* --baseline: a saved run to mark new dependencies against */
+	unsigned fold;           /* deptrace policy --fold N: siblings folded from N; 0: never */
 	pid_t pids[MAX_TARGET_PIDS];
 	size_t npids;
 	char **command;          /* run mode: NULL-terminated argv */
 	bool follow_children;
+	bool follow_services;    /* trace local services while they serve the tree */
 	const char *output_path; /* NULL: stdout */
 	double duration;         /* seconds; 0: until the end */
 	unsigned buffer_pages;   /* perf buffer pages per CPU */
@@ -101,7 +126,8 @@ struct option_desc {
 	size_t field;           /* FLAG, STRING: offsetof(struct options, ...) */
 	bool value;             /* FLAG */
 	bool ends_parsing;      /* --help, --version: nothing after it is looked at */
-	/* CALLBACK: EXIT_OK, or an exit code with a one-line message in err */
+	unsigned verbs;         /* VERB_BIT()s it is an option of; 0: tracing only */
+	/* CALLBACK: 0, or -errno (-EINVAL, -ENOMEM) with a one-line message in err */
 	int (*parse)(struct options *opts, const char *arg, char *err, size_t errlen);
 };
 
@@ -113,7 +139,8 @@ extern const size_t options_table_len;
  * program's name ("x.policy holds no rules ..."). */
 typedef void options_notice_fn(const char *message);
 
-/* Fills `opts` from argv, the policy included: the --deny and --allow
+/* Fills `opts` from argv as main has it (a verb in argv[1] is read
+ * first: options_verb), the policy included: the --deny and --allow
  * rules and the --policy files are parsed and loaded here, once. Returns
  * 0, or -EINVAL for a bad command line (-ENOMEM out of memory) with a
  * one-line message in `err`, `opts` then holding nothing to free.

@@ -11,7 +11,7 @@
 /* The text and JSON emitters: the format is chosen once per run, by
  * output_init, not per field. */
 struct output_emitter {
-	void (*header)(struct output *out);
+	void (*header)(struct output *out, const struct run_info *info);
 	void (*event)(struct output *out, const struct event *ev);
 	void (*summary)(struct output *out, const struct depmap *map,
 			const struct run_totals *totals, bool asked);
@@ -22,12 +22,32 @@ static double seconds(const struct output *out, uint64_t ts_ns)
 	return ts_ns > out->start_ns ? (ts_ns - out->start_ns) / 1e9 : 0.0;
 }
 
+void format_class_counts(const uint64_t counts[CLASS_COUNT], char *buf, size_t len)
+{
+	size_t used = 0;
+
+	for (int c = 0; c < CLASS_COUNT && used < len; c++) {
+		int n = snprintf(buf + used, len - used, "%s%llu %s%s", c ? ", " : "(",
+				 (unsigned long long)counts[c], class_name(c),
+				 c + 1 == CLASS_COUNT ? ")" : "");
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
 void format_violations(const struct run_totals *totals, char *buf, size_t len)
 {
-	snprintf(buf, len, "%llu violation%s (%llu direct, %llu hidden)",
-		 (unsigned long long)totals->violations, totals->violations == 1 ? "" : "s",
-		 (unsigned long long)totals->direct_violations,
-		 (unsigned long long)totals->hidden_violations);
+	char counts[CLASS_COUNTS_LEN];
+
+	format_class_counts(totals->class_violations, counts, sizeof(counts));
+	snprintf(buf, len, "%llu violation%s %s", (unsigned long long)totals->violations,
+		 totals->violations == 1 ? "" : "s", counts);
+}
+
+void format_new_deps(const struct run_totals *totals, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu attempt%s at dependencies the baseline run did not have",
+		 (unsigned long long)totals->new_deps, totals->new_deps == 1 ? "" : "s");
 }
 
 /* --- text ------------------------------------------------------------------ */
@@ -76,22 +96,42 @@ static void text_end_line(FILE *f, struct text_line *l)
 	l->buf[0] = '\0';
 }
 
-/* "VIOLATION hidden (deploy.sh > curl): deny forge.example.com"; in
- * force, an event that got through anyway says so: "VIOLATION direct,
- * NOT BLOCKED: ...", with the reason when it is known. */
-static void text_violation(struct text_line *l, const struct event_violation *v,
-			   const char *chain)
+/* Whether an event is the traced command's own: its class needs no
+ * chain or evidence. */
+static bool event_is_command(const struct event *ev)
 {
-	char where[DEP_CHAIN_LEN + 4] = "";
+	return ev->proc && ev->proc->root;
+}
 
-	if (!v->direct)
-		snprintf(where, sizeof(where), " (%s)", chain ? chain : "");
-	text_add(l, "  VIOLATION %s%s%s%s: %s", v->direct ? "direct" : "hidden", where,
-		 v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
+/* The class at the end of the line: "direct" (the command's own),
+ * "hidden (deploy.sh > migrate > curl; not in migrate's argv)" with the
+ * chain and the evidence, or "transient (deploy.sh > curl ->
+ * api.internal.example:8080 internal-api)" with the path. */
+static void text_class(struct text_line *l, const struct event *ev)
+{
+	text_add(l, "%s", class_name(ev->class));
+	if (ev->via)
+		text_add(l, " (%s)", ev->via);
+	else if (!event_is_command(ev) && ev->evidence)
+		text_add(l, " (%s; %s)", ev->chain ? ev->chain : "",
+			 ev->evidence ? ev->evidence : "");
+}
+
+/* "VIOLATION hidden (deploy.sh > migrate > curl; not in migrate's argv):
+ * deny forge.example.com"; in force, an event that got through anyway
+ * says so: "VIOLATION direct, NOT BLOCKED: ...", with the reason when it
+ * is known. */
+static void text_violation(struct text_line *l, const struct event *ev)
+{
+	const struct event_violation *v = ev->violation;
+
+	text_add(l, "  VIOLATION ");
+	text_class(l, ev);
+	text_add(l, "%s%s: %s", v->enforcing && !v->blocked ? ", NOT BLOCKED" : "",
 		 v->unguarded ? " (socket made outside the cgroup)" : "", v->rule);
 }
 
-static void text_header(struct output *out)
+static void text_header(struct output *out, const struct run_info *info)
 {
 	struct text_line l = { .used = 0 };
 
@@ -152,8 +192,14 @@ static void text_event(struct output *out, const struct event *ev)
 	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
 		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result,
 		 destination, "");
-	if (ev->violation)
-		text_violation(&l, ev->violation, ev->chain);
+	if (ev->new_dep)
+		text_add(&l, "  NEW");
+	if (ev->violation) {
+		text_violation(&l, ev);
+	} else {
+		text_add(&l, "  ");
+		text_class(&l, ev);
+	}
 	text_end_line(out->stream, &l);
 }
 
@@ -181,10 +227,13 @@ static void text_dependency(struct output *out, const struct dependency *d)
 	for (size_t j = 0; j < d->nprograms; j++) {
 		const struct dep_program *p = &d->programs[j];
 
-		text_add(&l, "    %s x%u  (%s%s%s%s%s)", p->chain, p->count, p->comm,
-			 p->exe[0] ? " " : "", p->exe, p->script[0] ? " " : "", p->script);
+		text_add(&l, "    %s x%u  (%s%s%s%s%s)  %s", p->chain, p->count, p->comm,
+			 p->exe[0] ? " " : "", p->exe, p->script[0] ? " " : "", p->script,
+			 class_name(p->class));
+		if (p->via[0])
+			text_add(&l, " (%s)", p->via);
 		if (p->violations)
-			text_add(&l, "  VIOLATION %s", p->direct ? "direct" : "hidden");
+			text_add(&l, "  VIOLATION");
 		text_end_line(out->stream, &l);
 	}
 	if (d->other_programs) {
@@ -197,11 +246,13 @@ static void text_summary(struct output *out, const struct depmap *map,
 			 const struct run_totals *totals, bool asked)
 {
 	struct text_line l = { .used = 0 };
+	char classes[CLASS_COUNTS_LEN];
 
 	if (!asked)
 		return;
 	fputc('\n', out->stream);
-	text_add(&l, "DEPENDENCIES (%zu)", map->count);
+	format_class_counts(totals->classes, classes, sizeof(classes));
+	text_add(&l, "DEPENDENCIES (%zu) %s", map->count, classes);
 	text_end_line(out->stream, &l);
 	for (size_t i = 0; i < map->count; i++)
 		text_dependency(out, &map->deps[i]);
@@ -209,33 +260,67 @@ static void text_summary(struct output *out, const struct depmap *map,
 		format_violations(totals, l.buf, sizeof(l.buf));
 		text_end_line(out->stream, &l);
 	}
+	if (totals->baseline) {
+		format_new_deps(totals, l.buf, sizeof(l.buf));
+		text_end_line(out->stream, &l);
+	}
 }
 
 /* --- JSON Lines ------------------------------------------------------------ */
 
-static void json_header(struct output *out)
+/* The run record: what a saved run says about itself (schema in the
+ * README). */
+static void json_header(struct output *out, const struct run_info *info)
 {
-	(void)out; /* JSON Lines have no heading */
+	struct json_writer w;
+
+	if (!info)
+		return;
+	jsonw_init(&w, out->stream);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "type", "run");
+	jsonw_uint_field(&w, "schema", info->schema);
+	jsonw_string_field(&w, "deptrace", info->version);
+	jsonw_string_field(&w, "host", info->host);
+	jsonw_string_field(&w, "kernel", info->kernel);
+	jsonw_string_field(&w, "command", info->command);
+	jsonw_string_field(&w, "start", info->start);
+	jsonw_bool_field(&w, "map", info->map);
+	jsonw_bool_field(&w, "enforced", info->enforced);
+	jsonw_end_object(&w);
 }
 
 /* "violation": {"class", "rule", "origin", "chain", "blocked"}, where
  * "origin" is left out for an allow-list miss and "blocked" when the
  * policy was not in force. */
-static void json_violation(struct json_writer *w, const struct event_violation *v,
-			   const char *chain)
+static void json_violation(struct json_writer *w, const struct event *ev)
 {
+	const struct event_violation *v = ev->violation;
+
 	jsonw_name(w, "violation");
 	jsonw_start_object(w);
-	jsonw_string_field(w, "class", v->direct ? "direct" : "hidden");
+	jsonw_string_field(w, "class", class_name(ev->class));
 	jsonw_string_field(w, "rule", v->rule);
 	if (v->origin)
 		jsonw_string_field(w, "origin", v->origin);
-	jsonw_string_field(w, "chain", chain ? chain : "");
+	jsonw_string_field(w, "chain", ev->chain ? ev->chain : "");
 	if (v->enforcing)
 		jsonw_bool_field(w, "blocked", v->blocked);
 	if (v->unguarded)
 		jsonw_bool_field(w, "outside_cgroup", true);
+	if (v->refusal)
+		jsonw_bool_field(w, "refusal", true);
 	jsonw_end_object(w);
+}
+
+/* "class" and "evidence" (or "via") of a connection or lookup. */
+static void json_class(struct json_writer *w, const struct event *ev)
+{
+	jsonw_string_field(w, "class", class_name(ev->class));
+	if (ev->evidence)
+		jsonw_string_field(w, "evidence", ev->evidence);
+	if (ev->via)
+		jsonw_string_field(w, "via", ev->via);
 }
 
 static const char *const json_event_types[] = {
@@ -252,7 +337,8 @@ static void json_event(struct output *out, const struct event *ev)
 	jsonw_init(&w, out->stream);
 	jsonw_start_object(&w);
 	jsonw_string_field(&w, "type", json_event_types[ev->kind]);
-	jsonw_fixed_field(&w, "time", seconds(out, ev->ts_ns), 6);
+	/* nanoseconds: a replay's times are the live run's exactly */
+	jsonw_fixed_field(&w, "time", seconds(out, ev->ts_ns), 9);
 	jsonw_uint_field(&w, "pid", ev->pid);
 	jsonw_uint_field(&w, "ppid", ev->ppid);
 	jsonw_string_field(&w, "comm", ev->comm);
@@ -264,6 +350,10 @@ static void json_event(struct output *out, const struct event *ev)
 		jsonw_string_field(&w, "args", ev->proc->args);
 	if (ev->chain && ev->chain[0])
 		jsonw_string_field(&w, "chain", ev->chain);
+	if (ev->proc && ev->proc->root)
+		jsonw_bool_field(&w, "root", true);
+	if (ev->new_dep)
+		jsonw_bool_field(&w, "new", true);
 	if (ev->kind == EVENT_CONNECT) {
 		format_address(ev->addr, address, sizeof(address));
 		jsonw_string_field(&w, "proto", proto_name(ev->proto));
@@ -284,6 +374,7 @@ static void json_event(struct output *out, const struct event *ev)
 		}
 		jsonw_string_field(&w, "result", ev->result);
 		jsonw_bool_field(&w, "failed", ev->failed);
+		json_class(&w, ev);
 	} else if (ev->kind == EVENT_LOOKUP) {
 		jsonw_string_field(&w, "query", ev->qname);
 		jsonw_string_field(&w, "qtype", ev->qtype);
@@ -295,9 +386,10 @@ static void json_event(struct output *out, const struct event *ev)
 			jsonw_string(&w, address);
 		}
 		jsonw_end_array(&w);
+		json_class(&w, ev);
 	}
 	if (ev->violation)
-		json_violation(&w, ev->violation, ev->chain);
+		json_violation(&w, ev);
 	jsonw_end_object(&w);
 }
 
@@ -337,8 +429,11 @@ static void json_dependency(struct output *out, struct json_writer *w,
 		if (p->script[0])
 			jsonw_string_field(w, "script", p->script);
 		jsonw_string_field(w, "chain", p->chain);
+		jsonw_string_field(w, "class", class_name(p->class));
+		if (p->via[0])
+			jsonw_string_field(w, "via", p->via);
 		if (p->violations)
-			jsonw_string_field(w, "violation", p->direct ? "direct" : "hidden");
+			jsonw_string_field(w, "violation", class_name(p->class));
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
@@ -364,14 +459,21 @@ static void json_summary(struct output *out, const struct depmap *map,
 	jsonw_uint_field(&w, "connections", totals->connections);
 	jsonw_uint_field(&w, "lookups", totals->lookups);
 	jsonw_uint_field(&w, "lost", totals->lost);
+	jsonw_name(&w, "classes");
+	jsonw_start_object(&w);
+	for (int c = 0; c < CLASS_COUNT; c++)
+		jsonw_uint_field(&w, class_name(c), totals->classes[c]);
+	jsonw_end_object(&w);
 	if (totals->policy) {
 		jsonw_name(&w, "violations");
 		jsonw_start_object(&w);
 		jsonw_uint_field(&w, "count", totals->violations);
-		jsonw_uint_field(&w, "direct", totals->direct_violations);
-		jsonw_uint_field(&w, "hidden", totals->hidden_violations);
+		for (int c = 0; c < CLASS_COUNT; c++)
+			jsonw_uint_field(&w, class_name(c), totals->class_violations[c]);
 		jsonw_end_object(&w);
 	}
+	if (totals->baseline)
+		jsonw_uint_field(&w, "new", totals->new_deps);
 	jsonw_name(&w, "dependencies");
 	jsonw_start_array(&w);
 	for (size_t i = 0; i < map->count; i++)
@@ -392,9 +494,9 @@ void output_init(struct output *out, FILE *stream, enum output_format format)
 	*out = (struct output){ .stream = stream, .emitter = &emitters[format] };
 }
 
-void output_header(struct output *out)
+void output_header(struct output *out, const struct run_info *info)
 {
-	out->emitter->header(out);
+	out->emitter->header(out, info);
 	fflush(out->stream);
 }
 
@@ -424,26 +526,26 @@ static void dot_label(FILE *f, const char *text)
 }
 
 struct chain_nodes {
-	char (*names)[DEP_CHAIN_LEN];
+	char (*names)[FOLLOW_VIA_LEN]; /* a chain, or a path to a service */
 	size_t count, cap;
 };
 
-/* The node of a chain prefix, added (with its edge from its parent) if
- * new; -1 if out of memory. */
-static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, size_t len)
+/* The node named by the first `len` bytes of `key`, or -1. */
+static long find_node(const struct chain_nodes *nodes, const char *key, size_t len)
+{
+	for (size_t i = 0; i < nodes->count; i++)
+		if (!strncmp(nodes->names[i], key, len) && nodes->names[i][len] == '\0')
+			return (long)i;
+	return -1;
+}
+
+/* A new box for `key` (its first `len` bytes) labelled `label`; -1 if out
+ * of memory. */
+static long add_node(FILE *f, struct chain_nodes *nodes, const char *key, size_t len,
+		     const char *label, size_t label_len)
 {
 	char name[DEP_CHAIN_LEN];
-	const char *last = chain;
-	long parent = -1;
 
-	for (size_t i = 0; i < nodes->count; i++)
-		if (!strncmp(nodes->names[i], chain, len) && nodes->names[i][len] == '\0')
-			return (long)i;
-	for (const char *s = chain; s + 3 <= chain + len; s++)
-		if (!strncmp(s, " > ", 3))
-			last = s + 3;
-	if (last != chain)
-		parent = chain_node(f, nodes, chain, (size_t)(last - 3 - chain));
 	if (nodes->count == nodes->cap) {
 		size_t cap = nodes->cap ? nodes->cap * 2 : 16;
 		void *grown = realloc(nodes->names, cap * sizeof(*nodes->names));
@@ -453,15 +555,75 @@ static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, si
 		nodes->names = grown;
 		nodes->cap = cap;
 	}
-	snprintf(nodes->names[nodes->count], DEP_CHAIN_LEN, "%.*s", (int)len, chain);
-	snprintf(name, sizeof(name), "%.*s", (int)(chain + len - last), last);
+	snprintf(nodes->names[nodes->count], sizeof(*nodes->names), "%.*s", (int)len, key);
+	snprintf(name, sizeof(name), "%.*s", (int)label_len, label);
 	fprintf(f, "  p%zu [shape=box, label=", nodes->count);
 	dot_label(f, name);
 	fputs("];\n", f);
-	if (parent >= 0)
-		fprintf(f, "  p%ld -> p%zu;\n", parent, nodes->count);
 	return (long)nodes->count++;
 }
+
+/* The node of a chain prefix, added (with its edge from its parent) if
+ * new; -1 if out of memory. */
+static long chain_node(FILE *f, struct chain_nodes *nodes, const char *chain, size_t len)
+{
+	const char *last = chain;
+	long parent = -1, node = find_node(nodes, chain, len);
+
+	if (node >= 0)
+		return node;
+	for (const char *s = chain; s + 3 <= chain + len; s++)
+		if (!strncmp(s, " > ", 3))
+			last = s + 3;
+	if (last != chain)
+		parent = chain_node(f, nodes, chain, (size_t)(last - 3 - chain));
+	node = add_node(f, nodes, chain, len, last, (size_t)(chain + len - last));
+	if (node >= 0 && parent >= 0)
+		fprintf(f, "  p%ld -> p%ld;\n", parent, node);
+	return node;
+}
+
+/* The node of a transient program: the path "CHAIN -> DEST SERVICE [->
+ * DEST SERVICE]...", drawn as the client's chain, then a box per service,
+ * each reached by a dotted edge labelled with its address; -1 if out of
+ * memory. */
+static long via_node(FILE *f, struct chain_nodes *nodes, const char *via)
+{
+	const char *hop = strstr(via, " -> ");
+	long node = chain_node(f, nodes, via, hop ? (size_t)(hop - via) : strlen(via));
+
+	while (hop && node >= 0) {
+		const char *segment = hop + 4, *next = strstr(segment, " -> ");
+		size_t end = next ? (size_t)(next - via) : strlen(via);
+		const char *space = memchr(segment, ' ', (size_t)(via + end - segment));
+		long served = find_node(nodes, via, end);
+
+		if (served < 0 && space) {
+			served = add_node(f, nodes, via, end, space + 1,
+					  (size_t)(via + end - space - 1));
+			if (served >= 0) {
+				char destination[DEP_NAME_LEN + DESTINATION_LEN];
+
+				snprintf(destination, sizeof(destination), "%.*s",
+					 (int)(space - segment), segment);
+				fprintf(f, "  p%ld -> p%ld [style=dotted, label=", node, served);
+				dot_label(f, destination);
+				fputs("];\n", f);
+			}
+		}
+		node = served;
+		hop = next;
+	}
+	return node;
+}
+
+/* An edge's line by class: a dependency the script shows is drawn
+ * solid, one a program chose itself dashed (colour says failure). */
+static const char *const graph_styles[CLASS_COUNT] = {
+	[CLASS_DIRECT] = "solid",
+	[CLASS_HIDDEN] = "dashed",
+	[CLASS_TRANSIENT] = "dotted",
+};
 
 void output_graph(FILE *f, const struct depmap *map)
 {
@@ -488,12 +650,14 @@ void output_graph(FILE *f, const struct depmap *map)
 		dot_label(f, destination);
 		fputs("];\n", f);
 		for (size_t j = 0; j < d->nprograms; j++) {
-			const char *chain = d->programs[j].chain;
-			long node = chain_node(f, &nodes, chain, strlen(chain));
+			const struct dep_program *p = &d->programs[j];
+			long node = p->via[0] ? via_node(f, &nodes, p->via)
+					      : chain_node(f, &nodes, p->chain, strlen(p->chain));
 
 			if (node >= 0)
-				fprintf(f, "  p%ld -> d%zu [label=\"x%u\"%s];\n", node, i,
-					d->programs[j].count, d->failed ? ", color=red" : "");
+				fprintf(f, "  p%ld -> d%zu [label=\"%s x%u\", style=%s%s];\n", node, i,
+					class_name(p->class), p->count, graph_styles[p->class],
+					d->failed ? ", color=red" : "");
 		}
 	}
 	fputs("}\n", f);

@@ -272,6 +272,23 @@ int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, co
 	return 0;
 }
 
+/* argv as /proc's cmdline holds it (NUL-separated, `n` bytes) into
+ * info->args, space-separated. 0, or -ENOENT for an empty argv. */
+static int proc_info_set_args(struct proc_info *info, char *cmdline, ssize_t n)
+{
+	/* argv is NUL-separated; trailing NULs end it */
+	while (n > 0 && cmdline[n - 1] == '\0')
+		n--;
+	if (n <= 0)
+		return -ENOENT;
+	for (ssize_t i = 0; i < n; i++)
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	cmdline[n] = '\0';
+	memcpy(info->args, cmdline, (size_t)n + 1);
+	return 0;
+}
+
 int proc_info_load(const char *proc_root, struct proc_info *info)
 {
 	char path[64 + 256], cmdline[PROC_ARGS_LEN];
@@ -285,20 +302,25 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 		return (int)n;
 	info->comm[strcspn(info->comm, "\n")] = '\0';
 
-	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)info->pid);
-	n = read_small_file(path, cmdline, sizeof(cmdline));
-	/* argv is NUL-separated; trailing NULs end it */
+	n = proctree_read_cmdline(proc_root, info->pid, info->comm, cmdline, sizeof(cmdline));
 	while (n > 0 && cmdline[n - 1] == '\0')
 		n--;
 	for (ssize_t at = 0; n > 0 && at < n && argc < 3; at += (ssize_t)strlen(cmdline + at) + 1)
 		argv[argc++] = cmdline + at;
 	proctree_read_program(proc_root, info->pid, NULL, NULL, argv, argc, info->exe, info->script);
-	memcpy(info->args, cmdline, n > 0 ? (size_t)n : 0);
-	info->args[n > 0 ? n : 0] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (info->args[i] == '\0')
-			info->args[i] = ' ';
+	if (n > 0)
+		proc_info_set_args(info, cmdline, n);
 	return 0;
+}
+
+int proc_info_load_args(const char *proc_root, struct proc_info *info)
+{
+	char args[PROC_ARGS_LEN];
+	ssize_t n = proctree_read_cmdline(proc_root, info->pid, info->comm, args, sizeof(args));
+
+	if (n < 0)
+		return (int)n;
+	return proc_info_set_args(info, args, n);
 }
 
 ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,

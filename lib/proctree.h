@@ -42,6 +42,10 @@ struct proc_info {
 	pid_t pid;
 	pid_t ppid;
 	bool root;                 /* a target, where parent chains stop */
+	bool program;              /* runs a program of its own (it exec'd, or
+				      was found running), not a fork still
+				      running its parent's */
+	bool args_unread;          /* it ended before its argv was read */
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];    /* the executable, resolved (PROC_ROOT/PID/exe);
 				      "" if unknown */
@@ -87,6 +91,12 @@ int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, co
  * arguments. The byte count, or -errno (-ESRCH: another program now). */
 ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
 			      char *buf, size_t len);
+
+/* Fills args alone, from PROC_ROOT/PID/cmdline (argv joined by spaces, cut
+ * at PROC_ARGS_LEN) while the process still runs the program named
+ * info->comm (proctree_read_cmdline); leaves them as they were otherwise.
+ * 0 or -errno (-ENOENT: no argv). */
+int proc_info_load_args(const char *proc_root, struct proc_info *info);
 
 /* "deploy.sh > migrate > curl": names from the traced root down to `pid`
  * (at most 16 deep); just the process's own name when its parents are

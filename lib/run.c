@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "policy.h"
 #include "proctree.h"
 #include "reorder.h"
+#include "saved_run.h"
 #include "session.h"
 
 /* While nothing comes, how often the traced processes are checked against
@@ -61,6 +63,7 @@ struct run {
 	struct run_ops ops;
 	const char *proc_root;
 	const char *hosts_path;
+	const char *version;
 	struct run_facts facts;
 	struct run_command command;
 	struct run_file output, graph;
@@ -68,6 +71,8 @@ struct run {
 	struct headers_choice headers;
 	struct session *session;
 	struct reorder *reorder; /* between the tracer and the session */
+	char **baseline;         /* --baseline's keys (saved_run_keys) */
+	size_t nbaseline;
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
 };
@@ -162,6 +167,25 @@ static bool output_written(struct run *r)
 
 /* --- the real kernel side ---------------------------------------------------- */
 
+/* Where cgroup v2 is mounted, mounting it privately where it is not. */
+static int find_cgroup2(char *mount, size_t len, char *err, size_t errlen,
+			const struct message_sink *messages)
+{
+	int rc = cgroup2_mount_point("/proc/mounts", mount, len);
+
+	if (rc == -ENOENT) {
+		rc = cgroup2_mount_private(mount, len);
+		if (!rc)
+			message_say(messages,
+				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
+				    mount);
+	}
+	if (rc)
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
+			 strerror(-rc));
+	return rc;
+}
+
 static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config *config,
 				       struct headers_choice *headers,
 				       const struct message_sink *messages)
@@ -193,6 +217,13 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	/* before libbcc starts threads: a private mount must be made first */
+	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
+			 messages)) {
+		message_say(messages, "cannot capture DNS (its programs hook the cgroup v2 root): %s",
+			    err);
+		config->cgroup_root[0] = '\0';
+	}
 	return RUN_FAILED_NOTHING;
 }
 
@@ -209,19 +240,9 @@ static int open_cgroup(const char *path, struct enforced_cgroup *cg, char *err,
 				 rc == -EMEDIUMTYPE ? "not a cgroup v2 directory" : strerror(-rc));
 		return rc;
 	}
-	rc = cgroup2_mount_point("/proc/mounts", mount, sizeof(mount));
-	if (rc == -ENOENT) {
-		rc = cgroup2_mount_private(mount, sizeof(mount));
-		if (!rc)
-			message_say(messages,
-				    "no cgroup v2 hierarchy was mounted here: mounted cgroup2 on %s, seen by deptrace and the command only",
-				    mount);
-	}
-	if (rc) {
-		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted (/proc/mounts) and none can be: %s",
-			 strerror(-rc));
+	rc = find_cgroup2(mount, sizeof(mount), err, errlen, messages);
+	if (rc)
 		return rc;
-	}
 	rc = cgroup_remove_stale(mount, busy, sizeof(busy));
 	if (rc > 0)
 		message_say(messages, "removed %d empty cgroup%s left by runs that were killed", rc,
@@ -276,6 +297,7 @@ struct run *run_new(const struct run_config *config)
 	r->ops = config->ops ? *config->ops : run_real_ops;
 	r->proc_root = config->proc_root ? config->proc_root : "/proc";
 	r->hosts_path = config->hosts_path ? config->hosts_path : "/etc/hosts";
+	r->version = config->version ? config->version : "";
 	r->facts.fail_on_violation = r->opts->fail_on_violation;
 	r->enforcement.cgroup.dir_fd = -1;
 	r->output.path = r->opts->output_path;
@@ -350,7 +372,7 @@ static int stopped_early(struct run *r)
 int run_prepare(struct run *r)
 {
 	const struct options *o = r->opts;
-	char err[256];
+	char err[512];
 	int rc;
 
 	install_signal_handlers();
@@ -372,6 +394,13 @@ int run_prepare(struct run *r)
 		rc = run_command_resolve(o->command[0], r->command.path, sizeof(r->command.path));
 		if (rc)
 			return command_failed(r, rc);
+	}
+	if (o->baseline_path) {
+		rc = saved_run_keys(o->baseline_path, &r->baseline, &r->nbaseline, err, sizeof(err));
+		if (rc) {
+			say(r, "--baseline: %s", err);
+			return fail(r, rc == -ENOMEM ? RUN_FAILED_RUNTIME : RUN_FAILED_USAGE, rc);
+		}
 	}
 	/* opened before anything slow, so that a typo fails at once */
 	rc = open_file(r, &r->output);
@@ -567,6 +596,7 @@ static int load(struct run *r)
 	const struct options *o = r->opts;
 	struct tracer_config config = {
 		.follow_children = o->follow_children,
+		.follow_services = o->follow_services,
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
@@ -579,6 +609,8 @@ static int load(struct run *r)
 		.hosts_path = r->hosts_path,
 		.policy = &r->opts->policy,
 		.messages = r->messages,
+		.baseline = (const char *const *)r->baseline,
+		.nbaseline = r->nbaseline,
 	};
 	enum run_failure failure;
 	char err[512];
@@ -602,9 +634,34 @@ static int load(struct run *r)
 	return 0;
 }
 
+/* What the run record says: this machine, the command line traced, now. */
+static void fill_run_info(const struct run *r, struct run_info *info)
+{
+	const struct options *o = r->opts;
+	struct utsname uts;
+	time_t now = time(NULL);
+	size_t used = 0, len = sizeof(info->command);
+
+	*info = (struct run_info){ .schema = OUTPUT_SCHEMA, .map = o->summary,
+				   .enforced = r->enforcement.cgroup.dir_fd >= 0 };
+	snprintf(info->version, sizeof(info->version), "%s", r->version);
+	if (!uname(&uts)) {
+		snprintf(info->host, sizeof(info->host), "%s", uts.nodename);
+		snprintf(info->kernel, sizeof(info->kernel), "%s", uts.release);
+	}
+	strftime(info->start, sizeof(info->start), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	for (size_t i = 0; i < o->npids && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%d",
+					 i ? "," : "-p ", (int)o->pids[i]);
+	for (size_t i = 0; o->command && o->command[i] && used < len; i++)
+		used += (size_t)snprintf(info->command + used, len - used, "%s%s",
+					 i ? " " : used ? " -- " : "", o->command[i]);
+}
+
 int run_start(struct run *r)
 {
 	const struct options *o = r->opts;
+	struct run_info info;
 	char err[512];
 	int rc;
 
@@ -651,7 +708,8 @@ int run_start(struct run *r)
 			return rc;
 	}
 	/* events are printed only from the poll loop: none can precede this */
-	output_header(&r->out);
+	fill_run_info(r, &info);
+	output_header(&r->out, &info);
 	output_written(r); /* told now, while errno is the write's */
 	r->facts.started = true;
 	return 0;
@@ -738,16 +796,24 @@ static void report_totals(struct run *r)
 	uint64_t children = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CHILDREN);
 	uint64_t connects = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_UNTRACKED_CONNECTS);
 	uint64_t malformed = r->ops.tracer_malformed(r->tracer);
+	char classes[CLASS_COUNTS_LEN];
 
-	say(r, "%llu connection%s and %llu lookup%s traced, %llu events lost",
+	format_class_counts(totals->classes, classes, sizeof(classes));
+	say(r, "%llu connection%s and %llu lookup%s traced %s, %llu events lost",
 	    (unsigned long long)totals->connections, totals->connections == 1 ? "" : "s",
-	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s",
+	    (unsigned long long)totals->lookups, totals->lookups == 1 ? "" : "s", classes,
 	    (unsigned long long)totals->lost);
 	if (totals->policy) {
 		char count[VIOLATIONS_LEN];
 
 		format_violations(totals, count, sizeof(count));
 		say(r, "%s", count);
+	}
+	if (totals->baseline) {
+		char count[VIOLATIONS_LEN];
+
+		format_new_deps(totals, count, sizeof(count));
+		say(r, "%s (%s)", count, r->opts->baseline_path);
 	}
 	if (children || connects)
 		say(r, "kernel tables were full: %llu processes and %llu connects not traced",
@@ -778,7 +844,8 @@ void run_finish(struct run *r)
 		r->ops.tracer_close(r->tracer);
 	r->tracer = NULL;
 	run_as_free(&r->command.user);
-	if (r->facts.started && session_totals(r->session)->violations) {
+	if (r->facts.started && (session_totals(r->session)->violations ||
+				 session_totals(r->session)->new_deps)) {
 		r->facts.violated = true;
 		/* the policy's word is the exit status; the command's own is
 		 * still told */
@@ -791,6 +858,9 @@ void run_finish(struct run *r)
 	reorder_free(r->reorder);
 	session_free(r->session);
 	r->session = NULL;
+	saved_run_keys_free(r->baseline, r->nbaseline);
+	r->baseline = NULL;
+	r->nbaseline = 0;
 }
 
 const struct run_facts *run_facts(const struct run *r)

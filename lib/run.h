@@ -137,6 +137,7 @@ struct run_config {
 	const struct run_ops *ops;    /* NULL: run_real_ops */
 	const char *proc_root;        /* NULL: "/proc" */
 	const char *hosts_path;       /* NULL: "/etc/hosts" */
+	const char *version;          /* deptrace's, for the run record; NULL: "" */
 };
 
 struct run;

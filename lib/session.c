@@ -8,12 +8,18 @@
 #include "depmap.h"
 #include "dns.h"
 #include "event_format.h"
+#include "follow.h"
 #include "names.h"
 #include "proctree.h"
+#include "saved_run.h"
 
 #define MAX_PENDING_LOOKUPS 256
 /* processes whose answers name a connection: it and its parents */
 #define MAX_LINEAGE 16
+/* refusals whose query's record is still to come, and how much later it
+ * may come: both are sent from the same packet's programs */
+#define MAX_EARLY_REFUSALS 16
+#define EARLY_REFUSAL_NS 100000000ull
 /* every address an answer can hold: one left unnamed is one a name rule
  * cannot judge */
 #define MAX_LOOKUP_ADDRESSES DNS_MAX_ANSWERS
@@ -34,10 +40,13 @@ struct session {
 	struct session_config config;
 	struct proc_table *procs;
 	struct name_table *names;
+	struct follow_table *follow; /* threads of local services serving the tree */
 	struct depmap map;
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
 	size_t npending;
+	struct deptrace_lookup_blocked early[MAX_EARLY_REFUSALS]; /* oldest first */
+	size_t nearly;
 	uint64_t latest_ns;   /* the time of the latest record */
 	bool said_local_resolver, said_unnamed; /* each notice once a run */
 };
@@ -52,9 +61,11 @@ struct session *session_new(const struct session_config *config)
 	if (config->policy && policy_empty(config->policy))
 		s->config.policy = NULL;
 	s->totals.policy = s->config.policy != NULL;
+	s->totals.baseline = config->baseline != NULL;
 	s->procs = proc_table_new();
 	s->names = name_table_new();
-	if (!s->procs || !s->names) {
+	s->follow = follow_table_new();
+	if (!s->procs || !s->names || !s->follow) {
 		session_free(s);
 		return NULL;
 	}
@@ -69,6 +80,7 @@ void session_free(struct session *s)
 		return;
 	proc_table_free(s->procs);
 	name_table_free(s->names);
+	follow_table_free(s->follow);
 	depmap_free(&s->map);
 	free(s);
 }
@@ -81,6 +93,7 @@ void session_add_process(struct session *s, pid_t pid, pid_t ppid, bool root)
 		return;
 	p->ppid = ppid;
 	p->root = root;
+	p->program = true;
 	proc_info_load(s->config.proc_root, p);
 }
 
@@ -115,6 +128,8 @@ static void on_fork(struct session *s, const struct deptrace_header *h)
 	child->ppid = (pid_t)h->ppid;
 	child->root = false;
 	child->names_since = name_table_mark(s->names);
+	child->program = false;
+	child->args_unread = false;
 	snprintf(child->comm, sizeof(child->comm), "%s", h->comm);
 }
 
@@ -130,12 +145,13 @@ static struct event process_event(enum event_kind kind, const struct deptrace_he
 }
 
 /* The process's name (its main thread's, as the table knows it), or, for
- * a process the table cannot hold, the record's own, whole (it fills its
- * field when the name is 15 characters long). */
+ * a process the table cannot hold or has no name for, the record's own,
+ * whole (it fills its field when the name is 15 characters long). */
 static void process_comm(const struct proc_info *p, const struct deptrace_header *h,
 			 char comm[DEPTRACE_COMM_LEN])
 {
-	snprintf(comm, DEPTRACE_COMM_LEN, "%.*s", DEPTRACE_COMM_LEN - 1, p ? p->comm : h->comm);
+	snprintf(comm, DEPTRACE_COMM_LEN, "%.*s", DEPTRACE_COMM_LEN - 1,
+		 p && p->comm[0] ? p->comm : h->comm);
 }
 
 /* What program an exec started: the executable the kernel resolved, as
@@ -169,29 +185,59 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	char chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
 	struct event event;
 	size_t used = 0;
+	bool cut = false;
 
 	if (!p)
 		return;
 	identify_program(s, p, ev);
+	p->program = true;
+	p->args_unread = ev->argv_unread;
 	p->args[0] = '\0';
-	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++)
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++) {
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
+		cut |= i + 1 == DEPTRACE_EXEC_ARGS ||
+		       strlen(ev->argv[i]) == DEPTRACE_EXEC_ARG_LEN - 1;
+	}
+	/* the record keeps DEPTRACE_EXEC_ARGS arguments, each cut: the class
+	 * needs the rest (a URL after a long option list), from /proc while
+	 * the program still runs */
+	if (cut)
+		proc_info_load_args(s->config.proc_root, p);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));
 	process_comm(p, &ev->h, comm);
 	event = process_event(EVENT_EXEC, &ev->h, p, comm, chain);
 	output_event(s->config.out, &event);
 }
 
-/* Whether an event breaks the policy, from the policy's verdict and the
- * kernel's refusal: fills and counts `v` and returns it, or returns NULL
+/* Whose dependency `ev` is, made by thread `tid`: transient for a thread
+ * serving the tree (its chain is then the service's own name), otherwise
+ * by the rule of classify.h from the names of its destination
+ * (NULL-terminated), with the evidence in `evidence`. */
+static void classify_event(struct session *s, struct event *ev, uint32_t tid,
+			   const char *const *names, char evidence[CLASS_EVIDENCE_LEN])
+{
+	ev->via = follow_table_via(s->follow, (pid_t)tid);
+	if (ev->via) {
+		ev->class = CLASS_TRANSIENT;
+		ev->chain = ev->comm;
+		return;
+	}
+	ev->class = classify_destination(s->procs, (pid_t)ev->pid, names, evidence,
+					 CLASS_EVIDENCE_LEN);
+	ev->evidence = evidence;
+}
+
+/* Whether an event of class `class` breaks the policy, from the policy's
+ * verdict and the kernel's refusal: fills and counts `v` and returns it,
+ * or returns NULL
  * for an event that keeps the policy. `refusal` says why when no rule does
  * (or NULL); a refusal without either reads "refused by the policy in
  * force": the two sides saw the attempt differently, and no rule is
  * guessed. */
 static const struct event_violation *judge(struct session *s, struct verdict verdict,
 					   bool blocked, const char *refusal, bool unguarded,
-					   const struct proc_info *p, struct event_violation *v)
+					   enum event_class class, struct event_violation *v)
 {
 	if (!verdict.violation && !blocked)
 		return NULL;
@@ -201,23 +247,36 @@ static const struct event_violation *judge(struct session *s, struct verdict ver
 			: verdict.violation ? "not on the allow list"
 			: "refused by the policy in force",
 		.origin = verdict.rule ? verdict.rule->origin : NULL,
-		.direct = p && p->root,
 		.enforcing = s->config.enforcing,
 		.blocked = blocked,
 		.unguarded = unguarded,
+		.refusal = !verdict.rule && (refusal || !verdict.violation),
 	};
 	s->totals.violations++;
-	if (v->direct)
-		s->totals.direct_violations++;
-	else
-		s->totals.hidden_violations++;
+	s->totals.class_violations[class]++;
 	return v;
 }
 
-/* Hands a built event to every consumer: the output, and the map (for a
- * process the table knows). */
-static void publish(struct session *s, const struct event *ev)
+/* --baseline: whether the baseline run lacked the event's dependency. */
+static bool is_new(const struct session *s, const struct event *ev)
 {
+	char key[SAVED_RUN_KEY_LEN];
+	const char *k = key;
+
+	if (!s->config.baseline || ev->kind == EVENT_EXEC)
+		return false;
+	saved_run_key(ev, key, sizeof(key));
+	return !bsearch(&k, s->config.baseline, s->config.nbaseline, sizeof(*s->config.baseline),
+			saved_run_key_compare);
+}
+
+/* Hands a built event to every consumer: the output, and the map (for a
+ * process the table knows); marks it new first (--baseline). */
+static void publish(struct session *s, struct event *ev)
+{
+	ev->new_dep = is_new(s, ev);
+	s->totals.new_deps += ev->new_dep;
+	s->totals.classes[ev->class]++;
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
@@ -257,18 +316,47 @@ static void name_connection(const struct session *s, const struct proc_info *p,
 	event->name_source = names->source;
 }
 
+/* A thread of a process outside the tree serves a connection a traced
+ * thread made: from now on what it does is transient, by the path the tree
+ * reached it. Its process is read from /proc (its program, for the map). */
+static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
+{
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
+	char client[DEP_CHAIN_LEN], destination[DEP_NAME_LEN + DESTINATION_LEN];
+	char comm[DEPTRACE_COMM_LEN];
+	struct name_owner lineage[MAX_LINEAGE];
+	struct name_candidates names;
+	const char *name;
+
+	name_table_lookup(s->names, lineage,
+			  name_lineage(s, proc_table_find(s->procs, (pid_t)ev->client_pid), lineage),
+			  ev->addr, &names);
+	name = names.count ? names.names[0] : NULL;
+	if (p && !p->exe[0])
+		proc_info_load(s->config.proc_root, p);
+	process_comm(p, &ev->h, comm);
+	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
+	if (name)
+		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
+	else
+		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
+	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
+			       destination))
+		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",
+			    comm, ev->h.pid, destination);
+}
+
 /* A connection reached by any of several names breaks the policy if any
  * of them does: the first deny of any name wins, then an allow list's
  * miss. With no name, the address alone is judged. */
-static struct verdict judge_names(const struct policy *policy, const struct event *event,
-				  const struct name_candidates *names)
+static struct verdict judge_names(const struct policy *policy, const struct event *event)
 {
 	struct verdict verdict = policy_check_connection(policy, event->addr, event->port,
 							 event->name);
 
-	for (size_t i = 1; i < names->count && !verdict.rule; i++) {
+	for (size_t i = 0; i < event->nalso && !verdict.rule; i++) {
 		struct verdict other = policy_check_connection(policy, event->addr, event->port,
-							       names->names[i]);
+							       event->also[i]);
 
 		if (other.rule || !verdict.violation)
 			verdict = other;
@@ -317,10 +405,13 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 {
 	struct proc_info *p = note_process(s, &ev->h);
 	char chain[DEP_CHAIN_LEN], result[DEP_RESULT_LEN], comm[DEPTRACE_COMM_LEN];
+	char address[ADDRESS_LEN], evidence[CLASS_EVIDENCE_LEN];
 	struct event event = process_event(EVENT_CONNECT, &ev->h, p, comm, chain);
 	struct verdict verdict = { .violation = false };
 	struct event_violation violation;
 	struct name_candidates names;
+	const char *candidates[NAME_CANDIDATES + 2];
+	size_t ncandidates = 0;
 
 	process_comm(p, &ev->h, comm);
 	event_address(ev, event.addr);
@@ -331,9 +422,15 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.result = result;
 	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
+	format_address(event.addr, address, sizeof(address));
+	for (size_t i = 0; i < names.count; i++)
+		candidates[ncandidates++] = names.names[i];
+	candidates[ncandidates++] = address;
+	candidates[ncandidates] = NULL;
+	classify_event(s, &event, ev->h.tid, candidates, evidence);
 	/* a socket refused at socket() has no destination to judge */
 	if (s->config.policy && ev->h.type != DEPTRACE_EVENT_SOCKET_BLOCKED)
-		verdict = judge_names(s->config.policy, &event, &names);
+		verdict = judge_names(s->config.policy, &event);
 	/* a connect() the policy's hook never judged was made on a socket
 	 * from outside the cgroup (inherited, or passed in) */
 	event.violation = judge(s, verdict, ev->blocked,
@@ -341,7 +438,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 					? "a protocol the policy cannot judge" : NULL,
 				s->config.enforcing && ev->h.type == DEPTRACE_EVENT_CONNECT &&
 				!ev->judged,
-				p, &violation);
+				event.class, &violation);
 	s->totals.connections++;
 	if (ev->h.type == DEPTRACE_EVENT_CONNECT) {
 		note_local_resolver(s, &event);
@@ -373,15 +470,15 @@ static struct verdict judge_chain(struct session *s, const char *qname,
  * `at_ns`, when its outcome became known (the answer came, the policy
  * refused it, or deptrace stopped waiting), so that lines stay in time
  * order. `h` is the query's header (or the answer's, when the query was
- * not seen);
- * `msg` the answer, or NULL for none; `refused`: why the policy in force
- * refused to send the query, or NULL (sent). */
+ * not seen); `msg` the answer, or NULL for none; `refused`: why the policy
+ * in force refused to send the query, or NULL (sent). */
 static void report_lookup(struct session *s, const struct deptrace_header *h, uint64_t at_ns,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
 			  const char *refused)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
+	char evidence[CLASS_EVIDENCE_LEN];
 	struct proc_info *p = note_process(s, h);
 	struct event event = process_event(EVENT_LOOKUP, h, p, comm, chain);
 	struct event_violation violation;
@@ -408,9 +505,10 @@ static void report_lookup(struct session *s, const struct deptrace_header *h, ui
 	for (size_t i = 0; i < event.nanswers; i++)
 		name_table_add(s->names, h->pid, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
+	classify_event(s, &event, h->tid, (const char *const[]){ qname, NULL }, evidence);
 	event.violation = judge(s, verdict, refused != NULL,
-				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false, p,
-				&violation);
+				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false,
+				event.class, &violation);
 	s->totals.lookups++;
 	publish(s, &event);
 }
@@ -431,6 +529,73 @@ static struct pending_lookup *find_pending(struct session *s, uint32_t pid,
 static void drop_pending(struct session *s, struct pending_lookup *q)
 {
 	*q = s->pending[--s->npending];
+}
+
+/* The policy in force refused query q (pending): reported now rather
+ * than as NOANSWER later. Queries the same thread handed to the same call
+ * after it (glibc's A and AAAA in one sendmmsg) were never sent: the call
+ * failed with EPERM for them too. */
+static void refuse_lookup(struct session *s, struct pending_lookup *q,
+			  const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup query = *q;
+	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
+				  ? UNREADABLE_REASON
+			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
+				  ? "several queries in one send (UDP GSO)"
+				  : "refused by the policy in force";
+
+	uint64_t at_ns = ev->h.ts_ns > query.h.ts_ns ? ev->h.ts_ns : query.h.ts_ns;
+
+	drop_pending(s, q);
+	report_lookup(s, &query.h, at_ns, query.qname, query.qtype, NULL, why);
+	for (size_t i = s->npending; i-- > 0;) {
+		struct pending_lookup later = s->pending[i];
+
+		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
+		    later.h.ts_ns > ev->h.ts_ns)
+			continue;
+		drop_pending(s, &s->pending[i]);
+		report_lookup(s, &later.h, at_ns > later.h.ts_ns ? at_ns : later.h.ts_ns,
+			      later.qname, later.qtype, NULL, why);
+	}
+}
+
+/* A refusal that came before its query's record (the policy's packet
+ * program runs before the capture's where the policy's cgroup is below
+ * the root): the next query with its ID, just after, is the one. */
+static void take_early_refusal(struct session *s, struct pending_lookup *q)
+{
+	for (size_t i = 0; i < s->nearly; i++) {
+		struct deptrace_lookup_blocked refusal = s->early[i];
+
+		if (refusal.dns_id != q->id || q->h.ts_ns < refusal.h.ts_ns ||
+		    q->h.ts_ns - refusal.h.ts_ns > EARLY_REFUSAL_NS)
+			continue;
+		memmove(&s->early[i], &s->early[i + 1], (--s->nearly - i) * sizeof(s->early[0]));
+		refuse_lookup(s, q, &refusal);
+		return;
+	}
+}
+
+/* The policy in force refused a query, named by its ID: the packet hook
+ * cannot name the process. The latest query with that ID is the one (its
+ * record came from the same packet, just before), or else the next. */
+static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
+{
+	struct pending_lookup *latest = NULL;
+
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i].id == ev->dns_id &&
+		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
+			latest = &s->pending[i];
+	if (latest) {
+		refuse_lookup(s, latest, ev);
+		return;
+	}
+	if (s->nearly == MAX_EARLY_REFUSALS)
+		memmove(&s->early[0], &s->early[1], --s->nearly * sizeof(s->early[0]));
+	s->early[s->nearly++] = *ev;
 }
 
 static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
@@ -459,6 +624,7 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 		q->id = msg.id;
 		q->qtype = msg.qtype;
 		snprintf(q->qname, sizeof(q->qname), "%s", msg.qname);
+		take_early_refusal(s, q);
 		return;
 	}
 	if (q) {
@@ -471,40 +637,39 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 	}
 }
 
-/* The policy in force refused a query: the query, seen on its way out, is
- * reported now rather than as NOANSWER later. The packet hook cannot name
- * the process: the latest query with that DNS ID is the one (its record
- * came from the same send, just before). Queries the same thread handed
- * to the same call after it (glibc's A and AAAA in one sendmmsg) were
- * never sent: the call failed with EPERM for them too. None waiting (its
- * record was lost, and counted so): nothing to say. */
-static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_blocked *ev)
+
+void session_replay(struct session *s, const struct event *saved)
 {
-	struct pending_lookup *latest = NULL, query;
-	const char *why = ev->reason == DEPTRACE_REFUSED_UNREADABLE
-				  ? UNREADABLE_REASON
-			  : ev->reason == DEPTRACE_REFUSED_SEGMENTED
-				  ? "several queries in one send (UDP GSO)"
-				  : "refused by the policy in force";
+	const struct event_violation *was = saved->violation;
+	struct proc_info *p = proc_table_get(s->procs, (pid_t)saved->pid);
+	struct verdict verdict = { .violation = false };
+	struct event_violation violation;
+	struct event event = *saved;
 
-	for (size_t i = 0; i < s->npending; i++)
-		if (s->pending[i].id == ev->dns_id &&
-		    (!latest || s->pending[i].h.ts_ns > latest->h.ts_ns))
-			latest = &s->pending[i];
-	if (!latest)
-		return;
-	query = *latest;
-	drop_pending(s, latest);
-	report_lookup(s, &query.h, ev->h.ts_ns, query.qname, query.qtype, NULL, why);
-	for (size_t i = s->npending; i-- > 0;) {
-		struct pending_lookup later = s->pending[i];
-
-		if (later.h.tid != query.h.tid || later.h.ts_ns < query.h.ts_ns ||
-		    later.h.ts_ns > ev->h.ts_ns)
-			continue;
-		drop_pending(s, &s->pending[i]);
-		report_lookup(s, &later.h, ev->h.ts_ns, later.qname, later.qtype, NULL, why);
+	if (p) {
+		*p = *saved->proc;
+		event.proc = p;
 	}
+	if (event.kind == EVENT_EXEC) {
+		output_event(s->config.out, &event);
+		return;
+	}
+	if (s->config.policy && event.kind == EVENT_CONNECT)
+		verdict = judge_names(s->config.policy, &event);
+	else if (s->config.policy)
+		verdict = policy_check_lookup(s->config.policy, event.qname);
+	if (s->config.policy && event.kind == EVENT_LOOKUP && !strcmp(event.qname, UNREADABLE_QNAME))
+		verdict = (struct verdict){ .violation = true };
+	/* refused in the kernel: its result says so whether or not the run
+	 * was in force (an audit run's JSON has no "blocked") */
+	event.violation = judge(s, verdict, !strcmp(event.result, RESULT_BLOCKED),
+				was && was->refusal ? was->rule : NULL, was && was->unguarded,
+				event.class, &violation);
+	if (event.kind == EVENT_CONNECT)
+		s->totals.connections++;
+	else
+		s->totals.lookups++;
+	publish(s, &event);
 }
 
 /* Reports, oldest first, the lookups whose wait ended by `now_ns`, each at
@@ -563,6 +728,9 @@ void session_record(struct session *s, const union deptrace_record *rec)
 		break;
 	case DEPTRACE_EVENT_FORK:
 		on_fork(s, &rec->h);
+		break;
+	case DEPTRACE_EVENT_SERVE:
+		on_serve(s, &rec->serve);
 		break;
 	}
 }

@@ -33,6 +33,10 @@ struct session_config {
 	bool enforcing;          /* the kernel refuses what the policy forbids:
 				    a violation it let through is flagged */
 	struct message_sink messages; /* warnings (lost records) */
+	/* --baseline: the saved_run_key of every dependency of the baseline
+	 * run, sorted (strcmp); an event whose key is not there is new */
+	const char *const *baseline;
+	size_t nbaseline;
 };
 
 struct session;
@@ -54,6 +58,13 @@ void session_set_enforcing(struct session *s, bool enforcing);
 struct record_sink session_sink(struct session *s);
 
 void session_record(struct session *s, const union deptrace_record *rec);
+
+/* An event of a saved run (saved_run.h), judged again by this session's
+ * policy: what the kernel did then (refused it, for what reason, on a
+ * socket outside the cgroup) is kept from the saved verdict; the rule is
+ * this policy's. A lookup is judged by its question (the CNAME chain is
+ * not saved); a connection by the name it was reached by. */
+void session_replay(struct session *s, const struct event *saved);
 void session_lost(struct session *s, uint64_t lost);
 
 /* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`, at

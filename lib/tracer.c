@@ -7,10 +7,12 @@
 #include <bcc/libbpf.h>
 #include <bcc/perf_reader.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_CPUS 1024
@@ -40,6 +42,8 @@ struct tracer {
 	size_t nprograms;
 	struct attachment attachments[MAX_ATTACHMENTS];
 	size_t nattachments;
+	int cgroup_links[MAX_ATTACHMENTS];
+	size_t ncgroup_links;
 	struct perf_reader *readers[MAX_CPUS];
 	int nreaders;
 	union deptrace_record *batch; /* one poll's records, to be sorted */
@@ -76,7 +80,8 @@ static int for_each_probe(const struct tracer *t,
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			int rc;
 
-			if (p->children_only && !t->config.follow_children)
+			if ((p->children_only && !t->config.follow_children) ||
+			    (p->fact == FACT_SERVICES && !t->config.follow_services))
 				continue;
 			rc = fn((struct tracer *)t, p, err, errlen);
 			if (rc)
@@ -146,9 +151,9 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
-	char follow[64], max_procs[64], enforce[64], allow_list[64], rules[64];
+	char follow[64], services[64], max_procs[64], enforce[64], allow_list[64], rules[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
-	const char *cflags[] = { follow, max_procs, enforce, allow_list, rules,
+	const char *cflags[] = { follow, services, max_procs, enforce, allow_list, rules,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -164,6 +169,7 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	if (config->kernel_tree)
 		setenv("BCC_KERNEL_SOURCE", config->kernel_tree, 1);
 	snprintf(follow, sizeof(follow), "-DDEPTRACE_FOLLOW_CHILDREN=%d", config->follow_children);
+	snprintf(services, sizeof(services), "-DDEPTRACE_FOLLOW_SERVICES=%d", config->follow_services);
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
@@ -182,6 +188,12 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	t->traced_fd = bpf_table_fd(t->module, "traced");
 	t->stats_fd = bpf_table_fd(t->module, "stats");
 	rc = for_each_probe(t, load_program, err, errlen);
+	for (const struct cgroup_probe_spec *c = cgroup_probes; !rc && c->hook; c++) {
+		int fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type,
+					      err, errlen);
+
+		rc = fd < 0 ? fd : 0;
+	}
 	if (rc) {
 		tracer_close(t);
 		return rc;
@@ -388,10 +400,64 @@ static int open_perf_buffers(struct tracer *t, char *err, size_t errlen)
 	return 0;
 }
 
+int tracer_link_cgroup(struct tracer *t, const char *function, int prog_type,
+		       int attach_type, int cgroup_fd, char *err, size_t errlen)
+{
+	int prog_fd = tracer_load_function(t, function, prog_type, attach_type, err, errlen);
+	union bpf_attr attr;
+	int fd;
+
+	if (prog_fd < 0)
+		return prog_fd;
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (__u32)prog_fd;
+	attr.link_create.target_fd = (__u32)cgroup_fd;
+	attr.link_create.attach_type = (__u32)attach_type;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (fd < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot link %s to the cgroup: %s", function, strerror(-rc));
+		return rc;
+	}
+	return fd;
+}
+
+/* The cgroup programs, on the root: every socket on the machine is in
+ * its subtree, whatever cgroup a traced process moves to. */
+static int link_cgroup_probes(struct tracer *t, char *err, size_t errlen)
+{
+	int root, rc = 0;
+
+	if (!t->config.cgroup_root[0])
+		return 0;
+	root = open(t->config.cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the cgroup v2 root %s: %s",
+			 t->config.cgroup_root, strerror(-rc));
+		return rc;
+	}
+	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++) {
+		int fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root,
+					    err, errlen);
+
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		t->cgroup_links[t->ncgroup_links++] = fd;
+	}
+	close(root);
+	return rc;
+}
+
 int tracer_attach(struct tracer *t, char *err, size_t errlen)
 {
 	int rc = open_perf_buffers(t, err, errlen);
 
+	if (!rc)
+		rc = link_cgroup_probes(t, err, errlen);
 	return rc ? rc : for_each_probe(t, attach_probe, err, errlen);
 }
 
@@ -479,6 +545,9 @@ void tracer_close(struct tracer *t)
 {
 	if (!t)
 		return;
+	/* a cgroup program's link detaches it at once */
+	for (size_t i = 0; i < t->ncgroup_links; i++)
+		close(t->cgroup_links[i]);
 	/* A raw tracepoint lets go of its program only after an RCU grace
 	 * period; closed first, that has passed by the time the perf events
 	 * below are closed (each waits for one), so that no program of ours

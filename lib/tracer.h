@@ -2,8 +2,9 @@
  *
  * tracer_load() builds the text from bpf_text/ (embedded at build time)
  * with the settings as -D flags, compiles it with libbcc's clang and loads
- * every program through the verifier; tracer_attach() attaches them and
- * opens the perf buffer on every CPU; tracer_close() undoes all of it.
+ * every program through the verifier; tracer_attach() attaches them (the
+ * cgroup programs linked to the cgroup v2 root) and opens the perf buffer
+ * on every CPU; tracer_close() undoes all of it.
  * Loading without attaching is what the verifier test of a backend does.
  */
 #ifndef DEPTRACE_TRACER_H
@@ -23,12 +24,17 @@
 struct tracer_config {
 	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
 	bool follow_children;
+	bool follow_services;      /* trace local services while they serve
+				      the tree (bpf_text/follow.bpf.h) */
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
 	bool enforce;              /* compile in the policy programs (enforce.h) */
 	bool allow_list;           /* ... refusing what no allow rule admits */
 	struct record_sink sink;   /* where tracer_poll delivers records */
+	/* the cgroup v2 root tracer_attach links the cgroup programs
+	 * (cgroup_probes) to; "" links none */
+	char cgroup_root[4096];
 };
 
 struct tracer;
@@ -75,6 +81,13 @@ void tracer_finish(struct tracer *tracer);
  * tracer. The fd, or -errno with a reason in `err`. */
 int tracer_load_function(struct tracer *tracer, const char *function, int prog_type,
 			 int expected_attach_type, char *err, size_t errlen);
+
+/* Loads `function` as tracer_load_function does and links it to the
+ * cgroup `cgroup_fd` for `attach_type`, beside any other program there
+ * (a bpf_link: it ends with its last file descriptor). The link's fd, or
+ * -errno with a reason in `err`. */
+int tracer_link_cgroup(struct tracer *tracer, const char *function, int prog_type,
+		       int attach_type, int cgroup_fd, char *err, size_t errlen);
 
 /* The fd of one of the text's maps, or -1. */
 int tracer_table_fd(const struct tracer *tracer, const char *table);

@@ -25,6 +25,9 @@ static const char *const synopsis[] = {
 	"deptrace [OPTION]... -p PID[,PID]...",
 	"deptrace [OPTION]... -- COMMAND [ARG]...",
 	"deptrace --check",
+	"deptrace replay RUN.jsonl [--policy FILE | --deny/--allow RULE]... [OPTION]...",
+	"deptrace policy [--fold N] [-o FILE] RUN.jsonl...",
+	"deptrace diff OLD.jsonl NEW.jsonl",
 };
 
 static const char intro[] =
@@ -50,8 +53,17 @@ static const struct {
 	  "lookup breaks the policy when a deny rule without a port names it. Each "
 	  "connection or lookup that breaks it is marked at the end of its line: "
 	  "\"VIOLATION direct: RULE\" when the traced process itself made it, \"VIOLATION "
-	  "hidden (CHAIN): RULE\" when a program it started did (RULE is \"not on the "
-	  "allow list\" for an allow-list miss)." },
+	  "CLASS (CHAIN; EVIDENCE): RULE\" when a program it started did (RULE is \"not on "
+	  "the allow list\" for an allow-list miss)." },
+	{ "DESCRIPTION",
+	  "Saved runs (--json -o RUN.jsonl) need no root: \"deptrace replay\" judges one "
+	  "again with any policy and prints the same lines, map and graph (exit 7 with "
+	  "--fail-on-violation); \"deptrace policy\" writes the allow list of one or more "
+	  "(names with ports, addresses only where a connection had no name, each rule "
+	  "after the chains that used it); \"deptrace diff\" prints dependencies added "
+	  "(+), removed (-) and changed (~), by name or address, port, protocol and "
+	  "program. A verb's name is read only as the first argument: \"deptrace -- "
+	  "replay\" runs a command called replay." },
 	{ "DESCRIPTION",
 	  "With a COMMAND, deptrace starts it already traced, so its first connection is "
 	  "seen, passes signals sent to deptrace on to it, and exits with its status "
@@ -63,7 +75,10 @@ static const struct {
 	  "still connecting when tracing ended), what connect(2) returned for UDP or a "
 	  "connect failing at once, or the lookup's DNS status (NOERROR, NXDOMAIN, ..., "
 	  "NOANSWER); DESTINATION, address:port and the name, or the name looked up and "
-	  "its answers. Notices and errors go to standard error." },
+	  "its answers; then the class: \"direct\" for the command's own, \"direct (CHAIN; "
+	  "argv names NAME)\" for a program it ran whose argv (and its callers') names the "
+	  "destination, \"hidden (CHAIN; not in PROGRAM's argv)\" for one a program chose "
+	  "itself. Notices and errors go to standard error." },
 };
 
 /* After the exit codes of DEPTRACE_EXIT_CODES. */

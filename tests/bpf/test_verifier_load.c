@@ -40,16 +40,18 @@ static int loaded_programs(void)
 static void ignore_record(void *cookie, const union deptrace_record *rec) {}
 static void ignore_lost(void *cookie, uint64_t lost) {}
 
-/* With `enforcing`, also the policy programs (policy_cgroup.bpf.h: the
+/* `follow`: following children and local services (bpf_text/follow.bpf.h),
+ * or neither. With `enforcing`, also the policy programs (policy_cgroup.bpf.h: the
  * ENFORCE_PROGRAMS of lib/enforce.c, sock_create, connect4/6, sendmsg4/6
  * and the DNS egress), with rules of every kind in their maps (names too,
  * which switch on the refusal of DNS over TCP) and an allow list. */
-static void load_and_unload(enum backend backend, bool follow_children, bool enforcing,
+static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 			    size_t expected_programs)
 {
 	struct tracer_config config = {
 		.backend = backend,
-		.follow_children = follow_children,
+		.follow_children = follow,
+		.follow_services = follow,
 		.enforce = enforcing,
 		.allow_list = enforcing,
 		.buffer_pages = 8,
@@ -86,8 +88,9 @@ static void load_and_unload(enum backend backend, bool follow_children, bool enf
 }
 
 /* Every program the probe lists name, each function once (the kprobe
- * backend runs on_tcp_connect at two kernel functions). */
-static size_t programs_needed(enum backend backend, bool follow_children)
+ * backend runs on_tcp_connect at two kernel functions), and the cgroup
+ * programs both backends link to the cgroup v2 root. */
+static size_t programs_needed(enum backend backend, bool follow)
 {
 	const struct probe_spec *lists[] = {
 		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
@@ -100,16 +103,18 @@ static size_t programs_needed(enum backend backend, bool follow_children)
 
 			for (const struct probe_spec *q = lists[i]; q < p; q++)
 				repeat |= !p->category && !q->category && !strcmp(p->function, q->function);
-			if (!repeat && (follow_children || !p->children_only))
+			if (!repeat && (follow || (!p->children_only && p->fact != FACT_SERVICES)))
 				n++;
 		}
 	}
+	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
+		n++;
 	return n;
 }
 
 START_TEST(test_kprobe_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 23);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 17);
 	load_and_unload(BACKEND_KPROBE, true, false, programs_needed(BACKEND_KPROBE, true));
 	load_and_unload(BACKEND_KPROBE, false, false, programs_needed(BACKEND_KPROBE, false));
 	load_and_unload(BACKEND_KPROBE, true, true, programs_needed(BACKEND_KPROBE, true));
@@ -118,7 +123,7 @@ END_TEST
 
 START_TEST(test_tracepoint_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 23);
+	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 17);
 	load_and_unload(BACKEND_TRACEPOINT, true, false, programs_needed(BACKEND_TRACEPOINT, true));
 	load_and_unload(BACKEND_TRACEPOINT, false, false, programs_needed(BACKEND_TRACEPOINT, false));
 	load_and_unload(BACKEND_TRACEPOINT, true, true, programs_needed(BACKEND_TRACEPOINT, true));

@@ -3,7 +3,9 @@
 workload, one as text and one with --json, say the same thing?
 
 Every JSON line must parse. The connections and lookups (PIDs and times
-left out, as they differ between runs) with their policy violations, and
+left out, as they differ between runs; classes too: a program that ends
+before its argv is read is classed by its callers, so a class may differ
+between two runs) with their policy violations, and
 the dependency map (with program chains, counts and violations), must be
 the same in both; the JSON must end with its summary object, whose totals
 count its events. Prints what differs and exits 1 if anything does.
@@ -15,31 +17,53 @@ from collections import Counter
 
 # A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
 EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+(.*)$")
-# What follows DESTINATION on an event that broke the policy
-MARKER = re.compile(r"^(direct|hidden)(?: \((.*?)\))?(, NOT BLOCKED)?: (.*)$")
+# The class: "direct" (the command's own), "hidden (CHAIN; EVIDENCE)",
+# "transient (VIA)"
+CLASS = r"(direct|hidden|transient)(?: \((.*)\))?"
+# What follows DESTINATION: its class, or on an event that broke the
+# policy "VIOLATION CLASS[, NOT BLOCKED][ (socket made ...)]: RULE"
+TAIL = re.compile(rf"^(.*?)  (?:VIOLATION (.*)|{CLASS})$")
+MARKER = re.compile(rf"^{CLASS}(, NOT BLOCKED)?(?: \(socket made outside the cgroup\))?: (.*)$")
 # A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[  VIOLATION RULE xN]
 ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:  VIOLATION (.*) x(\d+))?$")
-PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*))?\)(?:  VIOLATION (direct|hidden))?$")
-COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden\)$")
+PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*?))?\)  (direct|hidden|transient(?: \(.*\))?)(  VIOLATION)?$")
+COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden, (\d+) transient\)$")
 
 
-def text_violation(marker):
-    """(class, chain, not blocked, rule) from the text after "  VIOLATION "."""
-    if not marker:
-        return None
-    m = MARKER.match(marker)
+CLASSES = ("direct", "hidden", "transient")
+
+
+def text_tail(line, destination):
+    """(destination, (class, chain, evidence), violation) of an event line,
+    violation (not blocked, rule) or None."""
+    m = TAIL.match(destination)
     if not m:
-        sys.exit(f"bad violation marker: {marker!r}")
-    cls, chain, not_blocked, rule = m.groups()
-    return cls, chain or "", bool(not_blocked), rule
+        sys.exit(f"no class at the end of: {line!r}")
+    destination, marker, cls, why = m.groups()
+    violation = None
+    if marker:
+        v = MARKER.match(marker)
+        if not v:
+            sys.exit(f"bad violation marker: {marker!r}")
+        cls, why, not_blocked, rule = v.groups()
+        violation = (bool(not_blocked), rule)
+    # the class may differ between two runs (module docstring): only
+    # transient, with its path, and the violation's rule are compared
+    if cls != "transient":
+        cls, why = "", ""
+    return destination, (cls, why or ""), violation
 
 
-def json_violation(o):
+def json_class(o):
+    """The event's class as the text shows it, and its violation."""
+    assert o["class"] in CLASSES and ("via" in o) == (o["class"] == "transient"), o
+    assert "evidence" in o or o["class"] == "transient", o
+    why = o["via"] if o["class"] == "transient" else ""
     v = o.get("violation")
-    if v is None:
-        return None
-    return (v["class"], v["chain"] if v["class"] == "hidden" else "",
-            v.get("blocked") is False, v["rule"])
+    if v is not None:
+        assert v["class"] == o["class"], o
+        v = (v.get("blocked") is False, v["rule"])
+    return (o["class"] if o["class"] == "transient" else "", why), v
 
 
 def text_names(names):
@@ -58,16 +82,16 @@ def text_events(lines):
         if not m:
             continue
         comm, proto, result, destination = m.groups()
-        destination, _, marker = destination.partition("  VIOLATION ")
-        violation = text_violation(marker)
+        destination, cls, violation = text_tail(line, destination)
         if proto == "DNS":
             query, _, answers = destination.partition(" -> ")
             name, qtype = query.rsplit(" ", 1)
             answers = tuple(answers.split(", ")) if answers else ()
-            events["dns", comm, name, qtype, result, answers, violation] += 1
+            events["dns", comm, name, qtype, result, answers, cls, violation] += 1
         else:
             endpoint, _, names = destination.partition(" ")
-            events["connect", comm, proto, endpoint, *text_names(names), result, violation] += 1
+            events["connect", comm, proto, endpoint, *text_names(names), result, cls,
+                   violation] += 1
     return events
 
 
@@ -80,22 +104,39 @@ def json_events(objects):
     for o in objects:
         if o["type"] == "dns":
             events["dns", o["comm"], o["query"], o["qtype"], o["status"],
-                   tuple(o["answers"]), json_violation(o)] += 1
+                   tuple(o["answers"]), *json_class(o)] += 1
         elif o["type"] == "connect":
             events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
                    o.get("name", ""), tuple(o.get("also_names", ())),
-                   o.get("name_source") == "tree", o["result"], json_violation(o)] += 1
+                   o.get("name_source") == "tree", o["result"], *json_class(o)] += 1
     return events
 
 
+def programs_key(programs):
+    """A dependency's programs, their order and split by class left out (a
+    class may differ between runs): counts summed by chain, comm, exe and
+    transient path; violations counted the same way."""
+    counts, violations = Counter(), Counter()
+    for chain, times, comm, exe, cls, violation in programs:
+        counts[chain, comm, exe, cls] += times
+        violations[chain, comm, exe, cls] += bool(violation)
+    return tuple(sorted((k, counts[k], violations[k] > 0) for k in counts))
+
+
 def text_map(lines):
-    """The map's entries, and its violation count line (or None)."""
+    """The map's entries, its violation count line (or None), and its
+    count of each class."""
     deps, count = [], None
     try:
         start = lines.index(next(l for l in lines if l.startswith("DEPENDENCIES (")))
     except StopIteration:
-        return None, None
-    declared = int(re.search(r"\((\d+)\)", lines[start]).group(1))
+        return None, None, None
+    head = re.match(r"^DEPENDENCIES \((\d+)\) \((\d+) direct, (\d+) hidden, (\d+) transient\)$",
+                    lines[start])
+    if not head:
+        sys.exit(f"bad map heading: {lines[start]!r}")
+    declared = int(head.group(1))
+    classes = dict(zip(CLASSES, (int(n) for n in head.groups()[1:])))
     for line in lines[start + 1:]:
         m = ENTRY.match(line)
         if m:
@@ -107,16 +148,17 @@ def text_map(lines):
             continue
         m = PROGRAM.match(line)
         if m and deps:
-            chain, times, comm, exe, cls = m.groups()
-            deps[-1][4].append((chain, int(times), comm, exe or "", cls))
+            chain, times, comm, exe, cls, violation = m.groups()
+            cls = cls if cls.startswith("transient") else ""
+            deps[-1][4].append((chain, int(times), comm, exe or "", cls, bool(violation)))
         elif COUNT.match(line):
             count = tuple(int(n) for n in COUNT.match(line).groups())
         elif line.strip():
             sys.exit(f"unexpected line in the text map: {line!r}")
     if declared != len(deps):
         sys.exit(f"text map says {declared} dependencies, lists {len(deps)}")
-    return [(d[0], d[1], d[2], tuple(sorted(d[3].items())), tuple(d[4]), d[5])
-            for d in deps], count
+    return [(d[0], d[1], d[2], tuple(sorted(d[3].items())), programs_key(d[4]), d[5])
+            for d in deps], count, classes
 
 
 def json_map(summary):
@@ -129,11 +171,14 @@ def json_map(summary):
             destination = endpoint(d["address"], d["port"])
             if d.get("name"):
                 destination = f"{d['name']} {destination}"
-        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"], p.get("violation"))
-                         for p in d["programs"])
+        for p in d["programs"]:
+            assert p.get("violation") in (None, p["class"]), p
+        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"],
+                          f"{p['class']} ({p['via']})" if "via" in p else "",
+                          "violation" in p) for p in d["programs"])
         violation = (d["violation"]["rule"], d["violation"]["count"]) if "violation" in d else None
         deps.append((destination, proto, d["count"], tuple(sorted(d["results"].items())),
-                     programs, violation))
+                     programs_key(programs), violation))
     return deps
 
 
@@ -158,6 +203,11 @@ def main():
     for event in sorted((js - text).keys(), key=str):
         problems.append(f"only in the JSON: {event} x{(js - text)[event]}")
 
+    first = objects[0] if objects else {}
+    if (first.get("type"), first.get("schema")) != ("run", 1) or not all(
+            isinstance(first.get(k), str) and first[k]
+            for k in ("deptrace", "host", "kernel", "command", "start")):
+        problems.append(f"the JSON does not start with a complete run record: {first}")
     if not objects or objects[-1].get("type") != "summary":
         problems.append("the JSON does not end with a summary object")
     else:
@@ -171,15 +221,21 @@ def main():
                           and o["type"] != "summary")
         jcount = summary.get("violations")
         if jcount is not None:
-            jcount = (jcount["count"], jcount["direct"], jcount["hidden"])
-            events = (sum(classes.values()), classes["direct"], classes["hidden"])
+            jcount = (jcount["count"], *(jcount[c] for c in CLASSES))
+            events = (sum(classes.values()), *(classes[c] for c in CLASSES))
             if jcount != events:
                 problems.append(f"summary violations {jcount}, events {events}")
         elif classes:
             problems.append("violations in the events, none in the summary")
-        tmap, tcount = text_map(lines)
+        events = Counter(o["class"] for o in objects if o["type"] in ("connect", "dns"))
+        if summary["classes"] != {c: events[c] for c in CLASSES}:
+            problems.append(f"summary classes {summary['classes']}, events {dict(events)}")
+        tmap, tcount, tclasses = text_map(lines)
         jmap = json_map(summary)
-        if tcount != jcount:
+        if tclasses is not None and tclasses["transient"] != summary["classes"]["transient"]:
+            problems.append(f"class counts: text {tclasses}, JSON {summary['classes']}")
+        # the total and the transient ones (direct and hidden may differ)
+        if (tcount and (tcount[0], tcount[3])) != (jcount and (jcount[0], jcount[3])):
             problems.append(f"violation counts: text {tcount}, JSON {jcount}")
         if tmap is None:
             problems.append("the text run has no dependency map")

@@ -58,6 +58,14 @@ on_exit() {
 	exit "$rc"
 }
 
+# Fails unless every TOOL given is installed.
+require_tools() {
+	local tool
+	for tool; do
+		command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
+	done
+}
+
 # Waits up to $2 seconds (default 30) for file $1 to hold a line matching $3.
 wait_for_line() {
 	local file=$1 pattern=$3 deadline=$((SECONDS + ${2:-30}))
@@ -147,28 +155,48 @@ trace_line_count() {
 }
 
 # count_lines for connections to a name the process resolved: PID COMM
-# PROTO DEST RESULT NAME, the line ending in "DEST (NAME)".
+# PROTO DEST RESULT NAME, the destination "DEST (NAME)", then its class (no
+# VIOLATION marker).
 count_named_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" -v name="($6)" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) && $8 == name && NF == 8 { n++ }
+		(dest == "-" || $7 == dest) && $8 == name && $9 ~ /^(direct|hidden|transient)$/ { n++ }
 		END { print n + 0 }'
 }
 
+# What follows the destination on the event lines of PID with PROTO to
+# DEST (DEST: address:port, or a lookup's name), one line each: the class
+# ("direct", "hidden (deploy.sh > migrate > curl; not in migrate's argv)")
+# or "VIOLATION CLASS...: RULE".
+tail_of() {
+	event_lines | awk -v pid="$1" -v proto="$2" -v dest="$3" '
+		$2 == pid && $5 == proto && $7 == dest {
+			rest = substr($0, index($0, " " dest " ") + 1)
+			print substr(rest, index(rest, "  ") + 2) }'
+}
+
 # The number of lookup lines: PID COMM STATUS NAME QTYPE [ANSWERS] ("-"
-# skips a column). ANSWERS is what follows "->" (e.g. "127.0.0.10"); left
-# out, the line must have no answers.
+# skips a column). ANSWERS is what follows "->" up to the class (e.g.
+# "127.0.0.10"); left out, the line must have no answers.
 count_lookup_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v status="$3" -v name="$4" -v qtype="$5" \
 		-v answers="${6-}" -v any_answers="${6+set}" '
 		$5 != "DNS" { next }
-		{ got = ""; i = index($0, " -> "); if (i) got = substr($0, i + 4) }
+		{ got = ""; i = index($0, " -> "); if (i) got = substr($0, i + 4)
+		  j = index(got, "  "); if (j) got = substr(got, 1, j - 1) }
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(status == "-" || $6 == status) && (name == "-" || $7 == name) &&
 		(qtype == "-" || $8 == qtype) &&
 		(any_answers ? (answers == "-" || got == answers) : got == "") { n++ }
 		END { print n + 0 }'
+}
+
+# Fails unless the JSON Lines in $2 say what the text in $1 says (the same
+# events, map and summary: json_matches_text.py); $3 names the pair.
+expect_json_matches_text() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/json_matches_text.py" "$1" "$2" > "$SCRATCH/compare.out" ||
+		fail "${3:---json and text} differ: $(cat "$SCRATCH/compare.out")"
 }
 
 # The dependency map at the end of the trace: "DEPENDENCIES (N)" and after.

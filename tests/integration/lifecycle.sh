@@ -26,7 +26,7 @@ start_deptrace -p "$target"
 kill "$target"
 wait_deptrace
 [[ $DEPTRACE_RC == 0 ]] || fail "-p: exit $DEPTRACE_RC after the target exited"
-grep -qE 'connections? and [0-9]+ lookups? traced, 0 events lost' "$SCRATCH/trace.err" || fail "no final summary line"
+grep -qE 'connections? and [0-9]+ lookups? traced \([0-9]+ direct, [0-9]+ hidden, [0-9]+ transient\), 0 events lost' "$SCRATCH/trace.err" || fail "no final summary line"
 pass "-p ends by itself when the target exits"
 
 sleep infinity &

@@ -144,8 +144,7 @@ mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
 run_deptrace --json -- "$SCRATCH/names.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json exited $DEPTRACE_RC"
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 pass "--json parses, has the text run's connections, lookups and map, ends with its summary"
 
 # --- time order: lines and JSON objects never step back in time --------------
@@ -204,16 +203,16 @@ entry=$(awk -v head="forge.example.com $forge_ip:80  TCP  " '
 	index($0, head) == 1 { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$SCRATCH/map")
 grep -q '^forge.example.com 127.0.0.10:80  TCP  3 times, .*: ok x3$' <<< "$entry" ||
 	fail "the forge's map entry is not '3 times ... ok x3': $entry"
-grep -qx '    outer.sh > curl x1  (curl /usr/bin/curl)' <<< "$entry" ||
+grep -qx '    outer.sh > curl x1  (curl /usr/bin/curl)  direct' <<< "$entry" ||
 	fail "no 'outer.sh > curl x1' under the forge: $entry"
-grep -qx '    outer.sh > inner.sh > curl x2  (curl /usr/bin/curl)' <<< "$entry" ||
+grep -qx '    outer.sh > inner.sh > curl x2  (curl /usr/bin/curl)  hidden' <<< "$entry" ||
 	fail "no 'outer.sh > inner.sh > curl x2' under the forge: $entry"
 [[ $(wc -l <<< "$entry") == 3 ]] || fail "the forge's entry has other programs: $entry"
 grep -q '^forge.example.com A  DNS  3 times' "$SCRATCH/map" || fail "no 'forge.example.com A' lookup entry"
 grep -A1 '^nosuch.example.com A  DNS  1 time, .*: NXDOMAIN x1$' "$SCRATCH/map" |
-	grep -qx '    outer.sh > getent x1  (getent /usr/bin/getent)' ||
+	grep -qx '    outer.sh > getent x1  (getent /usr/bin/getent)  direct' ||
 	fail "no NXDOMAIN entry for nosuch.example.com A from outer.sh > getent"
-pass "the map lists each destination once, with 'outer.sh > inner.sh > curl' and 'outer.sh > curl'"
+pass "the map lists each destination once, with 'outer.sh > curl' (direct) and 'outer.sh > inner.sh > curl' (hidden)"
 
 # --- the graph renders --------------------------------------------------------
 [[ -s $SCRATCH/deps.dot ]] || fail "--graph wrote nothing"

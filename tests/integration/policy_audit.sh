@@ -1,16 +1,16 @@
 #!/bin/bash
 # Policies, audited: real connections and lookups that break --deny,
 # --allow or a --policy file are marked on their lines, in the map and in
-# --json, direct (the traced root itself) or hidden (a program it started,
-# with its chain), in run mode and with -p; --fail-on-violation exits 7;
+# --json with their class: direct (the traced root itself, or a program
+# it ran whose argv names the destination) or hidden (a program below one
+# that did not name it), with the chain, in run mode and with -p;
+# --fail-on-violation exits 7;
 # a bad policy stops deptrace before anything is traced.
 source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
-for tool in curl python3 /usr/sbin/dnsmasq; do
-	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
-done
+require_tools curl python3 /usr/sbin/dnsmasq
 
 # What follows DESTINATION on the lines of PID with PROTO to DEST
 # ("VIOLATION ..."), "-" for a line with no marker; one line each.
@@ -30,6 +30,19 @@ expect_marker() {
 	[[ $got == "$want" ]] || fail "$pid $proto $dest: marker '$got', expected '$want'"
 }
 
+# The marker of a direct child of the command naming 127.0.0.1, by its
+# argv, or gone before its argv was read (dt-connect can be that quick):
+# ERE, then RULE.
+direct_child_marker() {
+	printf 'VIOLATION direct \\(bash > dt-connect; (argv names 127\\.0\\.0\\.1|argv unread \\(the program had ended\\))\\): %s' "$1"
+}
+
+expect_marker_ere() {
+	local pid=$1 proto=$2 dest=$3 want=$4 got
+	got=$(marker_of "$pid" "$proto" "$dest")
+	[[ $got =~ ^$want$ ]] || fail "$pid $proto $dest: marker '$got', expected /$want/"
+}
+
 # --- direct: the command itself, a rule from a policy file --------------------
 cat > "$SCRATCH/loopback.policy" <<'EOF'
 # nothing on loopback's first /24
@@ -40,23 +53,43 @@ run_deptrace --policy "$SCRATCH/loopback.policy" -- "$DT_CONNECT" -l 127.0.0.1 0
 expect_client_lines "$SCRATCH/client.out"
 pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
 expect_marker "$pid" TCP "$dest" "VIOLATION direct: deny 127.0.0.0/24"
-grep -qx 'deptrace: 1 violation (1 direct, 0 hidden)' "$SCRATCH/trace.err" ||
-	fail "no '1 violation (1 direct, 0 hidden)' on stderr"
+grep -qx 'deptrace: 1 violation (1 direct, 0 hidden, 0 transient)' "$SCRATCH/trace.err" ||
+	fail "no '1 violation (1 direct, 0 hidden, 0 transient)' on stderr"
 map_section | grep -q "$dest  TCP  1 time, .*: ok x1  VIOLATION deny 127.0.0.0/24 x1\$" ||
 	fail "the map does not mark $dest"
-map_section | grep -qx '1 violation (1 direct, 0 hidden)' || fail "no count line after the map"
+map_section | grep -qx '1 violation (1 direct, 0 hidden, 0 transient)' || fail "no count line after the map"
 pass "the command's own connection: 'VIOLATION direct: deny 127.0.0.0/24', in the map too"
 
-# --- hidden: a program the command started, with its chain --------------------
+# --- a program the command ran, naming the address: direct, with its chain -----
 # (a last command bash would exec in place: "true" keeps dt-connect a child)
+# expect_child_case MARKER CHAIN CLASS -- BASH_ARGS...: under --deny
+# 127.0.0.0/24, the one connection of `bash -c BASH_ARGS` has MARKER, and
+# its program line in the map is CHAIN with CLASS.
+expect_child_case() {
+	local marker=$1 chain=$2 class=$3 pid dest
+	shift 4
+	run_deptrace --deny 127.0.0.0/24 -- bash -c "$@"
+	expect_client_lines "$SCRATCH/client.out"
+	pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
+	expect_marker_ere "$pid" TCP "$dest" "$marker"
+	map_section | grep -q "^    $chain x1  (dt-connect .*)  $class  VIOLATION\$" ||
+		fail "the map's program line is not '$chain ... $class'"
+}
+
 # shellcheck disable=SC2016 # $1 is bash's
-run_deptrace --deny 127.0.0.0/24 -- bash -c '"$1" -l 127.0.0.1 0; true' bash "$DT_CONNECT"
-expect_client_lines "$SCRATCH/client.out"
-pid=$(client_pid "$SCRATCH/client.out") dest=$(client_dest "$SCRATCH/client.out")
-expect_marker "$pid" TCP "$dest" "VIOLATION hidden (bash > dt-connect): deny 127.0.0.0/24"
-map_section | grep -q '^    bash > dt-connect x1  (dt-connect .*)  VIOLATION hidden$' ||
-	fail "the map's program line is not marked hidden"
-pass "a child's connection: 'VIOLATION hidden (bash > dt-connect): deny 127.0.0.0/24'"
+expect_child_case "$(direct_child_marker 'deny 127\.0\.0\.0/24')" \
+	'bash > dt-connect' direct -- '"$1" -l 127.0.0.1 0; true' bash "$DT_CONNECT"
+pass "a child naming the address: 'VIOLATION direct (bash > dt-connect; argv names 127.0.0.1): ...'"
+
+# --- hidden: below a program whose argv does not name it ------------------------
+# (tool chose the address: it is in its text, not its argv; it stays long
+# enough for its argv to be read from /proc)
+printf '#!/bin/sh\n%q "$@" 127.0.0.1 0; sleep 0.5\n' "$DT_CONNECT" > "$SCRATCH/tool"
+chmod +x "$SCRATCH/tool"
+# shellcheck disable=SC2016
+expect_child_case "VIOLATION hidden \\(bash > tool > dt-connect; not in tool's argv\\): deny 127\\.0\\.0\\.0/24" \
+	'bash > tool > dt-connect' hidden -- '"$1" -l; true' bash "$SCRATCH/tool"
+pass "a tool's own choice: 'VIOLATION hidden (bash > tool > dt-connect; not in tool's argv): ...'"
 
 # --- an allow list: what it does not name breaks the policy --------------------
 # shellcheck disable=SC2016
@@ -65,8 +98,8 @@ run_deptrace --allow ::1 -- bash -c '"$1" -l ::1 0 > "$2"; "$1" -l 127.0.0.1 0 >
 expect_client_lines "$SCRATCH/allowed.out"
 expect_client_lines "$SCRATCH/other.out"
 expect_marker "$(client_pid "$SCRATCH/allowed.out")" TCP "$(client_dest "$SCRATCH/allowed.out")" -
-expect_marker "$(client_pid "$SCRATCH/other.out")" TCP "$(client_dest "$SCRATCH/other.out")" \
-	"VIOLATION hidden (bash > dt-connect): not on the allow list"
+expect_marker_ere "$(client_pid "$SCRATCH/other.out")" TCP "$(client_dest "$SCRATCH/other.out")" \
+	"$(direct_child_marker 'not on the allow list')"
 pass "--allow ::1: [::1] is fine, 127.0.0.1 is 'not on the allow list'"
 
 # --- --fail-on-violation -------------------------------------------------------
@@ -80,7 +113,7 @@ grep -qx "deptrace: exit status 7 (--fail-on-violation); the command's own statu
 run_deptrace --fail-on-violation --deny 192.0.2.0/24 -- bash -c '"$1" -u 127.0.0.1 53; exit 3' \
 	bash "$DT_CONNECT"
 [[ $DEPTRACE_RC == 3 ]] || fail "--fail-on-violation without a violation exited $DEPTRACE_RC, expected 3"
-grep -qx 'deptrace: 0 violations (0 direct, 0 hidden)' "$SCRATCH/trace.err" || fail "no '0 violations'"
+grep -qx 'deptrace: 0 violations (0 direct, 0 hidden, 0 transient)' "$SCRATCH/trace.err" || fail "no '0 violations'"
 pass "--fail-on-violation: 7 when the policy was broken (the command's 3 on stderr), 3 when not"
 
 # --- a bad policy: exit 2 before anything is traced or run ---------------------
@@ -99,12 +132,15 @@ grep -qx 'deptrace: --deny: 192.0.2.7/24 has host bits set: did you mean 192.0.2
 [[ ! -e $SCRATCH/trace.out && ! -e $SCRATCH/ran ]] || fail "a bad --deny still traced or ran the command"
 pass "a bad policy file or rule: exit 2, 'FILE:LINE: ...' or '--deny: ...', nothing traced or run"
 
-# --- -p: a target is direct, its child hidden -----------------------------------
+# --- -p: a target is direct, its tool's child hidden -----------------------------
 go=$SCRATCH/go
 "$DT_CONNECT" -w "$go" -l 127.0.0.1 0 > "$SCRATCH/target.out" &
 target=$!
+printf '#!/bin/sh\n%q -w %q -u 127.0.0.1 53 > %q; true\n' "$DT_CONNECT" "$go" "$SCRATCH/child.out" \
+	> "$SCRATCH/udp-tool"
+chmod +x "$SCRATCH/udp-tool"
 # shellcheck disable=SC2016
-sh -c '"$1" -w "$2" -u 127.0.0.1 53 > "$3"; true' sh "$DT_CONNECT" "$go" "$SCRATCH/child.out" &
+sh -c '"$1"; true' sh "$SCRATCH/udp-tool" &
 parent=$!
 sleep 0.3 # let sh start its child
 start_deptrace --fail-on-violation --deny 127.0.0.0/24 -p "$target,$parent"
@@ -115,9 +151,9 @@ expect_client_lines "$SCRATCH/target.out"
 expect_client_lines "$SCRATCH/child.out"
 expect_marker "$target" TCP "$(client_dest "$SCRATCH/target.out")" "VIOLATION direct: deny 127.0.0.0/24"
 expect_marker "$(client_pid "$SCRATCH/child.out")" UDP 127.0.0.1:53 \
-	"VIOLATION hidden (sh > dt-connect): deny 127.0.0.0/24"
-grep -qx 'deptrace: 2 violations (1 direct, 1 hidden)' "$SCRATCH/trace.err" || fail "no '2 violations' line"
-pass "-p: the target's connection is direct, its child's hidden; exit 7"
+	"VIOLATION hidden (sh > udp-tool > dt-connect; not in udp-tool's argv): deny 127.0.0.0/24"
+grep -qx 'deptrace: 2 violations (1 direct, 1 hidden, 0 transient)' "$SCRATCH/trace.err" || fail "no '2 violations' line"
+pass "-p: the target's connection is direct, its tool's child's hidden; exit 7"
 
 # --- a denied name: its lookups and the connection, text and JSON ---------------
 forge_ip=127.0.0.10
@@ -133,13 +169,12 @@ marked() { grep -c "$1  VIOLATION direct: deny forge.example.com\$" "$SCRATCH/te
 [[ $(marked ' DNS    NOERROR       forge.example.com A -> 127.0.0.10') == 1 ]] || fail "the A lookup is not marked"
 [[ $(marked ' DNS    NOERROR       forge.example.com AAAA') == 1 ]] || fail "the AAAA lookup is not marked"
 [[ $(marked " TCP    ok            $forge_ip:80 (forge.example.com)") == 1 ]] || fail "the connection is not marked"
-grep -q " UDP    ok            $FAKENET_DNS:53\$" "$SCRATCH/text.trace" || fail "the DNS server's line is marked"
+grep -q " UDP    ok            $FAKENET_DNS:53  direct\$" "$SCRATCH/text.trace" || fail "the DNS server's line is marked"
 pass "--deny forge.example.com: both lookups and the connection are direct violations, the resolver is not"
 
 run_deptrace --json --deny forge.example.com -- curl -fsS -o /dev/null $latest
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
-python3 "$(dirname "$0")/json_matches_text.py" "$SCRATCH/text.trace" "$SCRATCH/json.trace" \
-	> "$SCRATCH/compare.out" || fail "--json and text differ: $(cat "$SCRATCH/compare.out")"
+expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 python3 - "$SCRATCH/json.trace" <<'EOF' || fail "the JSON violation objects are wrong"
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
@@ -148,6 +183,6 @@ assert len(marked) == 3, marked
 for e in marked:
     assert e["violation"] == {"class": "direct", "rule": "deny forge.example.com",
                               "origin": "--deny", "chain": "curl"}, e
-assert events[-1]["violations"] == {"count": 3, "direct": 3, "hidden": 0}, events[-1]
+assert events[-1]["violations"] == {"count": 3, "direct": 3, "hidden": 0, "transient": 0}, events[-1]
 EOF
 pass "--json: the same events, each violation with class, rule, origin and chain"

@@ -54,6 +54,7 @@ START_TEST(test_argv_from_cmdline)
 	decode_exec_argv(&ev, cmdline, sizeof(cmdline) - 1);
 	ck_assert_str_eq(ev.argv[0], "curl");
 	ck_assert_str_eq(ev.argv[1], "-s");
+	ck_assert(!ev.argv_unread);
 	ck_assert_str_eq(ev.argv[2], ""); /* an empty argument stays one */
 	ck_assert_str_eq(ev.argv[3], "http://forge.example.com/");
 	ck_assert_str_eq(ev.argv[4], "");
@@ -92,6 +93,7 @@ START_TEST(test_argv_fallback_is_the_path)
 	memset(ev.argv, 'z', sizeof(ev.argv)); /* whatever was there goes */
 	decode_exec_argv(&ev, NULL, 0);
 	ck_assert_str_eq(ev.argv[0], "/usr/lib/apt/methods/http");
+	ck_assert(ev.argv_unread);
 	ck_assert_str_eq(ev.argv[1], "");
 }
 END_TEST

@@ -235,7 +235,7 @@ START_TEST(test_header)
 	long prev = -1;
 
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 1);
 	ck_assert_msg(strncmp(lines[0], "TIME(s) ", 8) == 0, "header '%s'", lines[0]);
@@ -271,7 +271,7 @@ START_TEST(test_event_line)
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "curl");
 
 	capture_open(&cap, &out, start, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
@@ -282,7 +282,8 @@ START_TEST(test_event_line)
 				      column_of(lines[1], values[i]),
 			      "%s not under %s:\n%s\n%s", values[i], header_columns[i],
 			      lines[0], lines[1]);
-	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443");
+	/* the class last: the command's own, no chain */
+	ck_assert_str_eq(lines[1] + column_of(lines[1], "192.0.2.10:443"), "192.0.2.10:443  direct");
 	free(cap.text);
 }
 END_TEST
@@ -307,7 +308,7 @@ START_TEST(test_wide_values_stay_aligned)
 	snprintf(ev.h.comm, sizeof(ev.h.comm), "abcdefghijklmno");
 
 	capture_open(&cap, &out, start, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	emit(&out, &ev);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
@@ -373,14 +374,15 @@ START_TEST(test_json_connection)
 	view.chain = "deploy.sh > git";
 	view.name = "forge.example.com";
 	capture_open(&cap, &out, 0, OUTPUT_JSON);
-	output_header(&out); /* nothing in JSON */
+	output_header(&out, NULL); /* nothing in JSON */
 	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_str_eq(cap.text,
-			 "{\"type\":\"connect\",\"time\":0.002500,\"pid\":7,\"ppid\":6,"
+			 "{\"type\":\"connect\",\"time\":0.002500000,\"pid\":7,\"ppid\":6,"
 			 "\"comm\":\"a\\\"b\\\\c\\u000a\",\"chain\":\"deploy.sh > git\","
 			 "\"proto\":\"TCP\",\"address\":\"192.0.2.11\",\"port\":22,"
-			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true}\n");
+			 "\"name\":\"forge.example.com\",\"result\":\"ECONNREFUSED\",\"failed\":true,"
+			 "\"class\":\"direct\"}\n");
 	free(cap.text);
 }
 END_TEST
@@ -399,14 +401,14 @@ START_TEST(test_lookup_line)
 	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10", addrs[0]), 1);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::10", addrs[1]), 1);
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
-	output_header(&out);
+	output_header(&out, NULL);
 	output_event(&out, &view);
 	capture_close(&cap);
 	ck_assert_uint_eq(split_lines(cap.text, lines, 4), 2);
 	ck_assert_int_eq(column_of(lines[0], "PROTO"), column_of(lines[1], "DNS"));
 	ck_assert_int_eq(column_of(lines[0], "RESULT"), column_of(lines[1], "NOERROR"));
 	ck_assert_str_eq(lines[1] + column_of(lines[0], "DESTINATION"),
-			 "forge.example.com A -> 192.0.2.10, 2001:db8::10");
+			 "forge.example.com A -> 192.0.2.10, 2001:db8::10  direct");
 	free(cap.text);
 }
 END_TEST
@@ -445,6 +447,8 @@ START_TEST(test_text_shows_control_bytes)
 	char *lines[2];
 
 	ev.violation = &violation; /* hidden: the chain is shown too */
+	ev.class = CLASS_HIDDEN;
+	ev.evidence = "not in a\x1b[2Jb\rc's argv";
 	capture_open(&cap, &out, 0, OUTPUT_TEXT);
 	output_event(&out, &ev);
 	capture_close(&cap);
@@ -454,7 +458,8 @@ START_TEST(test_text_shows_control_bytes)
 			      "raw control byte 0x%02x in '%s'", (unsigned char)*c, lines[0]);
 	ck_assert_ptr_nonnull(strstr(lines[0], " a\\x1b[2Jb\\x0dc "));
 	ck_assert_ptr_nonnull(strstr(lines[0], "(evil\\x1b]0;t\\x07.example)"));
-	ck_assert_ptr_nonnull(strstr(lines[0], "(deploy.sh > a\\x1b[2Jb\\x0dc)"));
+	ck_assert_ptr_nonnull(strstr(lines[0], "VIOLATION hidden (deploy.sh > a\\x1b[2Jb\\x0dc; "
+					       "not in a\\x1b[2Jb\\x0dc's argv): deny"));
 	free(cap.text);
 }
 END_TEST

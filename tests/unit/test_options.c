@@ -57,6 +57,7 @@ static int parse_args(const char *const *args)
 static void assert_defaults_except_pids_command(void)
 {
 	ck_assert(opts.follow_children);
+	ck_assert(opts.follow_services);
 	ck_assert_ptr_null(opts.output_path);
 	ck_assert(opts.duration == 0.0);
 	ck_assert_uint_eq(opts.buffer_pages, DEFAULT_BUFFER_PAGES);
@@ -109,8 +110,12 @@ START_TEST(test_no_children)
 {
 	ck_assert_int_eq(PARSE("--no-children", "-p", "7"), 0);
 	ck_assert(!opts.follow_children);
+	ck_assert(opts.follow_services);
 	ck_assert_uint_eq(opts.npids, 1);
 	ck_assert_int_eq(opts.pids[0], 7);
+	ck_assert_int_eq(PARSE("--no-follow", "-p", "7"), EXIT_OK);
+	ck_assert(opts.follow_children);
+	ck_assert(!opts.follow_services);
 }
 END_TEST
 
@@ -356,6 +361,50 @@ START_TEST(test_check_alone)
 }
 END_TEST
 
+/* Verbs: argv[1] names one; its files and options mix; an option of
+ * another verb is refused by name; "--" before it runs a command. */
+START_TEST(test_verbs)
+{
+	ck_assert_int_eq(PARSE("replay", "run.jsonl", "--deny", "forge.example.com", "-j",
+			       "--fail-on-violation"), 0);
+	ck_assert_int_eq(opts.verb, VERB_REPLAY);
+	ck_assert_uint_eq(opts.nfiles, 1);
+	ck_assert_str_eq(opts.files[0], "run.jsonl");
+	ck_assert(opts.json && opts.fail_on_violation);
+	ck_assert_uint_eq(opts.policy.count, 1);
+	ck_assert_ptr_null(opts.command);
+
+	ck_assert_int_eq(PARSE("replay", "a.jsonl", "b.jsonl"), -EINVAL);
+	ck_assert_str_eq(err, "replay takes one saved run: deptrace replay RUN.jsonl [OPTION]...");
+	ck_assert_int_eq(PARSE("replay", "run.jsonl", "--enforce"), -EINVAL);
+	ck_assert_str_eq(err, "--enforce is not an option of replay; see deptrace --help");
+	ck_assert_int_eq(PARSE("replay", "run.jsonl", "--fail-on-violation"), -EINVAL);
+	ck_assert_int_eq(PARSE("replay", "run.jsonl", "--baseline", "old.jsonl",
+			       "--fail-on-violation"), 0);
+	ck_assert_str_eq(opts.baseline_path, "old.jsonl");
+
+	ck_assert_int_eq(PARSE("policy", "--fold", "3", "a.jsonl", "b.jsonl"), 0);
+	ck_assert_int_eq(opts.verb, VERB_POLICY);
+	ck_assert_uint_eq(opts.fold, 3);
+	ck_assert_uint_eq(opts.nfiles, 2);
+	ck_assert_int_eq(PARSE("policy", "--fold", "1", "a.jsonl"), -EINVAL);
+	ck_assert_int_eq(PARSE("policy"), -EINVAL);
+	ck_assert_int_eq(PARSE("-p", "1", "--fold", "2"), -EINVAL);
+	ck_assert_str_eq(err, "--fold is not an option of tracing; see deptrace --help");
+
+	ck_assert_int_eq(PARSE("diff", "old.jsonl", "new.jsonl"), 0);
+	ck_assert_int_eq(opts.verb, VERB_DIFF);
+	ck_assert_int_eq(PARSE("diff", "old.jsonl"), -EINVAL);
+	ck_assert_int_eq(PARSE("diff", "-j", "a", "b"), -EINVAL);
+
+	ck_assert_int_eq(PARSE("--", "replay", "x"), 0);
+	ck_assert_int_eq(opts.verb, VERB_TRACE);
+	ck_assert_str_eq(opts.command[0], "replay");
+	ck_assert_int_eq(PARSE("--baseline", "old.jsonl", "--fail-on-violation", "--", "cmd"),
+			 0);
+}
+END_TEST
+
 START_TEST(test_command_after_dashdash)
 {
 	ck_assert_int_eq(PARSE("--no-children", "--", "cmd", "-p", "arg"), 0);
@@ -525,7 +574,7 @@ START_TEST(test_help_exit_codes)
 	} while (0);
 	DEPTRACE_EXIT_CODES(CHECK_EXIT)
 #undef CHECK_EXIT
-	ck_assert_int_eq(codes, 11);
+	ck_assert_int_eq(codes, 13);
 	ck_assert_int_eq(EXIT_USAGE, 2);
 	ck_assert_int_eq(EXIT_VIOLATION, 7);
 	ck_assert_int_eq(EXIT_NOT_FOUND, 127);
@@ -670,6 +719,7 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_enforcement_options);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
+	tcase_add_test(valid, test_verbs);
 	tcase_add_test(valid, test_command_without_dashdash);
 	tcase_add_test(valid, test_options_after_command_belong_to_it);
 	tcase_add_test(valid, test_help_and_version);

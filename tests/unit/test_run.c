@@ -392,7 +392,7 @@ START_TEST(test_start_order)
 	ck_assert_int_eq(run(o), 5);
 	assert_calls("kernel load hold add:%d add:%d attach forget release detach close ",
 		     FAKE_COMMAND_PID, (int)getpid());
-	assert_said("0 connections and 0 lookups traced, 0 events lost");
+	assert_said("0 connections and 0 lookups traced (0 direct, 0 hidden, 0 transient), 0 events lost");
 }
 END_TEST
 
@@ -494,8 +494,8 @@ START_TEST(test_fail_on_violation)
 	fake.send_record = true;
 	fake.command_status = 3 << 8;
 	ck_assert_int_eq(run(o), EXIT_VIOLATION);
-	assert_said("1 connection and 0 lookups traced, 0 events lost");
-	assert_said("1 violation (1 direct, 0 hidden)");
+	assert_said("1 connection and 0 lookups traced (1 direct, 0 hidden, 0 transient), 0 events lost");
+	assert_said("1 violation (1 direct, 0 hidden, 0 transient)");
 	assert_said("exit status 7 (--fail-on-violation); the command's own status was 3");
 	f = fopen(output_path, "r");
 	ck_assert_ptr_nonnull(f);

@@ -5,7 +5,11 @@
 #include <sys/socket.h>
 
 #include "dns.h"
+#include "replay.h"
 #include "session.h"
+
+/* what curl (argv "curl -fsS", PID 101) reaches, started by deploy.sh */
+#define CURL_HIDDEN "  hidden (deploy.sh > curl; not in curl's argv)"
 
 static char *scratch;
 static char *text;
@@ -17,6 +21,7 @@ static bool enforcing;
 /* Whether the policy's hook saw the connects that follow (it does, but
  * for a socket made outside the cgroup). */
 static bool judged_by_policy = true;
+static FILE *graph;           /* the run's graph goes there, when set */
 
 /* What the session told the user, one line after another. */
 static char said[4096];
@@ -53,7 +58,7 @@ static void open_session(enum output_format format, bool summary)
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
 	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
-					 .enforcing = enforcing,
+					 .enforcing = enforcing, .graph = graph,
 					 .messages = { .line = say_line } };
 
 	pathf(proc, "%s/proc", scratch);
@@ -232,16 +237,16 @@ START_TEST(test_lookup_names_the_connection)
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED); /* never resolved */
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
 	t = finish();
-	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10" CURL_HIDDEN "\n"), "%s", t);
 	/* a lookup's time is its answer's: lines stay in time order */
 	ck_assert_msg(strstr(t, "0.003     101     100     curl            DNS"), "the answer's time: %s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "ECONNREFUSED  192.0.2.11:443\n"), "no guessed name: %s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.99:80 (mirror.example.com)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "ECONNREFUSED  192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
+	ck_assert_msg(strstr(t, "ok            192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: each destination once, with the chain from the root */
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com 192.0.2.10:443  TCP  1 time, 0.004-0.004s: EINPROGRESS x1\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com A  DNS  1 time"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 3);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
@@ -265,7 +270,8 @@ START_TEST(test_unanswered_and_retransmitted)
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = close_output();
 	/* at the end of its wait */
-	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA\n"),
+	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA"
+				"  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
 }
 END_TEST
@@ -336,21 +342,23 @@ START_TEST(test_violations_direct_and_hidden)
 	connect_record(100, 4000000, "192.0.2.7", 443, -ECONNREFUSED);
 	t = finish();
 	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   192.0.2.7:443"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   198.51.100.1:443\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   198.51.100.1:443" CURL_HIDDEN "\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     100     100     curl            TCP    ECONNREFUSED  192.0.2.7:443"
 				"  VIOLATION direct: deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n192.0.2.7:443  TCP  2 times, 0.002-0.004s: EINPROGRESS x1, ECONNREFUSED x1"
 				"  VIOLATION deny 192.0.2.0/24 x2\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)  VIOLATION hidden\n"
-				"    curl x1  (curl)  VIOLATION direct\n"), "%s", t);
+				"    curl x1  (curl)  direct  VIOLATION\n"
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden  VIOLATION\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n198.51.100.1:443  TCP  1 time, 0.003-0.003s: EINPROGRESS x1\n"
-				"    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden)\n"), "%s", t);
+				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n2 violations (1 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert(session_totals(s)->policy);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
-	ck_assert_uint_eq(session_totals(s)->direct_violations, 1);
-	ck_assert_uint_eq(session_totals(s)->hidden_violations, 1);
+	ck_assert_uint_eq(session_totals(s)->class_violations[CLASS_DIRECT], 1);
+	ck_assert_uint_eq(session_totals(s)->class_violations[CLASS_HIDDEN], 1);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 1);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_HIDDEN], 2);
 }
 END_TEST
 
@@ -367,15 +375,17 @@ START_TEST(test_allow_list_miss_in_json)
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 4000000, "10.6.1.1", 443, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"failed\":false}\n"),
+	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"failed\":false,"
+				"\"class\":\"hidden\",\"evidence\":\"not in curl's argv\"}\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"failed\":false,\"violation\":{\"class\":\"hidden\","
+	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"failed\":false,\"class\":\"hidden\","
+				"\"evidence\":\"not in curl's argv\",\"violation\":{\"class\":\"hidden\","
 				"\"rule\":\"not on the allow list\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\"violation\":{\"class\":\"hidden\",\"rule\":\"deny 10.6.0.0/16\","
 				"\"origin\":\"--test\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "{\"type\":\"summary\",\"connections\":3,\"lookups\":0,\"lost\":0,"
-				"\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2},"), "%s", t);
-	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"violation\":\"hidden\"}],"
+				"\"classes\":{\"direct\":0,\"hidden\":3,\"transient\":0},\"violations\":{\"count\":2,\"direct\":0,\"hidden\":2,\"transient\":0},"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"deploy.sh > curl\",\"class\":\"hidden\",\"violation\":\"hidden\"}],"
 				"\"violation\":{\"rule\":\"not on the allow list\",\"count\":1}}"), "%s", t);
 }
 END_TEST
@@ -387,10 +397,10 @@ static void expect_denied_by_forge(const char *t, const char *qname)
 	char lookup[256];
 
 	snprintf(lookup, sizeof(lookup), "DNS    NOERROR       %s A -> 192.0.2.10"
-		 "  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n", qname);
+		 "  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n", qname);
 	ck_assert_msg(strstr(t, lookup), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
 }
 
@@ -448,25 +458,52 @@ START_TEST(test_blocked_attempts)
 	connect_record(101, 8000000, "192.0.2.9", 443, 0);
 	t = finish();
 	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) 192.0.2.7:443"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) 192.0.2.53:53"
-				"  VIOLATION hidden (deploy.sh > curl): deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) forge.example.com AAAA"
-				"  VIOLATION hidden (deploy.sh > curl): deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com AAAA"
-				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.8:443"
-				"  VIOLATION hidden (deploy.sh > curl), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "EPERM (blocked) 198.51.100.1:443"
-				"  VIOLATION hidden (deploy.sh > curl): refused by the policy in force\n"), "%s", t);
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): refused by the policy in force\n"), "%s", t);
 	ck_assert_msg(strstr(t, "192.0.2.7:443  TCP  1 time, 0.002-0.002s: EPERM (blocked) x1"), "%s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.9:443  VIOLATION hidden (deploy.sh > curl),"
+	ck_assert_msg(strstr(t, "ok            192.0.2.9:443  VIOLATION hidden (deploy.sh > curl; not in curl's argv),"
 				" NOT BLOCKED (socket made outside the cgroup): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 5);
 	ck_assert_uint_eq(session_totals(s)->lookups, 3);
 	ck_assert_uint_eq(session_totals(s)->violations, 8);
+}
+END_TEST
+
+/* The policy's packet program runs before the capture's when the policy
+ * is on a cgroup below the capture's: the refusal comes first and waits
+ * for its query, which follows within microseconds; one the query does
+ * not follow closely stays unmatched. */
+START_TEST(test_refusal_before_its_query)
+{
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	lookup_blocked_record(0, 2000000, 0x4242);
+	ck_assert_uint_eq(session_totals(s)->lookups, 0);
+	dns_record(101, 2000010, 0x4242, 1, NULL);
+	ck_assert_uint_eq(session_totals(s)->lookups, 1); /* at once, not NOANSWER later */
+	lookup_blocked_record(0, 3000000, 0x4343);
+	dns_record(101, 3000000 + 200000000, 0x4343, 1, NULL); /* 0.2 s later: another */
+	ck_assert_uint_eq(session_totals(s)->lookups, 1);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->lookups, 2);
 }
 END_TEST
 
@@ -522,7 +559,7 @@ START_TEST(test_socket_refused)
 	session_record(s, &rec);
 	t = finish();
 	ck_assert_msg(strstr(t, "UDPLITE EPERM (blocked) 0.0.0.0:0"
-				"  VIOLATION hidden (deploy.sh > curl): a protocol the policy cannot judge\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a protocol the policy cannot judge\n"),
 		      "%s", t);
 }
 END_TEST
@@ -550,10 +587,10 @@ START_TEST(test_unreadable_query)
 	payload_record(3000000, query, sizeof(query) - 1, false);
 	t = finish();
 	ck_assert_msg(strstr(t, "DNS    EPERM (blocked) (unreadable) TYPE0"
-				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "DNS    NOANSWER      (unreadable) TYPE0"
-				"  VIOLATION hidden (deploy.sh > curl): a question the policy cannot read\n"),
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
 }
 END_TEST
@@ -613,18 +650,20 @@ START_TEST(test_names_per_process)
 	connect_record(102, 3700000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
 	ck_assert_msg(strstr(t, "101     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
-				"(a.example.com)  VIOLATION hidden (deploy.sh > curl): deny a.example.com\n"),
+				"(a.example.com)  VIOLATION hidden (deploy.sh > curl; not in curl's argv): "
+				"deny a.example.com\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
-				"(b.example.com)\n"), "%s", t);
+				"(b.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	ck_assert_msg(strstr(t, "103     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
 				"(b.example.com, also a.example.com tree)  VIOLATION"), "%s", t);
 	/* the child has its parent's answer from before the fork only */
 	ck_assert_msg(strstr(t, "104     102     curl            TCP    EINPROGRESS   192.0.2.10:443 "
-				"(b.example.com)\n"), "%s", t);
+				"(b.example.com)  hidden (deploy.sh > curl > curl; not in curl's argv)\n"),
+		      "%s", t);
 	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
-				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl): "
-				"deny a.example.com\n"), "%s", t);
+				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl; "
+				"not in curl's argv): deny a.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 5); /* 2 lookups, 3 connections */
 	/* the map: one dependency per name the address was reached by */
 	ck_assert_msg(strstr(t, "\na.example.com 192.0.2.10:443  TCP  2 times, 0.003-0.004s: "
@@ -670,9 +709,10 @@ START_TEST(test_comm_is_the_main_thread_name)
 	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.10", rec.connect.daddr), 1);
 	session_record(s, &rec);
 	t = finish();
-	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            192.0.2.10:80\n"),
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            192.0.2.10:80"
+				CURL_HIDDEN "\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "    deploy.sh > curl x1  (curl /usr/bin/curl)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
 	ck_assert_ptr_null(strstr(t, "isc-net"));
 }
 END_TEST
@@ -718,11 +758,13 @@ START_TEST(test_lookups_in_time_order)
 	dns_record(101, 8000000000, 0x3333, 1, NULL);
 	connect_record(101, 9000000000, "192.0.2.12", 443, -ECONNREFUSED);
 	t = finish();
-	noanswer = strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA\n");
+	noanswer = strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA"
+			  CURL_HIDDEN "\n");
 	later = strstr(t, "7.000     101     100     curl            TCP");
 	ck_assert_msg(noanswer && later && noanswer < later, "%s", t);
-	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  192.0.2.12:443\n"
-				"9.000     101     100     curl            DNS    NOANSWER      forge.example.com A\n"),
+	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  192.0.2.12:443"
+				CURL_HIDDEN "\n9.000     101     100     curl            DNS    NOANSWER      "
+				"forge.example.com A" CURL_HIDDEN "\n"),
 		      "%s", t);
 }
 END_TEST
@@ -757,6 +799,246 @@ START_TEST(test_notices_once)
 }
 END_TEST
 
+/* Every kind of event a run saves: execs (one of a script), lookups
+ * answered, refused and unanswered, connections named (by two names, by
+ * the tree's), unnamed, refused, a datagram refused by
+ * the policy in force, one on a socket from outside the cgroup, the
+ * root's own. */
+static void play_every_kind(void)
+{
+	union deptrace_record rec;
+
+	exec_record(101, 100, "curl", "/usr/bin/curl");
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "tool", 1500);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "./tool");
+	snprintf(rec.exec.argv[0], sizeof(rec.exec.argv[0]), "./tool");
+	snprintf(rec.exec.exe, sizeof(rec.exec.exe), "/usr/bin/python3.11");
+	snprintf(rec.exec.script, sizeof(rec.exec.script), "/srv/tool");
+	session_record(s, &rec);
+	resolve(101, "cdn.example.com", 1000000, 0x1233, "192.0.2.10");
+	dns_record(101, 2000000, 0x1234, 1, NULL);
+	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
+	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(102, 4500000, "192.0.2.10", 443, -EINPROGRESS); /* tree, a script */
+	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED);
+	connect_record(101, 6000000, "192.0.2.99", 80, 0);
+	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 7000000, "192.0.2.53", 53, -EPERM, true);
+	judged_by_policy = false;
+	connect_record(101, 7500000, "192.0.2.12", 80, 0);
+	judged_by_policy = true;
+	connect_record(100, 8123456789, "192.0.2.12", 22, 0);
+	dns_record(101, 9000000, 0x4444, 28, NULL);
+	memset(&rec, 0, sizeof(rec));
+	rec.lookup_blocked.h = header(DEPTRACE_EVENT_LOOKUP_BLOCKED, 101, 100, "curl", 9100000);
+	rec.lookup_blocked.dns_id = 0x4444;
+	session_record(s, &rec);
+	dns_record(101, 9200000, 0x5555, 28, NULL); /* never answered */
+}
+
+/* The whole output of a session fed play_every_kind, after the run
+ * record; the caller frees it. */
+static char *live_run(enum output_format format)
+{
+	struct run_info info = { .schema = OUTPUT_SCHEMA, .version = "0.1.0", .host = "h",
+				 .kernel = "6.1", .command = "-- deploy.sh",
+				 .start = "2026-11-30T13:00:00Z", .map = true,
+				 .enforced = enforcing };
+	char *whole;
+
+	open_session(format, true);
+	output_header(&out, &info);
+	play_every_kind();
+	whole = strdup(finish());
+	session_free(s);
+	s = NULL;
+	free(text);
+	text = NULL;
+	return whole;
+}
+
+/* The saved run, replayed with the same policy: the live run's text and
+ * JSON, byte for byte (audited, then in force). */
+START_TEST(test_replay_round_trip)
+{
+	char path[PATH_MAX], err[512];
+	struct run_totals totals;
+
+	rule(RULE_DENY, "forge.example.com");
+	rule(RULE_DENY, "192.0.2.12:80");
+	rule(RULE_ALLOW, "192.0.2.0/24");
+	enforcing = _i == 1;
+	for (int format = OUTPUT_TEXT; format <= OUTPUT_JSON; format++) {
+		char *live_text = live_run(OUTPUT_TEXT), *live_json = live_run(OUTPUT_JSON);
+		struct replay_config config = { .path = path, .out = &out, .policy = &policy };
+		FILE *f;
+
+		pathf(path, "%s/run.jsonl", scratch);
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(live_json, f);
+		fclose(f);
+		output_init(&out, open_memstream(&text, &text_len), format);
+		ck_assert_msg(!replay_run(&config, &totals, err, sizeof(err)), "%s", err);
+		close_output();
+		if (strcmp(text, format == OUTPUT_TEXT ? live_text : live_json)) {
+			fprintf(stderr, "live:\n%s\nreplayed:\n%s\n",
+				format == OUTPUT_TEXT ? live_text : live_json, text);
+			ck_abort_msg("the replay differs from the live run (above)");
+		}
+		ck_assert_uint_eq(totals.connections, 7);
+		ck_assert_uint_eq(totals.lookups, 4);
+		/* what the names and the program add is read back too */
+		ck_assert_msg(strstr(live_json, "\"also_names\":[\"cdn.example.com\"]"), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"name_source\":\"tree\""), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"script\":\"/srv/tool\""), "%s", live_json);
+		ck_assert_uint_gt(totals.violations, 2);
+		free(text);
+		text = NULL;
+		free(live_text);
+		free(live_json);
+	}
+}
+END_TEST
+
+/* The class on every line: curl naming the address in its argv is direct;
+ * an argv the exec record cut (8 arguments) is read whole from /proc, so
+ * that a URL after a long option list still counts; a fork of the root
+ * that did not exec is the root. */
+START_TEST(test_classes_from_argv)
+{
+	static const char cmdline[] = "curl\0-fsS\0-o\0/dev/null\0-H\0Accept: x\0-d\0{}\0"
+				      "http://192.0.2.10:8080/v1";
+	char path[PATH_MAX];
+	union deptrace_record rec;
+	const char *t;
+	FILE *f;
+
+	write_file(scratch, "proc/102/comm", "curl\n");
+	write_file(scratch, "proc/102/cmdline", "");
+	pathf(path, "%s/proc/102/cmdline", scratch);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(cmdline, 1, sizeof(cmdline), f);
+	fclose(f);
+	open_session(OUTPUT_TEXT, true);
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "curl", 1000);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "/usr/bin/curl");
+	for (int i = 0; i < DEPTRACE_EXEC_ARGS; i++)
+		snprintf(rec.exec.argv[i], sizeof(rec.exec.argv[i]), "%s", i ? "-v" : "curl");
+	session_record(s, &rec);
+	connect_record(102, 2000000, "192.0.2.10", 8080, -EINPROGRESS);
+	connect_record(102, 3000000, "192.0.2.11", 8080, -EINPROGRESS);
+	rec.h = header(DEPTRACE_EVENT_FORK, 103, 100, "deploy.sh", 4000000);
+	session_record(s, &rec);
+	connect_record(103, 5000000, "192.0.2.11", 80, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:8080  direct (deploy.sh > curl; argv names 192.0.2.10)\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.11:8080  hidden (deploy.sh > curl; not in curl's argv)\n"),
+		      "%s", t);
+	/* (connect_record names every process curl) */
+	ck_assert_msg(strstr(t, "ok            192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 2);
+}
+END_TEST
+
+/* A thread the kernel says serves the tree: what it does is transient,
+ * with the path, in the lines, the map and the graph; a second
+ * service it calls has the path of both hops. */
+static void serve_record(uint32_t pid, uint32_t tid, const char *comm, uint32_t client_pid,
+			 uint32_t client_tid, const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.serve.h = header(DEPTRACE_EVENT_SERVE, pid, client_pid, comm, 1500000);
+	rec.serve.h.tid = tid;
+	rec.serve.client_pid = client_pid;
+	rec.serve.client_tid = client_tid;
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, rec.serve.addr), 1);
+	rec.serve.port = port;
+	session_record(s, &rec);
+}
+
+static void thread_connect(uint32_t pid, uint32_t tid, const char *comm, uint64_t ts,
+			   const char *addr, uint16_t port)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 101, comm, ts);
+	rec.connect.h.tid = tid;
+	rec.connect.family = AF_INET;
+	rec.connect.dport = port;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.result = -EINPROGRESS;
+	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
+	session_record(s, &rec);
+}
+
+START_TEST(test_transient_through_services)
+{
+	char *dot = NULL;
+	size_t dot_len = 0;
+	const char *t;
+
+	write_file(scratch, "proc/300/comm", "internal-api\n");
+	write_file(scratch, "proc/300/cmdline", "/usr/bin/python3");
+	graph = open_memstream(&dot, &dot_len);
+	open_with_curl(OUTPUT_TEXT);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	thread_connect(300, 301, "internal-api", 2500000, "127.0.0.30", 9090);
+	serve_record(400, 400, "backend", 300, 301, "::ffff:127.0.0.30", 9090);
+	thread_connect(400, 400, "backend", 3000000, "192.0.2.10", 80);
+	t = finish();
+	fclose(graph);
+	graph = NULL;
+	ck_assert_msg(strstr(t, "0.002     300     101     internal-api    TCP    EINPROGRESS   192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   192.0.2.10:80"
+				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api -> "
+				"127.0.0.30:9090 backend)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\n192.0.2.10:80  TCP  2 times, 0.002-0.003s: EINPROGRESS x2\n"
+				"    internal-api x1  (internal-api)  transient (deploy.sh > curl -> "
+				"127.0.0.20:8080 internal-api)\n"
+				"    backend x1  (backend)  transient (deploy.sh > curl -> 127.0.0.20:8080 "
+				"internal-api -> 127.0.0.30:9090 backend)\n"), "%s", t);
+	/* the graph: deploy.sh > curl, then a dotted edge to each service */
+	ck_assert_msg(strstr(dot, "[shape=box, label=\"internal-api\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.20:8080\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[style=dotted, label=\"127.0.0.30:9090\"];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"transient x1\", style=dotted];\n"), "%s", dot);
+	ck_assert_msg(strstr(dot, "[label=\"hidden x1\", style=dashed];\n"), "%s", dot);
+	free(dot);
+}
+END_TEST
+
+/* The same in JSON: "class": "transient" and its "via", on the event and
+ * its program in the map; the summary counts it. */
+START_TEST(test_transient_in_json)
+{
+	const char *t;
+
+	open_with_curl(OUTPUT_JSON);
+	connect_record(101, 1000000, "127.0.0.20", 8080, -EINPROGRESS);
+	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
+	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"port\":80,\"result\":\"EINPROGRESS\",\"failed\":false,\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\"chain\":\"internal-api\",\"class\":\"transient\","
+				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}]"), "%s", t);
+	ck_assert_msg(strstr(t, "\"classes\":{\"direct\":0,\"hidden\":1,\"transient\":1}"), "%s", t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("session");
@@ -764,6 +1046,9 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lookup_names_the_connection);
+	tcase_add_test(tc, test_classes_from_argv);
+	tcase_add_test(tc, test_transient_through_services);
+	tcase_add_test(tc, test_transient_in_json);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
 	tcase_add_test(tc, test_full_comm_field);
@@ -772,6 +1057,7 @@ int main(void)
 	tcase_add_test(tc, test_allow_list_miss_in_json);
 	tcase_add_test(tc, test_denied_name);
 	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_refusal_before_its_query);
 	tcase_add_test(tc, test_cname_to_denied_name);
 	tcase_add_test(tc, test_socket_refused);
 	tcase_add_test(tc, test_unreadable_query);
@@ -782,6 +1068,7 @@ int main(void)
 	tcase_add_test(tc, test_notices_once);
 	tcase_add_test(tc, test_comm_is_the_main_thread_name);
 	tcase_add_test(tc, test_exec_resolved_program);
+	tcase_add_loop_test(tc, test_replay_round_trip, 0, 2);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

@@ -51,9 +51,9 @@ socket.create_connection(server.getsockname()).close()
 EOF
 chmod +x "$bin/tool.py"
 python=$(realpath /usr/bin/python3)
-# The map's program line for tool.py: "(COMM EXE SCRIPT)".
+# The map's program line for tool.py: "(COMM EXE SCRIPT)" (its class after).
 tool_program() {
-	map_section | grep -o '^    .* x1  (tool\.py .*)$' | sed 's/.* x1  //'
+	map_section | grep -o '^    .* x1  (tool\.py [^)]*)' | sed 's/.* x1  //'
 }
 run_deptrace -- sh -c 'cd "$1" && exec ./tool.py "$2"' sh "$bin" "$SCRATCH/tool.pid"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- ./tool.py exited $DEPTRACE_RC"

@@ -121,9 +121,9 @@ run_deptrace --deny a.shared.example --graph "$SCRATCH/shared.dot" -- "$SCRATCH/
 a_pid=$(cat "$SCRATCH/a.pid") b_pid=$(cat "$SCRATCH/b.pid")
 a_line=$(event_lines | awk -v pid="$a_pid" '$2 == pid && $5 == "TCP"')
 b_line=$(event_lines | awk -v pid="$b_pid" '$2 == pid && $5 == "TCP"')
-[[ $(wc -l <<< "$a_line") == 1 && $a_line == *" $shared_ip:80 (a.shared.example)  VIOLATION hidden (shared.sh > python3): deny a.shared.example" ]] ||
+[[ $(wc -l <<< "$a_line") == 1 && $a_line == *" $shared_ip:80 (a.shared.example)  VIOLATION direct (shared.sh > python3; argv names a.shared.example): deny a.shared.example" ]] ||
 	fail "A's connection is not named a.shared.example and marked: '$a_line'"
-[[ $(wc -l <<< "$b_line") == 1 && $b_line == *" $shared_ip:80 (b.shared.example)" ]] ||
+[[ $(wc -l <<< "$b_line") == 1 && $b_line == *" $shared_ip:80 (b.shared.example)  direct (shared.sh > curl; argv names b.shared.example)" ]] ||
 	fail "B's connection is not named b.shared.example, unmarked: '$b_line'"
 pass "two names on one address: each connection named by its own process's answer, the deny marks A's only"
 map_section > "$SCRATCH/map"

@@ -114,7 +114,8 @@ entry=$(map_section | awk -v head="forge.example.com $forge_ip:80  TCP  " '
 	index($0, head) == 1 { on = 1; next } /^[^ ]/ { on = 0 } on')
 awk '{ print $NF }' <<< "$entry" | uniq | tr '\n' ' ' | grep -qx 'direct hidden ' ||
 	fail "the forge's programs are not grouped direct, then hidden: $entry"
-grep -qxF "    deploy.sh > checker x1  (checker $SCRATCH/checker)  hidden" <<< "$entry" ||
+# (the program: its interpreter, resolved, then the script)
+grep -qxF "    deploy.sh > checker x1  (checker $(realpath /usr/bin/python3) $SCRATCH/checker)  hidden" <<< "$entry" ||
 	fail "no hidden 'deploy.sh > checker' under the forge: $entry"
 pass "the map groups each destination's programs by class, direct first"
 

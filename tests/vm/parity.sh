@@ -89,7 +89,8 @@ for backend in kprobe tracepoint; do
 	# getent resolved it, dt-connect (another process) connects: named by
 	# the tree's answer, marked so
 	[[ $(event_lines | awk -v dest="$forge_ip:20113" '$4 == "dt-connect" && $5 == "TCP" &&
-		$6 == "ok" && $7 == dest && $8 == "(forge.example.com" && $9 == "tree)" && NF == 9' |
+		$6 == "ok" && $7 == dest && $8 == "(forge.example.com" && $9 == "tree)" &&
+		$10 ~ /^(direct|hidden)$/' |
 		wc -l) == 1 ]] ||
 		fail "$backend: the connect to $forge_ip is not named '(forge.example.com tree)'"
 	pass "$backend: the lookup, the connect it named and the policy's EPERM are lines"

@@ -173,7 +173,9 @@ def json_map(summary):
                 destination = f"{d['name']} {destination}"
         for p in d["programs"]:
             assert p.get("violation") in (None, p["class"]), p
-        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"],
+        # the text shows "EXE SCRIPT" where an interpreter runs a script
+        programs = tuple((p["chain"], p["count"], p["comm"],
+                          " ".join(filter(None, (p["exe"], p.get("script")))),
                           f"{p['class']} ({p['via']})" if "via" in p else "",
                           "violation" in p) for p in d["programs"])
         violation = (d["violation"]["rule"], d["violation"]["count"]) if "violation" in d else None

@@ -1,18 +1,23 @@
-/* dns_capture.bpf.h: the DNS datagrams of traced processes, as packets,
- * copied whole (up to DEPTRACE_DNS_CAPTURE bytes, a power of two: the
- * verifier needs a mask) for user space to parse. No syscall is hooked here.
+/* dns_capture.bpf.h: the DNS messages of traced processes, and the first
+ * bytes they send on the TCP connections they make, as packets, copied
+ * (DNS whole up to DEPTRACE_DNS_CAPTURE bytes, first bytes up to
+ * DEPTRACE_FIRST_BYTES: powers of two, the verifier needs a mask) for user
+ * space to parse. No syscall is hooked here.
  *
  * cgroup programs linked to the cgroup v2 root (lib/tracer.c) run for
  * every socket on the machine, but only on the calls and packets they
  * hook: connect4/connect6 and sendmsg4/sendmsg6 note, by its socket
  * cookie, a traced process's UDP socket connected to port 53 or sending
- * there without connect(); the egress and ingress programs copy the
- * datagrams such a socket sends to port 53 and receives from it. Each
- * datagram is its own packet, however it was sent or received (write,
- * sendto, sendmsg, glibc's sendmmsg of A and AAAA, read, recvmmsg,
- * io_uring, ...). A record names the process that last connected or sent
- * to port 53 on the socket: a packet program cannot ask whose it is on
- * every kernel, and ingress runs in no process's context at all.
+ * there without connect(), its TCP socket connecting to port 53 (DNS over
+ * TCP), and any other TCP socket it connects; the egress and ingress
+ * programs copy the datagrams (segments) such a DNS socket sends to port
+ * 53 and receives from it, and egress the first segment with payload a
+ * noted TCP socket sends, once. Each datagram is its own packet, however
+ * it was sent or received (write, sendto, sendmsg, glibc's sendmmsg of A
+ * and AAAA, read, recvmmsg, io_uring, ...). A record names the process
+ * that last connected or sent on the socket: a packet program cannot ask
+ * whose it is on every kernel, and ingress runs in no process's context
+ * at all.
  *
  * The sock_addr programs only look: they always let the call go on (1),
  * beside the enforced policy's, which may refuse it.
@@ -21,22 +26,29 @@
 
 BPF_TABLE("lru_hash", u64, struct deptrace_header, dns_senders, 16384); /* cookie -> sender */
 BPF_PERCPU_ARRAY(dns_scratch, struct deptrace_dns_event, 1);
+/* TCP sockets whose first payload is still to come: cookie -> connecting
+ * thread (a connection that never sends is forgotten as the LRU fills) */
+BPF_TABLE("lru_hash", u64, struct deptrace_header, first_bytes_wanted, 16384);
+BPF_PERCPU_ARRAY(first_bytes_scratch, struct deptrace_first_bytes_event, 1);
 
 static __always_inline int note_dns_sender(struct bpf_sock_addr *ctx)
 {
 	struct deptrace_header sender = {};
 	struct deptrace_proc *proc;
+	int dns = (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT);
 	u64 cookie;
 
-	if (ctx->protocol != DEPTRACE_IPPROTO_UDP ||
-	    (u16)ctx->user_port != htons(DEPTRACE_DNS_PORT))
+	if (ctx->protocol != DEPTRACE_IPPROTO_TCP && (ctx->protocol != DEPTRACE_IPPROTO_UDP || !dns))
 		return 1;
 	proc = current_traced_proc();
 	if (!proc)
 		return 1;
-	fill_header(&sender, DEPTRACE_EVENT_DNS, proc->ppid);
+	fill_header(&sender, dns ? DEPTRACE_EVENT_DNS : DEPTRACE_EVENT_FIRST_BYTES, proc->ppid);
 	cookie = bpf_get_socket_cookie(ctx);
-	dns_senders.update(&cookie, &sender);
+	if (dns)
+		dns_senders.update(&cookie, &sender);
+	else
+		first_bytes_wanted.update(&cookie, &sender);
 	return 1;
 }
 
@@ -61,15 +73,38 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 	return note_dns_sender(ctx);
 }
 
-/* A datagram of a noted socket whose port at `port_at` is 53. */
-static __always_inline void capture_dns(struct __sk_buff *skb, u32 port_at, u8 direction)
+/* Offset of the payload of a TCP segment or UDP datagram whose transport
+ * header is at `l4`, with its port at `port_at` (of the two offsets of
+ * dns_packet.bpf.h: TCP's are where UDP's are) in *port; 0 if unread. */
+static __always_inline u32 payload_offset(struct __sk_buff *skb, u32 l4, u8 proto,
+					  u32 port_at, u16 *port)
 {
-	u32 zero = 0, off = dns_payload_offset(skb, port_at), n;
+	__be16 be;
+	u8 doff;
+
+	if (bpf_skb_load_bytes(skb, l4 + port_at, &be, 2))
+		return 0;
+	*port = ntohs(be);
+	if (proto == DEPTRACE_IPPROTO_UDP)
+		return l4 + 8;
+	if (proto != DEPTRACE_IPPROTO_TCP || bpf_skb_load_bytes(skb, l4 + 12, &doff, 1))
+		return 0;
+	return l4 + (doff >> 4) * 4;
+}
+
+/* A datagram (a segment with payload) of a noted socket whose port at
+ * `port_at` is 53. */
+static __always_inline void capture_dns(struct __sk_buff *skb, u32 l4, u8 proto, u32 port_at,
+					u8 direction)
+{
+	u32 zero = 0, off, n;
 	struct deptrace_header *sender;
 	struct deptrace_dns_event *ev;
+	u16 port = 0;
 	u64 cookie;
 
-	if (!off || skb->len <= off)
+	off = payload_offset(skb, l4, proto, port_at, &port);
+	if (!off || port != DEPTRACE_DNS_PORT || skb->len <= off)
 		return;
 	cookie = bpf_get_socket_cookie(skb);
 	sender = dns_senders.lookup(&cookie);
@@ -92,18 +127,81 @@ static __always_inline void capture_dns(struct __sk_buff *skb, u32 port_at, u8 d
 	ev->h.ts_ns = bpf_ktime_get_ns();
 	ev->len = n;
 	ev->direction = direction;
+	ev->tcp = proto == DEPTRACE_IPPROTO_TCP;
+	ev->cookie = cookie;
 	events.perf_submit(skb, ev, sizeof(*ev));
+}
+
+/* The destination address of an IPv4 or IPv6 packet, IPv4 as v4-mapped. */
+static __always_inline int packet_destination(struct __sk_buff *skb, u8 daddr[16])
+{
+	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
+		__builtin_memset(daddr, 0, 10);
+		daddr[10] = 0xff;
+		daddr[11] = 0xff;
+		return bpf_skb_load_bytes(skb, 16, daddr + 12, 4);
+	}
+	return bpf_skb_load_bytes(skb, 24, daddr, 16);
+}
+
+/* The first segment with payload a noted TCP socket sends, once. */
+static __always_inline void capture_first_bytes(struct __sk_buff *skb, u32 l4)
+{
+	struct deptrace_first_bytes_event *ev;
+	struct deptrace_header *sender;
+	u32 zero = 0, off, n;
+	__be16 ports[2];
+	u16 port = 0;
+	u64 cookie = bpf_get_socket_cookie(skb);
+
+	sender = first_bytes_wanted.lookup(&cookie);
+	if (!sender)
+		return;
+	off = payload_offset(skb, l4, DEPTRACE_IPPROTO_TCP, DEPTRACE_UDP_DEST_PORT, &port);
+	if (!off || skb->len <= off)
+		return;          /* the SYN, an ACK: the payload is still to come */
+	ev = first_bytes_scratch.lookup(&zero);
+	if (!ev || bpf_skb_load_bytes(skb, l4, ports, 4) || packet_destination(skb, ev->daddr))
+		goto done;
+	n = skb->len - off;
+	ev->full_len = n;
+	if (n > DEPTRACE_FIRST_BYTES)
+		n = DEPTRACE_FIRST_BYTES;
+	/* bounded as in capture_dns */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (DEPTRACE_FIRST_BYTES - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, off, ev->payload, n))
+		goto done;
+	ev->h = *sender;
+	ev->h.ts_ns = bpf_ktime_get_ns();
+	ev->len = n;
+	ev->sport = ntohs(ports[0]);
+	ev->dport = port;
+	events.perf_submit(skb, ev, sizeof(*ev));
+done:
+	first_bytes_wanted.delete(&cookie);
 }
 
 /* cgroup_skb programs: 1 lets the packet through. */
 int dns_egress(struct __sk_buff *skb)
 {
-	capture_dns(skb, DEPTRACE_UDP_DEST_PORT, DEPTRACE_DNS_SENT);
+	u8 proto = 0;
+	u32 l4 = packet_transport(skb, &proto);
+
+	if (!l4)
+		return 1;
+	capture_dns(skb, l4, proto, DEPTRACE_UDP_DEST_PORT, DEPTRACE_DNS_SENT);
+	if (proto == DEPTRACE_IPPROTO_TCP)
+		capture_first_bytes(skb, l4);
 	return 1;
 }
 
 int dns_ingress(struct __sk_buff *skb)
 {
-	capture_dns(skb, DEPTRACE_UDP_SOURCE_PORT, DEPTRACE_DNS_RECEIVED);
+	u8 proto = 0;
+	u32 l4 = packet_transport(skb, &proto);
+
+	if (l4)
+		capture_dns(skb, l4, proto, DEPTRACE_UDP_SOURCE_PORT, DEPTRACE_DNS_RECEIVED);
 	return 1;
 }

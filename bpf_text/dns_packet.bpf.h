@@ -1,7 +1,8 @@
-/* dns_packet.bpf.h: where the DNS payload of a UDP datagram to or from
- * port 53 starts, in a packet as cgroup_skb programs see it (from the
- * network header on). Read by the DNS capture (dns_capture.bpf.h) and the
- * enforced policy's egress program (policy_cgroup.bpf.h).
+/* dns_packet.bpf.h: where the transport header of a packet starts, as
+ * cgroup_skb programs see it (from the network header on), and where the
+ * DNS payload of a UDP datagram to or from port 53 starts. Read by the
+ * DNS capture and the first bytes of TCP connections (dns_capture.bpf.h)
+ * and the enforced policy's egress program (policy_cgroup.bpf.h).
  */
 #ifndef DEPTRACE_DNS_PACKET_BPF_H
 #define DEPTRACE_DNS_PACKET_BPF_H
@@ -14,43 +15,50 @@
 #define DEPTRACE_UDP_SOURCE_PORT 0 /* offsets of the ports in a UDP header */
 #define DEPTRACE_UDP_DEST_PORT 2
 
-/* Offset of the UDP payload of a datagram whose port at `port_at` (one of
- * the two above) is 53, or 0. */
-static __always_inline u32 dns_payload_offset(struct __sk_buff *skb, u32 port_at)
+/* Offset of the transport header of an IPv4 or IPv6 packet, with its
+ * protocol in *proto; 0 for another kind of packet or one that cannot be
+ * read. */
+static __always_inline u32 packet_transport(struct __sk_buff *skb, u8 *proto)
 {
 	u32 l4;
-	u8 proto;
-	__be16 port;
 
 	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
 		u8 version_ihl;
 
 		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, &proto, 1))
+		    bpf_skb_load_bytes(skb, 9, proto, 1))
 			return 0;
-		l4 = (version_ihl & 0xf) * 4;
-	} else if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
-			return 0;
-		l4 = 40;
-		/* an unprivileged sender can add a routing header (the other
-		 * extension headers need CAP_NET_RAW): walked, with the
-		 * others, as deep as a socket's options can stack them */
-#pragma unroll
-		for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
-			u8 ext[2];
-
-			if (proto != 0 && proto != 43 && proto != 60 && proto != 44)
-				break;
-			if (bpf_skb_load_bytes(skb, l4, ext, 2))
-				return 0;
-			l4 += proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
-			proto = ext[0];
-		}
-	} else {
-		return 0;
+		return (version_ihl & 0xf) * 4;
 	}
-	if (proto != DEPTRACE_IPPROTO_UDP ||
+	if (skb->protocol != htons(DEPTRACE_ETH_P_IPV6) || bpf_skb_load_bytes(skb, 6, proto, 1))
+		return 0;
+	l4 = 40;
+	/* an unprivileged sender can add a routing header (the other
+	 * extension headers need CAP_NET_RAW): walked, with the others, as
+	 * deep as a socket's options can stack them */
+#pragma unroll
+	for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
+		u8 ext[2];
+
+		if (*proto != 0 && *proto != 43 && *proto != 60 && *proto != 44)
+			break;
+		if (bpf_skb_load_bytes(skb, l4, ext, 2))
+			return 0;
+		l4 += *proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
+		*proto = ext[0];
+	}
+	return l4;
+}
+
+/* Offset of the UDP payload of a datagram whose port at `port_at` (one of
+ * the two above) is 53, or 0. */
+static __always_inline u32 dns_payload_offset(struct __sk_buff *skb, u32 port_at)
+{
+	u8 proto = 0;
+	u32 l4 = packet_transport(skb, &proto);
+	__be16 port;
+
+	if (!l4 || proto != DEPTRACE_IPPROTO_UDP ||
 	    bpf_skb_load_bytes(skb, l4 + port_at, &port, 2) ||
 	    port != htons(DEPTRACE_DNS_PORT))
 		return 0;

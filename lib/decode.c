@@ -16,6 +16,7 @@ static size_t record_size(unsigned type)
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
 	case DEPTRACE_EVENT_SERVE: return sizeof(struct deptrace_serve_event);
+	case DEPTRACE_EVENT_FIRST_BYTES: return sizeof(struct deptrace_first_bytes_event);
 	}
 	return 0;
 }
@@ -40,6 +41,8 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 		return -EINVAL;
 	memcpy(rec, data, need);
 	if (h.type == DEPTRACE_EVENT_DNS && rec->dns.len > DEPTRACE_DNS_CAPTURE)
+		return -EINVAL;
+	if (h.type == DEPTRACE_EVENT_FIRST_BYTES && rec->first_bytes.len > DEPTRACE_FIRST_BYTES)
 		return -EINVAL;
 	/* a datagram refused at send, or a socket at socket(), is blocked
 	 * whatever its flag says, and every refusal reads as the EPERM the

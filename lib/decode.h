@@ -19,6 +19,7 @@ union deptrace_record {
 	struct deptrace_exec_event exec;
 	struct deptrace_lookup_blocked lookup_blocked;
 	struct deptrace_serve_event serve;
+	struct deptrace_first_bytes_event first_bytes;
 };
 
 /* 0, or -EINVAL for a sample too short for its type or of no known type. */

@@ -306,14 +306,26 @@ const char *name_source_word(enum name_source source)
 	case NAME_SOURCE_DNS: return "dns";
 	case NAME_SOURCE_HOSTS: return "hosts";
 	case NAME_SOURCE_TREE: return "tree";
+	case NAME_SOURCE_SNI: return "sni";
+	case NAME_SOURCE_HOST: return "host";
 	case NAME_SOURCE_NONE: break;
 	}
 	return "";
 }
 
+bool name_source_marked(enum name_source source)
+{
+	return source == NAME_SOURCE_TREE || name_source_claimed(source);
+}
+
+bool name_source_claimed(enum name_source source)
+{
+	return source == NAME_SOURCE_SNI || source == NAME_SOURCE_HOST;
+}
+
 int name_source_parse(const char *word, enum name_source *source)
 {
-	for (enum name_source s = NAME_SOURCE_DNS; s <= NAME_SOURCE_TREE; s++) {
+	for (enum name_source s = NAME_SOURCE_DNS; s <= NAME_SOURCE_HOST; s++) {
 		if (!strcmp(word, name_source_word(s))) {
 			*source = s;
 			return 0;

@@ -26,6 +26,7 @@
 #ifndef DEPTRACE_NAMES_H
 #define DEPTRACE_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ enum name_source {
 	NAME_SOURCE_HOSTS, /* /etc/hosts */
 	NAME_SOURCE_TREE,  /* answers another traced process received: a
 			      fallback, no answer of its own was seen */
+	NAME_SOURCE_SNI,   /* the connection's TLS ClientHello (first_bytes.h):
+			      the client's claim, no answer of its own */
+	NAME_SOURCE_HOST,  /* the connection's HTTP/1 Host header, likewise */
 };
 
 /* One process of a lineage: the answers `pid` received while its mark was
@@ -88,8 +92,17 @@ void name_table_lookup(const struct name_table *t, const struct name_owner *line
  * -ENOMEM). */
 int name_table_load_hosts(struct name_table *t, const char *path);
 
-/* "dns", "hosts", "tree" (JSON's name_source); "" for none. */
+/* "dns", "hosts", "tree", "sni", "host" (JSON's name_source); "" for
+ * none. */
 const char *name_source_word(enum name_source source);
+
+/* Whether a line marks a name from `source` with its word: a name that
+ * is not the process's own answer (tree, sni, host). */
+bool name_source_marked(enum name_source source);
+
+/* Whether a name from `source` is the client's own claim (sni, host),
+ * which a name rule may find denied but an allow list never accepts. */
+bool name_source_claimed(enum name_source source);
 
 /* The source a word of name_source_word names, into `source`. 0, or
  * -EINVAL for a word it does not give. */

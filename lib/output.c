@@ -142,7 +142,8 @@ static void text_header(struct output *out, const struct run_info *info)
 
 /* " (forge.example.com)"; with other names the process resolved the
  * address to, " (forge.example.com, also cdn.example.net)"; named by
- * another process's answer (a fallback), " (forge.example.com tree)". */
+ * another process's answer (a fallback), " (forge.example.com tree)"; by
+ * the connection's first bytes, " (forge.example.com sni)" or "... host)". */
 static void text_names(const struct event *ev, char *buf, size_t len)
 {
 	size_t used = (size_t)snprintf(buf, len, " (%s", ev->name);
@@ -151,8 +152,8 @@ static void text_names(const struct event *ev, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : ", also ",
 					 ev->also[i]);
 	if (used < len)
-		snprintf(buf + used, len - used, "%s)",
-			 ev->name_source == NAME_SOURCE_TREE ? " tree" : "");
+		snprintf(buf + used, len - used, "%s%s)", name_source_marked(ev->name_source) ? " " : "",
+			 name_source_marked(ev->name_source) ? name_source_word(ev->name_source) : "");
 }
 
 /* DESTINATION: "192.0.2.10:443 (forge.example.com)", or

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_format.h"
+
 struct held {
 	uint64_t ts_ns;
 	uint64_t arrival;
@@ -130,13 +132,45 @@ struct record_sink reorder_sink(struct reorder *r)
 	return (struct record_sink){ .record = hold, .lost = pass_lost, .ctx = r };
 }
 
+/* Takes the held record at `i` out of the heap. */
+static union deptrace_record *take_held(struct reorder *r, size_t i)
+{
+	union deptrace_record *rec = r->heap[i].rec;
+
+	r->heap[i] = r->heap[--r->count];
+	if (i < r->count) {
+		sift_down(r, i);
+		sift_up(r, i);
+	}
+	return rec;
+}
+
+/* A connection's first bytes (sent after it, so held later) go on just
+ * before it, out of time order, so that its line can be named by them;
+ * the session prints nothing for them. */
+static void hand_on_first_bytes(struct reorder *r, const union deptrace_record *rec)
+{
+	if (rec->h.type != DEPTRACE_EVENT_CONNECT)
+		return;
+	for (size_t i = 0; i < r->count; i++) {
+		union deptrace_record *bytes = r->heap[i].rec;
+
+		if (bytes->h.type == DEPTRACE_EVENT_FIRST_BYTES &&
+		    event_first_bytes_match(&rec->connect, &bytes->first_bytes)) {
+			take_held(r, i);
+			r->next.record(r->next.ctx, bytes);
+			free(bytes);
+			return;
+		}
+	}
+}
+
 /* Hands on the oldest held record. */
 static void release_first(struct reorder *r)
 {
-	union deptrace_record *rec = r->heap[0].rec;
+	union deptrace_record *rec = take_held(r, 0);
 
-	r->heap[0] = r->heap[--r->count];
-	sift_down(r, 0);
+	hand_on_first_bytes(r, rec);
 	hand_on(r, rec);
 	free(rec);
 }

@@ -7,7 +7,10 @@
  * REORDER_WINDOW_NS after its time, then hands it on in time order
  * (records of equal time in the order they came). A record that comes
  * later than that, after a newer one was handed on, goes on at once, out
- * of order, and is counted.
+ * of order, and is counted. One exception: the first bytes a process sent
+ * on a TCP connection go on just before the connection's record when they
+ * are held with it (event_first_bytes_match), so that the session can name
+ * the connection by them.
  *
  * Usage: reorder_new(the sink records go to); give the tracer
  * reorder_sink(); after each poll, reorder_release(now); at the end,

@@ -1,13 +1,16 @@
 /* session: see session.h. */
 #include "session.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "address.h"
 #include "depmap.h"
 #include "dns.h"
+#include "dns_stream.h"
 #include "event_format.h"
+#include "first_bytes.h"
 #include "follow.h"
 #include "names.h"
 #include "proctree.h"
@@ -41,6 +44,7 @@ struct session {
 	struct proc_table *procs;
 	struct name_table *names;
 	struct follow_table *follow; /* threads of local services serving the tree */
+	struct dns_stream_table *streams; /* DNS over TCP */
 	struct depmap map;
 	struct run_totals totals;
 	struct pending_lookup pending[MAX_PENDING_LOOKUPS];
@@ -49,6 +53,10 @@ struct session {
 	size_t nearly;
 	uint64_t latest_ns;   /* the time of the latest record */
 	bool said_local_resolver, said_unnamed; /* each notice once a run */
+	bool said_late_bytes, said_unread_bytes, said_lost_stream;
+	/* a connection's first bytes, handed on just before it (reorder.h) */
+	struct deptrace_first_bytes_event bytes;
+	bool bytes_held;
 };
 
 struct session *session_new(const struct session_config *config)
@@ -65,7 +73,8 @@ struct session *session_new(const struct session_config *config)
 	s->procs = proc_table_new();
 	s->names = name_table_new();
 	s->follow = follow_table_new();
-	if (!s->procs || !s->names || !s->follow) {
+	s->streams = dns_stream_new();
+	if (!s->procs || !s->names || !s->follow || !s->streams) {
 		session_free(s);
 		return NULL;
 	}
@@ -81,6 +90,7 @@ void session_free(struct session *s)
 	proc_table_free(s->procs);
 	name_table_free(s->names);
 	follow_table_free(s->follow);
+	dns_stream_free(s->streams);
 	depmap_free(&s->map);
 	free(s);
 }
@@ -348,11 +358,20 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 
 /* A connection reached by any of several names breaks the policy if any
  * of them does: the first deny of any name wins, then an allow list's
- * miss. With no name, the address alone is judged. */
+ * miss. With no name, the address alone is judged; a claimed name only by
+ * the denies. */
 static struct verdict judge_names(const struct policy *policy, const struct event *event)
 {
-	struct verdict verdict = policy_check_connection(policy, event->addr, event->port,
-							 event->name);
+	struct verdict verdict;
+
+	/* a name the client claims (sni, host) may be denied, but meets no
+	 * allow list: any program can send any name to any address */
+	if (name_source_claimed(event->name_source)) {
+		verdict = policy_check_connection(policy, event->addr, event->port, event->name);
+		return verdict.rule ? verdict
+				    : policy_check_connection(policy, event->addr, event->port, NULL);
+	}
+	verdict = policy_check_connection(policy, event->addr, event->port, event->name);
 
 	for (size_t i = 0; i < event->nalso && !verdict.rule; i++) {
 		struct verdict other = policy_check_connection(policy, event->addr, event->port,
@@ -388,7 +407,8 @@ static void note_unnamed(struct session *s, const struct event *ev)
 	char endpoint[DESTINATION_LEN];
 
 	if (s->said_unnamed || ev->proto != DEPTRACE_PROTO_TCP || address_is_local(ev->addr) ||
-	    ev->name_source == NAME_SOURCE_DNS || ev->name_source == NAME_SOURCE_HOSTS)
+	    ev->name_source == NAME_SOURCE_DNS || ev->name_source == NAME_SOURCE_HOSTS ||
+	    name_source_claimed(ev->name_source))
 		return;
 	s->said_unnamed = true;
 	format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
@@ -396,8 +416,63 @@ static void note_unnamed(struct session *s, const struct event *ev)
 		    "%s (PID %u) connected to %s with no DNS answer of its own: it may resolve "
 		    "through another process (nscd, systemd-resolved's Unix socket) or over "
 		    "DNS-over-TLS/HTTPS, which deptrace does not see; such connections are named "
-		    "by other traced processes' answers (marked tree) or not at all, and name "
+		    "by the TLS server name or HTTP Host they send (marked sni, host), else by "
+		    "other traced processes' answers (marked tree) or not at all, and then name "
 		    "rules cannot judge them", ev->comm, ev->pid, endpoint);
+}
+
+/* Names a connection with no answer of its own (none, or the tree's
+ * guess) by the name its first bytes give, into `name`: its TLS server
+ * name or HTTP Host. Bytes that are TLS or HTTP but name nothing readable
+ * are said once. */
+static void name_by_first_bytes(struct session *s, struct event *event,
+				const struct deptrace_first_bytes_event *bytes,
+				char name[DNS_NAME_LEN])
+{
+	enum first_bytes_kind kind;
+	char endpoint[DESTINATION_LEN];
+	int rc;
+
+	if (event->name_source == NAME_SOURCE_DNS || event->name_source == NAME_SOURCE_HOSTS)
+		return;
+	rc = first_bytes_name(bytes->payload, bytes->len, name, &kind);
+	if (!rc) {
+		event->name = name;
+		event->also = NULL;
+		event->nalso = 0;
+		event->name_source = kind == FIRST_BYTES_TLS ? NAME_SOURCE_SNI : NAME_SOURCE_HOST;
+		return;
+	}
+	if (kind == FIRST_BYTES_UNKNOWN || rc == -ENOENT || s->said_unread_bytes)
+		return;
+	s->said_unread_bytes = true;
+	format_endpoint(event->addr, event->port, endpoint, sizeof(endpoint));
+	message_say(&s->config.messages,
+		    "%s (PID %u) sent %s to %s whose name deptrace cannot read (%s, %u of %u bytes "
+		    "seen): the connection is not named by it", event->comm, event->pid,
+		    kind == FIRST_BYTES_TLS ? "a TLS ClientHello" : "an HTTP request", endpoint,
+		    rc == -EMSGSIZE ? "it goes on past the first segment or the capture"
+				    : "malformed, or more than one name",
+		    bytes->len, bytes->full_len);
+}
+
+/* First bytes that did not come just before their connection (reorder.h:
+ * sent too long after the connect began), so after its line: said once. */
+static void note_late_bytes(struct session *s)
+{
+	char name[DNS_NAME_LEN], endpoint[DESTINATION_LEN];
+	enum first_bytes_kind kind;
+
+	s->bytes_held = false;
+	if (s->said_late_bytes || first_bytes_name(s->bytes.payload, s->bytes.len, name, &kind))
+		return;
+	s->said_late_bytes = true;
+	format_endpoint(s->bytes.daddr, s->bytes.dport, endpoint, sizeof(endpoint));
+	message_say(&s->config.messages,
+		    "%.*s (PID %u) named %s %s by its %s after the connection's line was printed "
+		    "(it came too long after the connect began): that line, and the policy, did "
+		    "not have the name", DEPTRACE_COMM_LEN - 1, s->bytes.h.comm, s->bytes.h.pid,
+		    endpoint, name, kind == FIRST_BYTES_TLS ? "TLS server name" : "HTTP Host");
 }
 
 /* A connect() or, refused by the policy, a datagram sent without one. */
@@ -411,6 +486,7 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	struct event_violation violation;
 	struct name_candidates names;
 	const char *candidates[NAME_CANDIDATES + 2];
+	char claimed[DNS_NAME_LEN];
 	size_t ncandidates = 0;
 
 	process_comm(p, &ev->h, comm);
@@ -418,12 +494,18 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	event.port = ev->dport;
 	event.proto = ev->proto;
 	name_connection(s, p, &event, &names);
+	if (s->bytes_held && event_first_bytes_match(ev, &s->bytes)) {
+		s->bytes_held = false;
+		name_by_first_bytes(s, &event, &s->bytes, claimed);
+	}
 	format_connect_result(ev, result, sizeof(result));
 	event.result = result;
 	event.failed = connect_failed(ev->result);
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	format_address(event.addr, address, sizeof(address));
-	for (size_t i = 0; i < names.count; i++)
+	if (event.name && name_source_claimed(event.name_source))
+		candidates[ncandidates++] = event.name;
+	for (size_t i = 0; i < names.count && !name_source_claimed(event.name_source); i++)
 		candidates[ncandidates++] = names.names[i];
 	candidates[ncandidates++] = address;
 	candidates[ncandidates] = NULL;
@@ -598,20 +680,23 @@ static void on_lookup_blocked(struct session *s, const struct deptrace_lookup_bl
 	s->early[s->nearly++] = *ev;
 }
 
-static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
+/* One DNS message of record `ev` (its datagram, or one a TCP stream's
+ * segments completed). */
+static void on_dns_message(struct session *s, const struct deptrace_dns_event *ev,
+			   const uint8_t *payload, size_t len)
 {
 	struct dns_message msg;
 	struct pending_lookup *q;
 
-	if (dns_parse(ev->payload, ev->len, &msg)) {
+	if (dns_parse(payload, len, &msg)) {
 		/* not DNS after all, or mangled: nothing to say, unless there
 		 * is a policy, which cannot judge what it cannot read: a
 		 * query, reported when refused (on_lookup_blocked, by its ID)
 		 * or else as unanswered */
-		if (!s->config.policy || ev->direction != DEPTRACE_DNS_SENT || ev->len < 2)
+		if (!s->config.policy || ev->direction != DEPTRACE_DNS_SENT || len < 2)
 			return;
 		memset(&msg, 0, sizeof(msg));
-		msg.id = (uint16_t)(ev->payload[0] << 8 | ev->payload[1]);
+		msg.id = (uint16_t)(payload[0] << 8 | payload[1]);
 		snprintf(msg.qname, sizeof(msg.qname), UNREADABLE_QNAME);
 	}
 	q = find_pending(s, ev->h.pid, &msg);
@@ -635,6 +720,40 @@ static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
 	} else {
 		report_lookup(s, &ev->h, ev->h.ts_ns, msg.qname, msg.qtype, &msg, NULL);
 	}
+}
+
+struct stream_segment {
+	struct session *s;
+	const struct deptrace_dns_event *ev;
+};
+
+static void on_stream_message(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct stream_segment *seg = ctx;
+
+	on_dns_message(seg->s, seg->ev, msg, len);
+}
+
+/* A datagram, or a segment of DNS over TCP (dns_stream.h): its messages. */
+static void on_dns(struct session *s, const struct deptrace_dns_event *ev)
+{
+	struct stream_segment seg = { .s = s, .ev = ev };
+	char comm[DEPTRACE_COMM_LEN];
+
+	if (!ev->tcp) {
+		on_dns_message(s, ev, ev->payload, ev->len);
+		return;
+	}
+	if (!dns_stream_feed(s->streams, ev->cookie, ev->direction, ev->payload, ev->len,
+			     ev->len < ev->full_len, on_stream_message, &seg) ||
+	    s->said_lost_stream)
+		return;
+	s->said_lost_stream = true;
+	process_comm(proc_table_find(s->procs, (pid_t)ev->h.pid), &ev->h, comm);
+	message_say(&s->config.messages,
+		    "%s (PID %u) has a DNS-over-TCP message deptrace cannot read (longer than %u "
+		    "bytes, or a segment cut at %u): the rest of that connection's DNS is not seen",
+		    comm, ev->h.pid, DNS_STREAM_MESSAGE, DEPTRACE_DNS_CAPTURE);
 }
 
 
@@ -706,6 +825,10 @@ void session_set_enforcing(struct session *s, bool enforcing)
 
 void session_record(struct session *s, const union deptrace_record *rec)
 {
+	/* first bytes not followed at once by their connection came late */
+	if (s->bytes_held && !(rec->h.type == DEPTRACE_EVENT_CONNECT &&
+			       event_first_bytes_match(&rec->connect, &s->bytes)))
+		note_late_bytes(s);
 	/* lookups that had waited long enough before this record are
 	 * reported before it */
 	expire_lookups(s, rec->h.ts_ns, UINT64_MAX);
@@ -731,6 +854,10 @@ void session_record(struct session *s, const union deptrace_record *rec)
 		break;
 	case DEPTRACE_EVENT_SERVE:
 		on_serve(s, &rec->serve);
+		break;
+	case DEPTRACE_EVENT_FIRST_BYTES:
+		s->bytes = rec->first_bytes;
+		s->bytes_held = true;
 		break;
 	}
 }
@@ -759,6 +886,8 @@ struct record_sink session_sink(struct session *s)
 
 void session_finish(struct session *s)
 {
+	if (s->bytes_held)
+		note_late_bytes(s);
 	/* what still waits is reported at the last thing seen */
 	expire_lookups(s, UINT64_MAX, s->latest_ns);
 	depmap_sort(&s->map);

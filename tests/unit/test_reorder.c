@@ -109,6 +109,46 @@ START_TEST(test_many_sorted)
 }
 END_TEST
 
+/* A TCP connection's first bytes (sent after it) go on just before it;
+ * those of another connection keep their time. */
+START_TEST(test_first_bytes_before_their_connection)
+{
+	struct record_sink sink = reorder_sink(r);
+	union deptrace_record conn, bytes;
+
+	memset(&conn, 0, sizeof(conn));
+	conn.connect.h = (struct deptrace_header){ .ts_ns = 10 * MS, .pid = 7, .tid = 1,
+						   .type = DEPTRACE_EVENT_CONNECT };
+	conn.connect.family = 2; /* AF_INET */
+	conn.connect.proto = DEPTRACE_PROTO_TCP;
+	conn.connect.dport = 443;
+	conn.connect.sport = 40000;
+	memcpy(conn.connect.daddr, "\xc0\x00\x02\x0a", 4);
+	memset(&bytes, 0, sizeof(bytes));
+	bytes.first_bytes.h = (struct deptrace_header){ .ts_ns = 30 * MS, .pid = 7, .tid = 2,
+							.type = DEPTRACE_EVENT_FIRST_BYTES };
+	memcpy(bytes.first_bytes.daddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x0a", 16);
+	bytes.first_bytes.dport = 443;
+	bytes.first_bytes.sport = 40001;          /* another connection's */
+	sink.record(sink.ctx, &bytes);
+	bytes.first_bytes.h.ts_ns = 40 * MS;
+	bytes.first_bytes.h.tid = 3;
+	bytes.first_bytes.sport = 40000;          /* this one's */
+	sink.record(sink.ctx, &bytes);
+	give(20 * MS, 4);
+	sink.record(sink.ctx, &conn);
+	reorder_release(r, 10 * MS + REORDER_WINDOW_NS);
+	ck_assert_uint_eq(ngot, 2);
+	ck_assert_uint_eq(got[0], 40 * MS * 100 + 3);
+	ck_assert_uint_eq(got[1], 10 * MS * 100 + 1);
+	reorder_flush(r);
+	ck_assert_uint_eq(ngot, 4);
+	ck_assert_uint_eq(got[2], 20 * MS * 100 + 4);
+	ck_assert_uint_eq(got[3], 30 * MS * 100 + 2);
+	ck_assert_uint_eq(reorder_late(r), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reorder");
@@ -118,6 +158,7 @@ int main(void)
 	tcase_add_test(tc, test_in_time_order);
 	tcase_add_test(tc, test_late);
 	tcase_add_test(tc, test_many_sorted);
+	tcase_add_test(tc, test_first_bytes_before_their_connection);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

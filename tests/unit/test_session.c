@@ -673,6 +673,136 @@ START_TEST(test_names_per_process)
 }
 END_TEST
 
+/* A connection's first bytes, as the reorder hands them on just before
+ * it, then the connection (established, from local port `sport`). */
+static void connect_with_bytes(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
+			       uint16_t sport, const void *bytes, size_t len)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.first_bytes.h = header(DEPTRACE_EVENT_FIRST_BYTES, pid, 100, "curl", ts + 2000000);
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, rec.first_bytes.daddr), 1);
+	rec.first_bytes.dport = port;
+	rec.first_bytes.sport = sport;
+	memcpy(rec.first_bytes.payload, bytes, len);
+	rec.first_bytes.len = rec.first_bytes.full_len = (uint32_t)len;
+	session_record(s, &rec);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 100, "curl", ts);
+	rec.connect.family = AF_INET;
+	rec.connect.dport = port;
+	rec.connect.sport = sport;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.judged = judged_by_policy;
+	ck_assert_int_eq(inet_pton(AF_INET, addr + strlen("::ffff:"), rec.connect.daddr), 1);
+	session_record(s, &rec);
+}
+
+/* A TLS record holding a ClientHello that names `host` and nothing else. */
+static size_t client_hello(uint8_t *hello, const char *host)
+{
+	size_t n = strlen(host), body = 2 + 32 + 1 + 4 + 2 + 2 + 9 + n;
+
+	memset(hello, 0, 5 + 4 + body);
+	memcpy(hello, "\x16\x03\x01", 3);
+	hello[3] = (uint8_t)((body + 4) >> 8), hello[4] = (uint8_t)(body + 4);
+	hello[5] = 1, hello[7] = (uint8_t)(body >> 8), hello[8] = (uint8_t)body;
+	hello[9] = 3, hello[10] = 3;                   /* then 32 bytes random, no session id */
+	hello[44] = 0, hello[45] = 2, hello[46] = 0x13, hello[47] = 0x01; /* one suite */
+	hello[48] = 1, hello[49] = 0;                  /* null compression */
+	hello[50] = 0, hello[51] = (uint8_t)(9 + n);   /* extensions */
+	hello[52] = 0, hello[53] = 0, hello[54] = 0, hello[55] = (uint8_t)(5 + n);
+	hello[56] = 0, hello[57] = (uint8_t)(3 + n), hello[58] = 0, hello[59] = 0, hello[60] = (uint8_t)n;
+	memcpy(hello + 61, host, n);
+	return 61 + n;
+}
+
+/* A connection with no answer of its own is named by the name its first
+ * bytes give (TLS server name, HTTP Host), marked, and a deny on it marks
+ * the connection; an answer of its own comes first; bytes that are not
+ * the connection's (another port) name nothing. */
+START_TEST(test_names_from_first_bytes)
+{
+	static const char get[] = "GET / HTTP/1.1\r\nHost: mirror.example.org:8080\r\n\r\n";
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+	const char *t;
+
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, n);
+	connect_with_bytes(101, 3000000, "::ffff:192.0.2.20", 8080, 40001, get, strlen(get));
+	resolve(101, "api.example.com", 4000000, 0x1111, "192.0.2.30");
+	connect_with_bytes(101, 5000000, "::ffff:192.0.2.30", 443, 40002, hello, n);
+	/* a second connection to that address, whose first bytes were not
+	 * seen, is not named by the first one's */
+	connect_with_bytes(101, 6000000, "::ffff:192.0.2.40", 443, 40003, hello, n);
+	connect_record(101, 6100000, "192.0.2.40", 443, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "ok            192.0.2.10:443 (forge.example.com sni)  VIOLATION hidden "
+				"(deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "ok            192.0.2.20:8080 (mirror.example.org host)" CURL_HIDDEN "\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "ok            192.0.2.30:443 (api.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            "
+				"192.0.2.40:443 (forge.example.com sni)  VIOLATION"), "%s", t);
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            "
+				"192.0.2.40:443" CURL_HIDDEN "\n"), "%s", t);
+	/* the map: by the claimed name */
+	ck_assert_msg(strstr(t, "\nforge.example.com 192.0.2.10:443  TCP  1 time"), "%s", t);
+}
+END_TEST
+
+/* A claimed name meets no allow list (any program can send any name); the
+ * address can. JSON says where the name comes from. */
+START_TEST(test_claimed_name_and_allow_list)
+{
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+	const char *t;
+
+	rule(RULE_ALLOW, "forge.example.com");
+	rule(RULE_ALLOW, "192.0.2.20");
+	open_with_curl(OUTPUT_JSON);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, n);
+	connect_with_bytes(101, 3000000, "::ffff:192.0.2.20", 443, 40001, hello, n);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"address\":\"192.0.2.10\",\"port\":443,\"name\":\"forge.example.com\","
+				"\"name_source\":\"sni\",\"result\":\"ok\""), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 1);
+	ck_assert_msg(strstr(t, "\"rule\":\"not on the allow list\""), "%s", t);
+}
+END_TEST
+
+/* First bytes that do not come just before their connection were sent
+ * after its line: said once. Bytes that are TLS without a readable name
+ * are said once too. */
+START_TEST(test_first_bytes_late_or_unread)
+{
+	union deptrace_record rec;
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+
+	open_with_curl(OUTPUT_TEXT);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, 40);
+	ck_assert_msg(strstr(said, "curl (PID 101) sent a TLS ClientHello to 192.0.2.10:443 whose name "
+				   "deptrace cannot read (it goes on past the first segment or the "
+				   "capture, 40 of 40 bytes seen)"), "%s", said);
+	memset(&rec, 0, sizeof(rec));
+	rec.first_bytes.h = header(DEPTRACE_EVENT_FIRST_BYTES, 101, 100, "curl", 3000000);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.11", rec.first_bytes.daddr), 1);
+	rec.first_bytes.dport = 443;
+	memcpy(rec.first_bytes.payload, hello, n);
+	rec.first_bytes.len = rec.first_bytes.full_len = (uint32_t)n;
+	session_record(s, &rec);
+	connect_record(101, 4000000, "192.0.2.12", 443, 0);
+	ck_assert_msg(strstr(said, "curl (PID 101) named 192.0.2.11:443 forge.example.com by its TLS "
+				   "server name after the connection's line was printed"), "%s", said);
+	finish();
+}
+END_TEST
+
 /* JSON: the name, where it comes from, and the others. */
 START_TEST(test_names_in_json)
 {
@@ -801,12 +931,13 @@ END_TEST
 
 /* Every kind of event a run saves: execs (one of a script), lookups
  * answered, refused and unanswered, connections named (by two names, by
- * the tree's), unnamed, refused, a datagram refused by
+ * the tree's, by its TLS server name), unnamed, refused, a datagram refused by
  * the policy in force, one on a socket from outside the cgroup, the
  * root's own. */
 static void play_every_kind(void)
 {
 	union deptrace_record rec;
+	uint8_t hello[128];
 
 	exec_record(101, 100, "curl", "/usr/bin/curl");
 	memset(&rec, 0, sizeof(rec));
@@ -821,6 +952,8 @@ static void play_every_kind(void)
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(102, 4500000, "192.0.2.10", 443, -EINPROGRESS); /* tree, a script */
+	connect_with_bytes(101, 4600000, "::ffff:192.0.2.20", 443, 40000, hello,
+			   client_hello(hello, "forge.example.com"));
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED);
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);
 	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 7000000, "192.0.2.53", 53, -EPERM, true);
@@ -886,12 +1019,13 @@ START_TEST(test_replay_round_trip)
 				format == OUTPUT_TEXT ? live_text : live_json, text);
 			ck_abort_msg("the replay differs from the live run (above)");
 		}
-		ck_assert_uint_eq(totals.connections, 7);
+		ck_assert_uint_eq(totals.connections, 8);
 		ck_assert_uint_eq(totals.lookups, 4);
 		/* what the names and the program add is read back too */
 		ck_assert_msg(strstr(live_json, "\"also_names\":[\"cdn.example.com\"]"), "%s", live_json);
 		ck_assert_msg(strstr(live_json, "\"name_source\":\"tree\""), "%s", live_json);
 		ck_assert_msg(strstr(live_json, "\"script\":\"/srv/tool\""), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"name_source\":\"sni\""), "%s", live_json);
 		ck_assert_uint_gt(totals.violations, 2);
 		free(text);
 		text = NULL;
@@ -1064,6 +1198,9 @@ int main(void)
 	tcase_add_test(tc, test_blocked_records_decode);
 	tcase_add_test(tc, test_names_per_process);
 	tcase_add_test(tc, test_names_in_json);
+	tcase_add_test(tc, test_names_from_first_bytes);
+	tcase_add_test(tc, test_claimed_name_and_allow_list);
+	tcase_add_test(tc, test_first_bytes_late_or_unread);
 	tcase_add_test(tc, test_lookups_in_time_order);
 	tcase_add_test(tc, test_notices_once);
 	tcase_add_test(tc, test_comm_is_the_main_thread_name);

@@ -17,6 +17,7 @@
 #define DEPTRACE_EXEC_ARGS 8       /* argv entries kept at exec */
 #define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */
 #define DEPTRACE_EXEC_PATH_LEN 128
+#define DEPTRACE_EXEC_CMDLINE 256  /* argv whole, as user space reads it */
 
 enum deptrace_event_type {
 	DEPTRACE_EVENT_CONNECT = 1, /* struct deptrace_connect_event */
@@ -121,6 +122,10 @@ struct deptrace_exec_event {
 	 * gone; the script an interpreter runs, "" for none */
 	char exe[DEPTRACE_EXEC_PATH_LEN];
 	char script[DEPTRACE_EXEC_PATH_LEN];
+	/* user space's too: every argument joined by spaces, up to its size,
+	 * "" when unread (the class needs what argv[] cuts: a URL after a long
+	 * option list, read here, before the program can end) */
+	char cmdline[DEPTRACE_EXEC_CMDLINE];
 	__u8 argv_unread;  /* user space: /proc had no argv (the program had
 			      ended), argv[0] is the path */
 };

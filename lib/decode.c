@@ -59,6 +59,7 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 		memset(rec->exec.argv, 0, sizeof(rec->exec.argv));
 		memset(rec->exec.exe, 0, sizeof(rec->exec.exe));
 		memset(rec->exec.script, 0, sizeof(rec->exec.script));
+		memset(rec->exec.cmdline, 0, sizeof(rec->exec.cmdline));
 	}
 	return 0;
 }
@@ -75,6 +76,11 @@ void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_
 		memcpy(ev->argv[i], arg, n < DEPTRACE_EXEC_ARG_LEN ? n : DEPTRACE_EXEC_ARG_LEN - 1);
 		at += n + 1;
 	}
+	memset(ev->cmdline, 0, sizeof(ev->cmdline));
+	while (len && !cmdline[len - 1])
+		len--;
+	for (size_t i = 0; i < len && i < sizeof(ev->cmdline) - 1; i++)
+		ev->cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
 	ev->argv_unread = !len;
 	if (!len)
 		memcpy(ev->argv[0], ev->path, strnlen(ev->path, DEPTRACE_EXEC_ARG_LEN - 1));

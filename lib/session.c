@@ -203,15 +203,19 @@ static void on_exec(struct session *s, const struct deptrace_exec_event *ev)
 	p->program = true;
 	p->args_unread = ev->argv_unread;
 	p->args[0] = '\0';
-	for (int i = 0; i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] && used < sizeof(p->args); i++) {
+	/* the tracer read them whole as the record came (decode.h) */
+	if (ev->cmdline[0])
+		snprintf(p->args, sizeof(p->args), "%.*s", DEPTRACE_EXEC_CMDLINE - 1, ev->cmdline);
+	for (int i = 0; !ev->cmdline[0] && i < DEPTRACE_EXEC_ARGS && ev->argv[i][0] &&
+			used < sizeof(p->args); i++) {
 		used += (size_t)snprintf(p->args + used, sizeof(p->args) - used, "%s%s",
 					 i ? " " : "", ev->argv[i]);
 		cut |= i + 1 == DEPTRACE_EXEC_ARGS ||
 		       strlen(ev->argv[i]) == DEPTRACE_EXEC_ARG_LEN - 1;
 	}
-	/* the record keeps DEPTRACE_EXEC_ARGS arguments, each cut: the class
-	 * needs the rest (a URL after a long option list), from /proc while
-	 * the program still runs */
+	/* a record without them (a test's) keeps DEPTRACE_EXEC_ARGS arguments,
+	 * each cut: the class needs the rest (a URL after a long option list),
+	 * from /proc while the program still runs */
 	if (cut)
 		proc_info_load_args(s->config.proc_root, p);
 	proc_chain(s->procs, p->pid, chain, sizeof(chain));

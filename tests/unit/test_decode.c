@@ -58,6 +58,8 @@ START_TEST(test_argv_from_cmdline)
 	ck_assert_str_eq(ev.argv[2], ""); /* an empty argument stays one */
 	ck_assert_str_eq(ev.argv[3], "http://forge.example.com/");
 	ck_assert_str_eq(ev.argv[4], "");
+	/* and whole, for what argv[] cuts */
+	ck_assert_str_eq(ev.cmdline, "curl -s  http://forge.example.com/");
 }
 END_TEST
 
@@ -79,6 +81,8 @@ START_TEST(test_argv_bounds)
 		ck_assert_uint_eq(strlen(ev.argv[i]), DEPTRACE_EXEC_ARG_LEN - 1);
 		ck_assert_int_eq(ev.argv[i][0], 'a' + i);
 	}
+	ck_assert_uint_eq(strlen(ev.cmdline), DEPTRACE_EXEC_CMDLINE - 1);
+	ck_assert_int_eq(ev.cmdline[100], 'b');
 	/* an argument cut by the read ends where the bytes do */
 	decode_exec_argv(&ev, "sh\0-c\0ech", 9);
 	ck_assert_str_eq(ev.argv[2], "ech");
@@ -93,6 +97,7 @@ START_TEST(test_argv_fallback_is_the_path)
 	memset(ev.argv, 'z', sizeof(ev.argv)); /* whatever was there goes */
 	decode_exec_argv(&ev, NULL, 0);
 	ck_assert_str_eq(ev.argv[0], "/usr/lib/apt/methods/http");
+	ck_assert_str_eq(ev.cmdline, "");
 	ck_assert(ev.argv_unread);
 	ck_assert_str_eq(ev.argv[1], "");
 }

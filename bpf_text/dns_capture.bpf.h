@@ -73,6 +73,18 @@ int dns_sendmsg6(struct bpf_sock_addr *ctx)
 	return note_dns_sender(ctx);
 }
 
+/* `n` bytes cut to 1..cap (a power of two) in a form every verifier
+ * follows: the empty asm hides n's range from clang, which would otherwise
+ * drop the mask the verifier needs to see the bound; masking n - 1 and
+ * adding 1 back keeps all of cap. */
+static __always_inline u32 capture_len(u32 n, u32 cap)
+{
+	if (n > cap)
+		n = cap;
+	asm volatile("" : "+r"(n));
+	return ((n - 1) & (cap - 1)) + 1;
+}
+
 /* Offset of the payload of a TCP segment or UDP datagram whose transport
  * header is at `l4`, with its port at `port_at` (of the two offsets of
  * dns_packet.bpf.h: TCP's are where UDP's are) in *port; 0 if unread. */
@@ -111,16 +123,8 @@ static __always_inline void capture_dns(struct __sk_buff *skb, u32 l4, u8 proto,
 	ev = dns_scratch.lookup(&zero);
 	if (!sender || !ev)
 		return;
-	n = skb->len - off;
-	ev->full_len = n;
-	if (n > DEPTRACE_DNS_CAPTURE)
-		n = DEPTRACE_DNS_CAPTURE;
-	/* 1 to DEPTRACE_DNS_CAPTURE in a form every verifier follows: the
-	 * empty asm hides n's range from clang, which would otherwise drop
-	 * the mask the verifier needs to see the bound; masking n - 1 and
-	 * adding 1 back keeps all of DEPTRACE_DNS_CAPTURE */
-	asm volatile("" : "+r"(n));
-	n = ((n - 1) & (DEPTRACE_DNS_CAPTURE - 1)) + 1;
+	ev->full_len = skb->len - off;
+	n = capture_len(skb->len - off, DEPTRACE_DNS_CAPTURE);
 	if (bpf_skb_load_bytes(skb, off, ev->payload, n))
 		return;
 	ev->h = *sender;
@@ -163,13 +167,8 @@ static __always_inline void capture_first_bytes(struct __sk_buff *skb, u32 l4)
 	ev = first_bytes_scratch.lookup(&zero);
 	if (!ev || bpf_skb_load_bytes(skb, l4, ports, 4) || packet_destination(skb, ev->daddr))
 		goto done;
-	n = skb->len - off;
-	ev->full_len = n;
-	if (n > DEPTRACE_FIRST_BYTES)
-		n = DEPTRACE_FIRST_BYTES;
-	/* bounded as in capture_dns */
-	asm volatile("" : "+r"(n));
-	n = ((n - 1) & (DEPTRACE_FIRST_BYTES - 1)) + 1;
+	ev->full_len = skb->len - off;
+	n = capture_len(skb->len - off, DEPTRACE_FIRST_BYTES);
 	if (bpf_skb_load_bytes(skb, off, ev->payload, n))
 		goto done;
 	ev->h = *sender;

@@ -83,6 +83,14 @@ pass "the map has the connection under the name its ClientHello gave"
 ! grep -q "with no DNS answer of its own" "$SCRATCH/trace.err" ||
 	fail "the connections named by their first bytes are called unnamed: $(cat "$SCRATCH/trace.err")"
 
+# --- in force: judged, not refused (the SYN went before the name was seen) ---
+run_deptrace --deny secure.example.com --enforce -- sh -c 'exec curl -fsS -o /dev/null "$@"' sh "${secure[@]}"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace --enforce -- curl --resolve exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
+tls_line=$(event_lines | awk -v dest="$tls_ip:443" '$5 == "TCP" && $7 == dest')
+[[ $tls_line == *" ok            $tls_ip:443 (secure.example.com sni)  VIOLATION "*", NOT BLOCKED: deny secure.example.com" ]] ||
+	fail "under --enforce, the SNI-named connection is not 'VIOLATION ..., NOT BLOCKED': '$tls_line'"
+pass "--enforce: the connection named by its SNI is reported 'NOT BLOCKED' (it was made), curl succeeded"
+
 # --- the same in JSON ----------------------------------------------------------
 run_deptrace --json -- "$SCRATCH/clients.sh"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --json -- clients.sh exited $DEPTRACE_RC"

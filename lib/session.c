@@ -833,6 +833,13 @@ void session_record(struct session *s, const union deptrace_record *rec)
 	if (s->bytes_held && !(rec->h.type == DEPTRACE_EVENT_CONNECT &&
 			       event_first_bytes_match(&rec->connect, &s->bytes)))
 		note_late_bytes(s);
+	/* first bytes come out of time order, just before their connection:
+	 * held for it, their time not taken as the latest */
+	if (rec->h.type == DEPTRACE_EVENT_FIRST_BYTES) {
+		s->bytes = rec->first_bytes;
+		s->bytes_held = true;
+		return;
+	}
 	/* lookups that had waited long enough before this record are
 	 * reported before it */
 	expire_lookups(s, rec->h.ts_ns, UINT64_MAX);
@@ -858,10 +865,6 @@ void session_record(struct session *s, const union deptrace_record *rec)
 		break;
 	case DEPTRACE_EVENT_SERVE:
 		on_serve(s, &rec->serve);
-		break;
-	case DEPTRACE_EVENT_FIRST_BYTES:
-		s->bytes = rec->first_bytes;
-		s->bytes_held = true;
 		break;
 	}
 }

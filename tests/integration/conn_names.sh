@@ -104,7 +104,10 @@ if not want <= got:
     sys.exit(f"want {want} among {got}")
 EOF
 	fail "JSON: $(cat "$SCRATCH/json.check")"
-pass "--json: name and name_source sni, host"
+mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
+run_deptrace -- "$SCRATCH/clients.sh"
+expect_json_matches_text "$SCRATCH/trace.out" "$SCRATCH/json.trace"
+pass "--json: name and name_source sni, host; it says what the text says"
 
 # --- DNS over TCP ----------------------------------------------------------------
 run_deptrace -- sh -c 'echo $$ > "$1"; exec dig +tcp +tries=1 +time=2 @"$2" forge.example.com A' sh "$SCRATCH/dig.pid" "$FAKENET_DNS"

@@ -66,13 +66,18 @@ def json_class(o):
     return (o["class"] if o["class"] == "transient" else "", why), v
 
 
+# the sources a line marks after the names (JSON's name_source)
+MARKED_SOURCES = ("tree", "sni", "host")
+
+
 def text_names(names):
-    """ "(a, also b, c tree)": ("a", ("b", "c"), True)."""
+    """ "(a, also b, c tree)": ("a", ("b", "c"), "tree"); unmarked: ""."""
     names = names[1:-1] if names.startswith("(") else names
-    tree = names.endswith(" tree")
-    names = names[:-len(" tree")] if tree else names
+    head, _, word = names.rpartition(" ")
+    source = word if head and word in MARKED_SOURCES else ""
+    names = head if source else names
     name, _, also = names.partition(", also ")
-    return name, tuple(also.split(", ")) if also else (), tree
+    return name, tuple(also.split(", ")) if also else (), source
 
 
 def text_events(lines):
@@ -108,7 +113,8 @@ def json_events(objects):
         elif o["type"] == "connect":
             events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
                    o.get("name", ""), tuple(o.get("also_names", ())),
-                   o.get("name_source") == "tree", o["result"], *json_class(o)] += 1
+                   o.get("name_source") if o.get("name_source") in MARKED_SOURCES else "",
+                   o["result"], *json_class(o)] += 1
     return events
 
 

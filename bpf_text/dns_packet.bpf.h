@@ -1,7 +1,8 @@
-/* dns_packet.bpf.h: where the DNS payload of a UDP datagram to or from
- * port 53 starts, in a packet as cgroup_skb programs see it (from the
- * network header on). Read by the DNS capture (dns_capture.bpf.h) and the
- * enforced policy's egress program (policy_cgroup.bpf.h).
+/* dns_packet.bpf.h: where the transport header of a packet, and the DNS
+ * payload of a UDP datagram to or from port 53, start in a packet as
+ * cgroup_skb programs see it (from the network header on), and where it
+ * goes. Read by the DNS capture (dns_capture.bpf.h) and the enforced
+ * policy's packet programs (policy_cgroup.bpf.h).
  */
 #ifndef DEPTRACE_DNS_PACKET_BPF_H
 #define DEPTRACE_DNS_PACKET_BPF_H
@@ -14,13 +15,12 @@
 #define DEPTRACE_UDP_SOURCE_PORT 0 /* offsets of the ports in a UDP header */
 #define DEPTRACE_UDP_DEST_PORT 2
 
-/* Offset of the UDP payload of a datagram whose port at `port_at` (one of
- * the two above) is 53, or 0. */
-static __always_inline u32 dns_payload_offset(struct __sk_buff *skb, u32 port_at)
+/* Offset of the transport header of an IPv4 or IPv6 packet, with its
+ * protocol in *proto_out, or 0. */
+static __always_inline u32 packet_transport_offset(struct __sk_buff *skb, u8 *proto_out)
 {
 	u32 l4;
 	u8 proto;
-	__be16 port;
 
 	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
 		u8 version_ihl;
@@ -50,7 +50,44 @@ static __always_inline u32 dns_payload_offset(struct __sk_buff *skb, u32 port_at
 	} else {
 		return 0;
 	}
-	if (proto != DEPTRACE_IPPROTO_UDP ||
+	*proto_out = proto;
+	return l4;
+}
+
+static __always_inline void ipv4_as_mapped(u8 addr[16], u32 ip4_be)
+{
+	__builtin_memset(addr, 0, 10);
+	addr[10] = 0xff;
+	addr[11] = 0xff;
+	__builtin_memcpy(addr + 12, &ip4_be, 4);
+}
+
+/* The destination address of an IPv4 or IPv6 packet into addr, IPv4 as
+ * v4-mapped. 0, or -1 when it cannot be read. */
+static __always_inline int packet_destination(struct __sk_buff *skb, u8 addr[16])
+{
+	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
+		u32 ip4;
+
+		if (bpf_skb_load_bytes(skb, 16, &ip4, 4))
+			return -1;
+		ipv4_as_mapped(addr, ip4);
+		return 0;
+	}
+	if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6))
+		return bpf_skb_load_bytes(skb, 24, addr, 16) ? -1 : 0;
+	return -1;
+}
+
+/* Offset of the UDP payload of a datagram whose port at `port_at` (one of
+ * the two above) is 53, or 0. */
+static __always_inline u32 dns_payload_offset(struct __sk_buff *skb, u32 port_at)
+{
+	u8 proto;
+	u32 l4 = packet_transport_offset(skb, &proto);
+	__be16 port;
+
+	if (!l4 || proto != DEPTRACE_IPPROTO_UDP ||
 	    bpf_skb_load_bytes(skb, l4 + port_at, &port, 2) ||
 	    port != htons(DEPTRACE_DNS_PORT))
 		return 0;

@@ -27,7 +27,7 @@ fakenet_wait_http $forge/migrate/releases/latest || fail "the fake forge does no
 # PROTO to DEST, sorted, one per line.
 tails() {
 	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
-		$4 == comm && $5 == proto && $7 == dest {
+		$4 == comm && $5 == proto && $8 == dest {
 			rest = substr($0, index($0, " " dest " ") + 1)
 			print substr(rest, index(rest, "  ") + 2) }' | sort
 }

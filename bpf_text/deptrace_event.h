@@ -57,7 +57,8 @@ struct deptrace_header {
 	char comm[DEPTRACE_COMM_LEN];
 };
 
-/* One connect() attempt, sent when the call returns; ts_ns is its start. */
+/* One connect() attempt, sent when the call returns, or for a TCP connect
+ * when its outcome is known; ts_ns is its start. */
 struct deptrace_connect_event {
 	struct deptrace_header h;
 	__s32 result;  /* what connect() returned: 0 or -errno */
@@ -73,6 +74,8 @@ struct deptrace_connect_event {
 	__u16 sport;    /* TCP, once established: the local port (host order),
 			   which names the connection to its first bytes */
 	__u8 pad2[6];
+	__u64 wait_ns;  /* a TCP connect: from its start to its outcome (or to
+			   the end of tracing, still connecting); 0 otherwise */
 };
 
 enum deptrace_dns_direction {
@@ -186,6 +189,12 @@ struct deptrace_name_key {
 	__u64 hash;
 	__u32 below;   /* 1: a *.name rule, matching names below it only */
 	__u32 pad;
+};
+
+/* --outage: how connections to a target fail (value of outage_nets). */
+enum deptrace_outage_mode {
+	DEPTRACE_OUTAGE_BLACKHOLE = 1, /* its packets are dropped on the way out */
+	DEPTRACE_OUTAGE_REFUSE = 2,    /* connect() fails at once, ECONNREFUSED */
 };
 
 /* Slots of the enforced policy's settings array (lib/enforce.c). */

@@ -136,18 +136,6 @@ static __always_inline void capture_dns(struct __sk_buff *skb, u32 l4, u8 proto,
 	events.perf_submit(skb, ev, sizeof(*ev));
 }
 
-/* The destination address of an IPv4 or IPv6 packet, IPv4 as v4-mapped. */
-static __always_inline int packet_destination(struct __sk_buff *skb, u8 daddr[16])
-{
-	if (skb->protocol == htons(DEPTRACE_ETH_P_IP)) {
-		__builtin_memset(daddr, 0, 10);
-		daddr[10] = 0xff;
-		daddr[11] = 0xff;
-		return bpf_skb_load_bytes(skb, 16, daddr + 12, 4);
-	}
-	return bpf_skb_load_bytes(skb, 24, daddr, 16);
-}
-
 /* The first segment with payload a noted TCP socket sends, once. */
 static __always_inline void capture_first_bytes(struct __sk_buff *skb, u32 l4)
 {
@@ -185,7 +173,7 @@ done:
 int dns_egress(struct __sk_buff *skb)
 {
 	u8 proto = 0;
-	u32 l4 = packet_transport(skb, &proto);
+	u32 l4 = packet_transport_offset(skb, &proto);
 
 	if (!l4)
 		return 1;
@@ -198,7 +186,7 @@ int dns_egress(struct __sk_buff *skb)
 int dns_ingress(struct __sk_buff *skb)
 {
 	u8 proto = 0;
-	u32 l4 = packet_transport(skb, &proto);
+	u32 l4 = packet_transport_offset(skb, &proto);
 
 	if (l4)
 		capture_dns(skb, l4, proto, DEPTRACE_UDP_SOURCE_PORT, DEPTRACE_DNS_RECEIVED);

@@ -33,6 +33,8 @@
 
 BPF_LPM_TRIE(deny_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_LPM_TRIE(allow_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
+/* --outage targets: enum deptrace_outage_mode */
+BPF_LPM_TRIE(outage_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_HASH(deny_names, struct deptrace_name_key, u32, DEPTRACE_POLICY_RULES);
 /* [DEPTRACE_SETTING_NAME_RULES]: how many name rules (lib/enforce.c) */
 BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
@@ -46,6 +48,7 @@ BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 #define DEPTRACE_IPPROTO_ICMPV6_NUMBER 58
 #define DEPTRACE_IPPROTO_UDPLITE_NUMBER 136
 #define DEPTRACE_INADDR_LOOPBACK 0x7f000001
+#define DEPTRACE_ECONNREFUSED 111
 
 static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
 {
@@ -54,22 +57,48 @@ static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
 
 #include "dns_question.h"
 
+#define DEPTRACE_DENY_NETS 0
+#define DEPTRACE_ALLOW_NETS 1
+#define DEPTRACE_OUTAGE_NETS 2
+
 /* libbcc resolves a map only in a table.lookup() call, not through a
  * pointer: the trie is chosen here. */
-static __always_inline u32 *net_rule(int allow, struct deptrace_net_key *key)
+static __always_inline u32 *net_rule(int trie, struct deptrace_net_key *key)
 {
-	return allow ? allow_nets.lookup(key) : deny_nets.lookup(key);
+	if (trie == DEPTRACE_OUTAGE_NETS)
+		return outage_nets.lookup(key);
+	return trie == DEPTRACE_ALLOW_NETS ? allow_nets.lookup(key) : deny_nets.lookup(key);
 }
 
-static __always_inline int net_rule_matches(int allow, struct deptrace_net_key *key,
-					    u16 port_be)
+/* The value of the rule for key's address and this port, or NULL. */
+static __always_inline u32 *net_rule_find(int trie, struct deptrace_net_key *key, u16 port_be)
 {
+	u32 *value;
+
 	/* a rule for any port is stored with port 0: look up both */
 	__builtin_memcpy(key->port, &port_be, 2);
-	if (net_rule(allow, key))
-		return 1;
+	value = net_rule(trie, key);
+	if (value)
+		return value;
 	__builtin_memset(key->port, 0, 2);
-	return net_rule(allow, key) != NULL;
+	return net_rule(trie, key);
+}
+
+static __always_inline int net_rule_matches(int trie, struct deptrace_net_key *key,
+					    u16 port_be)
+{
+	return net_rule_find(trie, key, port_be) != NULL;
+}
+
+/* The --outage mode of addr:port, or 0. */
+static __always_inline u32 outage_mode(const u8 addr[16], u16 port_be)
+{
+	struct deptrace_net_key key = { .prefixlen = 16 + 128 };
+	u32 *mode;
+
+	__builtin_memcpy(key.addr, addr, 16);
+	mode = net_rule_find(DEPTRACE_OUTAGE_NETS, &key, port_be);
+	return mode ? *mode : 0;
 }
 
 static __always_inline int address_refused(const u8 addr[16], u16 port_be)
@@ -77,21 +106,13 @@ static __always_inline int address_refused(const u8 addr[16], u16 port_be)
 	struct deptrace_net_key key = { .prefixlen = 16 + 128 };
 
 	__builtin_memcpy(key.addr, addr, 16);
-	if (net_rule_matches(0, &key, port_be))
+	if (net_rule_matches(DEPTRACE_DENY_NETS, &key, port_be))
 		return 1;
 #if DEPTRACE_ALLOW_LIST
-	return !net_rule_matches(1, &key, port_be);
+	return !net_rule_matches(DEPTRACE_ALLOW_NETS, &key, port_be);
 #else
 	return 0;
 #endif
-}
-
-static __always_inline void ipv4_as_mapped(u8 addr[16], u32 ip4_be)
-{
-	__builtin_memset(addr, 0, 10);
-	addr[10] = 0xff;
-	addr[11] = 0xff;
-	__builtin_memcpy(addr + 12, &ip4_be, 4);
 }
 
 /* The verifier lets a program read user_ip4 or user_ip6 by the hook it
@@ -150,7 +171,9 @@ static __always_inline int tcp_dns_refused(struct bpf_sock_addr *ctx)
 	       (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT) && name_rules && *name_rules;
 }
 
-/* 1 lets the connect() go on; 0 makes it fail with EPERM. */
+/* 1 lets the connect() go on; 0 makes it fail with EPERM, or with
+ * ECONNREFUSED for an --outage target in refuse mode (bpf_set_retval:
+ * the error the call returns when the program says no; Linux 5.18). */
 static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 					 const u8 addr[16])
 {
@@ -159,11 +182,16 @@ static __always_inline int judge_connect(struct bpf_sock_addr *ctx, u16 family,
 
 	if (ev)
 		ev->judged = 1;
-	if (!address_refused(addr, (u16)ctx->user_port) && !tcp_dns_refused(ctx))
-		return 1;
-	if (ev)
-		fill_refused(ev, ctx, family, addr);
-	return 0;
+	if (address_refused(addr, (u16)ctx->user_port) || tcp_dns_refused(ctx)) {
+		if (ev)
+			fill_refused(ev, ctx, family, addr);
+		return 0;
+	}
+	if (outage_mode(addr, (u16)ctx->user_port) == DEPTRACE_OUTAGE_REFUSE) {
+		bpf_set_retval(-DEPTRACE_ECONNREFUSED);
+		return 0;
+	}
+	return 1;
 }
 
 static __always_inline int judge_datagram(struct bpf_sock_addr *ctx, u16 family,
@@ -248,19 +276,39 @@ int policy_sock_create(struct bpf_sock *sk)
 	return 0;
 }
 
+/* A TCP or UDP packet to an --outage target in blackhole mode: dropped, so
+ * that a connect hangs until its program or the kernel gives up (TCP
+ * ignores a failed send of its SYN and retransmits). */
+static __always_inline int packet_blackholed(struct __sk_buff *skb)
+{
+	u8 proto, addr[16];
+	u32 l4 = packet_transport_offset(skb, &proto);
+	__be16 dport;
+
+	if (!l4 || (proto != DEPTRACE_IPPROTO_TCP_NUMBER && proto != DEPTRACE_IPPROTO_UDP_NUMBER) ||
+	    packet_destination(skb, addr) || bpf_skb_load_bytes(skb, l4 + 2, &dport, 2))
+		return 0;
+	return outage_mode(addr, dport) == DEPTRACE_OUTAGE_BLACKHOLE;
+}
+
 /* cgroup_skb/egress: 1 lets the packet out; 0 drops it, and the sending
- * call fails with EPERM. The record names no process (not every kernel
- * lets a packet program ask): the query's own record, sent by the DNS
- * capture's egress program (dns_capture.bpf.h, linked to the cgroup v2
- * root, so run after this one), is found by its DNS ID. */
+ * call fails with EPERM (a packet to a blackholed --outage target is
+ * dropped first, and not reported: its connect's outcome is). The record
+ * names no process (not every kernel lets a packet program ask): the
+ * query's own record, sent by the DNS capture's egress program
+ * (dns_capture.bpf.h, linked to the cgroup v2 root, so run after this
+ * one), is found by its DNS ID. */
 int policy_dns_egress(struct __sk_buff *skb)
 {
 	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
 					       .reason = DEPTRACE_REFUSED_UNREADABLE };
 	u8 name[DEPTRACE_QNAME_MAX] = {}, header[DEPTRACE_DNS_HEADER_LEN];
-	u32 off = dns_payload_offset(skb, DEPTRACE_UDP_DEST_PORT), n;
+	u32 off, n;
 	int verdict = DEPTRACE_QUERY_UNREADABLE;
 
+	if (packet_blackholed(skb))
+		return 0;
+	off = dns_payload_offset(skb, DEPTRACE_UDP_DEST_PORT);
 	if (!off)
 		return 1;
 	if (skb->len > off + DEPTRACE_DNS_HEADER_LEN &&

@@ -15,7 +15,8 @@
  * record still open (tcp:tcp_destroy_sock: its program closed it, or
  * exited, before the handshake ended) ends as ECONNABORTED. Records still
  * open when tracing ends are reported by user space as EINPROGRESS
- * (tracer_finish).
+ * (tracer_finish). Each outcome carries the time it took (wait_ns), from
+ * the connect's start to the state change or error that decided it.
  *
  * A connect that fails before SYN_SENT (no route, a refusal by the
  * enforced policy) never reaches this file: the backend's syscall probes
@@ -48,6 +49,7 @@ static __always_inline void submit_outcome(void *ctx, u64 sk,
 					   struct deptrace_connect_event *ev, int result)
 {
 	ev->result = result;
+	ev->wait_ns = bpf_ktime_get_ns() - ev->h.ts_ns;
 	events.perf_submit(ctx, ev, sizeof(*ev));
 	tcp_connecting.delete(&sk);
 }

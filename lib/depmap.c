@@ -126,6 +126,10 @@ int depmap_add(struct depmap *map, const struct event *ev)
 	d->last_ns = ev->ts_ns;
 	d->failed |= ev->failed;
 	count_result(d, ev->result);
+	if (ev->waited && (!d->timed || ev->wait_ns > d->slowest_ns)) {
+		d->timed = true;
+		d->slowest_ns = ev->wait_ns;
+	}
 	count_program(d, ev);
 	if (ev->violation && !d->violations++)
 		snprintf(d->rule, sizeof(d->rule), "%s", ev->violation->rule);

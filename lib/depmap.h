@@ -5,8 +5,9 @@
  * and an attempt with no name known is one more) and per DNS name looked
  * up, with which programs reached it
  * (grouped by program and chain of parents), how often, when, with
- * which results, and how often it broke the policy; its programs grouped
- * by class (classify.h), direct first. Rendered at the end as text, JSON or a Graphviz graph
+ * which results, the longest wait for one, and how often it broke the
+ * policy; its programs grouped by class (classify.h), direct first.
+ * Rendered at the end as text, JSON or a Graphviz graph
  * (output.h).
  */
 #ifndef DEPTRACE_DEPMAP_H
@@ -60,6 +61,8 @@ struct dependency {
 	struct dep_result results[DEP_MAX_RESULTS];
 	size_t nresults;
 	unsigned other_results;    /* beyond DEP_MAX_RESULTS kinds */
+	bool timed;                /* an outcome's wait is known: */
+	uint64_t slowest_ns;       /* the longest one */
 	struct dep_program programs[DEP_MAX_PROGRAMS];
 	size_t nprograms;
 	unsigned other_programs;   /* counts beyond DEP_MAX_PROGRAMS programs */

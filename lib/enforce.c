@@ -52,15 +52,22 @@ int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
-static int add_net_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+/* An address rule into `table`, with `value` (the rule's index, or an
+ * outage's mode). */
+static int add_net_key(struct tracer *t, const char *table, const struct policy_rule *r,
+		       __u32 value)
 {
 	struct deptrace_net_key key = { .prefixlen = 16 + r->prefix };
-	int fd = tracer_table_fd(t, r->action == RULE_DENY ? "deny_nets" : "allow_nets");
 
 	key.port[0] = (__u8)(r->port >> 8);
 	key.port[1] = (__u8)r->port;
 	memcpy(key.addr, r->addr, sizeof(key.addr));
-	return bpf_update_elem(fd, &key, &index, BPF_ANY) ? -errno : 0;
+	return bpf_update_elem(tracer_table_fd(t, table), &key, &value, BPF_ANY) ? -errno : 0;
+}
+
+static int add_net_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+{
+	return add_net_key(t, r->action == RULE_DENY ? "deny_nets" : "allow_nets", r, index);
 }
 
 static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
@@ -84,7 +91,14 @@ static int set_settings(struct tracer *t, const struct policy *p)
 			       BPF_ANY) ? -errno : 0;
 }
 
-int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t errlen)
+static int load_rule_error(const char *text, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "cannot load rule %s into the kernel: %s", text, strerror(-rc));
+	return rc;
+}
+
+int enforce_load(struct tracer *t, const struct policy *p, const struct outage *o,
+		 char *err, size_t errlen)
 {
 	int rc;
 
@@ -99,11 +113,13 @@ int enforce_load(struct tracer *t, const struct policy *p, char *err, size_t err
 		const struct policy_rule *r = &p->rules[i];
 
 		rc = r->kind == RULE_NET ? add_net_rule(t, r, (__u32)i) : add_name_rule(t, r, (__u32)i);
-		if (rc) {
-			snprintf(err, errlen, "cannot load rule %s into the kernel: %s", r->text,
-				 strerror(-rc));
-			return rc;
-		}
+		if (rc)
+			return load_rule_error(r->text, rc, err, errlen);
+	}
+	for (size_t i = 0; i < o->count; i++) {
+		rc = add_net_key(t, "outage_nets", &o->targets[i].rule, o->targets[i].mode);
+		if (rc)
+			return load_rule_error(o->targets[i].rule.text, rc, err, errlen);
 	}
 	rc = set_settings(t, p);
 	if (rc)

@@ -6,6 +6,10 @@
  * legacy BPF_PROG_ATTACH that libbcc uses: a link ends with its last file
  * descriptor, so programs cannot outlive deptrace and its guard (cgroup.h).
  *
+ * --outage targets (outage.h) go to a map of their own: connect4/connect6
+ * refuse a refuse-mode target with ECONNREFUSED, the egress program drops
+ * the packets to a blackhole-mode one.
+ *
  * How rules are enforced: address rules by connect4/connect6 (connect(),
  * TCP and UDP) and sendmsg4/sendmsg6 (datagrams sent without connect());
  * name rules by dropping the DNS queries for them on their way out. What
@@ -21,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "outage.h"
 #include "policy.h"
 #include "tracer.h"
 
@@ -34,9 +39,11 @@ struct enforcement {
 /* 0, or -EINVAL with the first rule enforcement cannot hold and why. */
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen);
 
-/* Loads the policy programs and fills their maps; the tracer must have
- * been loaded with config.enforce. 0 or -errno, with a reason in `err`. */
-int enforce_load(struct tracer *tracer, const struct policy *p, char *err, size_t errlen);
+/* Loads the policy programs and fills their maps with the policy's rules
+ * and the --outage targets; the tracer must have been loaded with
+ * config.enforce. 0 or -errno, with a reason in `err`. */
+int enforce_load(struct tracer *tracer, const struct policy *p, const struct outage *o,
+		 char *err, size_t errlen);
 
 /* Links the loaded programs to the cgroup open at cgroup_fd. 0 or -errno. */
 int enforce_attach(struct tracer *tracer, int cgroup_fd, struct enforcement *e,

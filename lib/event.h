@@ -73,9 +73,14 @@ struct event {
 	size_t nanswers;
 	/* connections and lookups: how it went */
 	const char *result;           /* "ok", "ECONNREFUSED", "EPERM (blocked)";
-					 "NOERROR", "NXDOMAIN", "NOANSWER" */
+					 "NOERROR", "NXDOMAIN", "TIMEOUT" */
+	const char *outcome;          /* the result's kind: "ok", "refused",
+					 "timeout", ... (event_format.h) */
 	bool failed;                  /* the destination was not reached, or
 					 the name not resolved */
+	bool waited;                  /* wait_ns is known: a TCP connect's
+					 outcome, a lookup's answer or timeout */
+	uint64_t wait_ns;             /* from the attempt to its outcome */
 	const struct event_violation *violation; /* NULL: keeps the policy */
 	bool new_dep;                 /* --baseline: the baseline run never had
 					 this dependency (saved_run_key) */

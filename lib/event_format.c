@@ -78,6 +78,54 @@ bool connect_failed(int result)
 	return result != 0 && result != -EINPROGRESS;
 }
 
+const char *connect_outcome(const struct deptrace_connect_event *ev)
+{
+	if (ev->blocked)
+		return "blocked";
+	switch (-ev->result) {
+	case 0: return "ok";
+	case ECONNREFUSED: return "refused";
+	case ETIMEDOUT: return "timeout";
+	case ECONNRESET: return "reset";
+	case EHOSTUNREACH:
+	case ENETUNREACH: return "unreachable";
+	case ECONNABORTED: return "closed";
+	case EINPROGRESS: return "pending";
+	}
+	return "error";
+}
+
+uint64_t wait_us(uint64_t ns)
+{
+	return ns / 1000 + (ns % 1000 >= 500);
+}
+
+/* value in units of `unit` microseconds, rounded, as "N.D" (tenths) */
+static void format_tenths(uint64_t us, uint64_t unit, const char *suffix, char *buf, size_t len)
+{
+	uint64_t tenths = (us + unit / 20) / (unit / 10);
+
+	snprintf(buf, len, "%llu.%llu%s", (unsigned long long)(tenths / 10),
+		 (unsigned long long)(tenths % 10), suffix);
+}
+
+void format_wait(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t us = wait_us(ns);
+
+	/* integers only: the same microseconds always print the same */
+	if (us < 100)
+		snprintf(buf, len, "%lluus", (unsigned long long)us);
+	else if (us < 10000)
+		format_tenths(us, 1000, "ms", buf, len);
+	else if (us < 1000000)
+		snprintf(buf, len, "%llums", (unsigned long long)((us + 500) / 1000));
+	else if (us < 100000000)
+		format_tenths(us, 1000000, "s", buf, len);
+	else
+		snprintf(buf, len, "%llus", (unsigned long long)((us + 500000) / 1000000));
+}
+
 const char *proto_name(unsigned proto)
 {
 	switch (proto) {

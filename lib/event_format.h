@@ -47,6 +47,28 @@ void format_connect_result(const struct deptrace_connect_event *ev, char *buf, s
  * EINPROGRESS (a non-blocking connect under way) is not a failure. */
 bool connect_failed(int result);
 
+/* The kind of a connect's result, one word for JSON's "outcome": "ok",
+ * "refused" (ECONNREFUSED: a reset answered the SYN, the port is closed),
+ * "timeout" (ETIMEDOUT: the kernel gave up), "reset" (ECONNRESET),
+ * "unreachable" (EHOSTUNREACH, ENETUNREACH: an ICMP error or no route),
+ * "closed" (ECONNABORTED: its program closed it, or exited, before an
+ * answer), "pending" (EINPROGRESS: still connecting when tracing ended),
+ * "blocked" (the enforced policy refused it), "error" (any other). */
+const char *connect_outcome(const struct deptrace_connect_event *ev);
+
+/* What a lookup that never got an answer reads as. */
+#define RESULT_LOOKUP_TIMEOUT "TIMEOUT"
+
+/* A wait in whole microseconds, rounded: what JSON's latency_ms carries
+ * (3 decimals) and what WAIT is drawn from, so that a replay of the JSON
+ * prints the live run's WAIT. */
+uint64_t wait_us(uint64_t ns);
+
+/* A wait for the WAIT column, from wait_us: "37us", "0.4ms", "120ms",
+ * "2.0s", "127s". */
+#define WAIT_LEN 24
+void format_wait(uint64_t ns, char *buf, size_t len);
+
 const char *proto_name(unsigned proto);
 
 #endif

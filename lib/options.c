@@ -156,6 +156,13 @@ static int add_policy_file(struct options *opts, const char *path, char *err, si
 	return 0;
 }
 
+/* An --outage is enforced like a policy, in the command's cgroup. */
+static int add_outage(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	opts->enforce = true;
+	return outage_add(&opts->outage, arg, err, errlen);
+}
+
 static int set_cgroup(struct options *opts, const char *path, char *err, size_t errlen)
 {
 	opts->cgroup_path = path;
@@ -261,6 +268,13 @@ const struct option_desc options_table[] = {
 		     "deptrace policy: N or more names under one domain, on one port, become one "
 		     "*.DOMAIN rule, never above a registrable domain (default: no folding)",
 		     .verbs = VERB_BIT(VERB_POLICY)),
+
+	OPT_GROUP("Rehearsing an outage"),
+	OPT_CALLBACK(0, "outage", "TARGET", add_outage,
+		     "run COMMAND with TARGET (an address, CIDR, or either with a port, as in "
+		     "--deny; then =MODE) unreachable for it, in its cgroup only: blackhole (the default: "
+		     "packets vanish, connects hang until the client gives up) or refuse "
+		     "(connects fail at once with ECONNREFUSED); may be repeated"),
 };
 
 const size_t options_table_len = ARRAY_SIZE(options_table);
@@ -401,7 +415,7 @@ static int read_options(int argc, char **argv, struct options *opts, char *err, 
 /* The policy options that only make sense together. */
 static int check_policy_options(const struct options *opts, char *err, size_t errlen)
 {
-	bool rules = opts->policy.count || opts->npolicy_files;
+	bool rules = opts->policy.count || opts->npolicy_files || opts->outage.count;
 
 	if (!rules && (opts->enforce || (opts->fail_on_violation && !opts->baseline_path))) {
 		snprintf(err, errlen, "%s needs a policy: give --deny, --allow or --policy FILE%s",
@@ -410,7 +424,8 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 		return -EINVAL;
 	}
 	if (opts->enforce && !opts->command && !opts->cgroup_path) {
-		snprintf(err, errlen, "--enforce needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
+		snprintf(err, errlen, "%s needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup",
+			 opts->outage.count ? "--outage" : "--enforce");
 		return -EINVAL;
 	}
 	if (opts->user && !opts->command) {

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "kernel_probe.h"
+#include "outage.h"
 #include "policy.h"
 
 #define MAX_TARGET_PIDS 64
@@ -103,6 +104,7 @@ struct options {
 	bool enforce;            /* refuse what the policy denies, in the kernel */
 	const char *cgroup_path; /* --cgroup: an existing cgroup v2 to enforce on */
 	bool fail_closed;        /* run nothing unless enforcement is in force */
+	struct outage outage;    /* --outage targets, enforced with the policy */
 	const char *user;        /* -u: run the command as this user */
 	bool check;
 	bool help;

@@ -52,7 +52,7 @@ void format_new_deps(const struct run_totals *totals, char *buf, size_t len)
 
 /* --- text ------------------------------------------------------------------ */
 
-#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %s%s"
+#define LINE_FORMAT "%-9s %-7s %-7s %-15s %-6s %-13s %-7s %s%s"
 /* The longest line: a summary's destination with every result kind and
  * the rule, or an event's chain and rule; well within. */
 #define TEXT_LINE_LEN 4096
@@ -135,7 +135,7 @@ static void text_header(struct output *out, const struct run_info *info)
 {
 	struct text_line l = { .used = 0 };
 
-	text_add(&l, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT",
+	text_add(&l, LINE_FORMAT, "TIME(s)", "PID", "PPID", "COMM", "PROTO", "RESULT", "WAIT",
 		 "DESTINATION", "");
 	text_end_line(out->stream, &l);
 }
@@ -180,7 +180,7 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 
 static void text_event(struct output *out, const struct event *ev)
 {
-	char time[24], pid[12], ppid[12];
+	char time[24], pid[12], ppid[12], wait[WAIT_LEN] = "-";
 	char destination[DEP_NAME_LEN * (NAME_CANDIDATES + 1) + 16 * ADDRESS_LEN];
 	struct text_line l = { .used = 0 };
 
@@ -190,8 +190,10 @@ static void text_event(struct output *out, const struct event *ev)
 	snprintf(pid, sizeof(pid), "%u", ev->pid);
 	snprintf(ppid, sizeof(ppid), "%u", ev->ppid);
 	text_destination(ev, destination, sizeof(destination));
+	if (ev->waited)
+		format_wait(ev->wait_ns, wait, sizeof(wait));
 	text_add(&l, LINE_FORMAT, time, pid, ppid, ev->comm,
-		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result,
+		 ev->kind == EVENT_LOOKUP ? "DNS" : proto_name(ev->proto), ev->result, wait,
 		 destination, "");
 	if (ev->new_dep)
 		text_add(&l, "  NEW");
@@ -206,7 +208,7 @@ static void text_event(struct output *out, const struct event *ev)
 
 static void text_dependency(struct output *out, const struct dependency *d)
 {
-	char endpoint[DESTINATION_LEN];
+	char endpoint[DESTINATION_LEN], wait[WAIT_LEN];
 	struct text_line l = { .used = 0 };
 
 	if (d->kind == DEP_LOOKUP) {
@@ -222,6 +224,10 @@ static void text_dependency(struct output *out, const struct dependency *d)
 		text_add(&l, "%s%s x%u", i ? ", " : "", d->results[i].text, d->results[i].count);
 	if (d->other_results)
 		text_add(&l, ", %u other", d->other_results);
+	if (d->timed) {
+		format_wait(d->slowest_ns, wait, sizeof(wait));
+		text_add(&l, "; slowest %s", wait);
+	}
 	if (d->violations)
 		text_add(&l, "  VIOLATION %s x%u", d->rule, d->violations);
 	text_end_line(out->stream, &l);
@@ -314,6 +320,13 @@ static void json_violation(struct json_writer *w, const struct event *ev)
 	jsonw_end_object(w);
 }
 
+/* "latency_ms": WAIT in milliseconds, when the outcome was timed. */
+static void json_latency(struct json_writer *w, const struct event *ev)
+{
+	if (ev->waited)
+		jsonw_fixed_field(w, "latency_ms", wait_us(ev->wait_ns) / 1e3, 3);
+}
+
 /* "class" and "evidence" (or "via") of a connection or lookup. */
 static void json_class(struct json_writer *w, const struct event *ev)
 {
@@ -374,12 +387,17 @@ static void json_event(struct output *out, const struct event *ev)
 			jsonw_end_array(&w);
 		}
 		jsonw_string_field(&w, "result", ev->result);
+		if (ev->outcome)
+			jsonw_string_field(&w, "outcome", ev->outcome);
 		jsonw_bool_field(&w, "failed", ev->failed);
+		json_latency(&w, ev);
 		json_class(&w, ev);
 	} else if (ev->kind == EVENT_LOOKUP) {
 		jsonw_string_field(&w, "query", ev->qname);
 		jsonw_string_field(&w, "qtype", ev->qtype);
 		jsonw_string_field(&w, "status", ev->result);
+		if (ev->outcome)
+			jsonw_string_field(&w, "outcome", ev->outcome);
 		jsonw_name(&w, "answers");
 		jsonw_start_array(&w);
 		for (size_t i = 0; i < ev->nanswers; i++) {
@@ -387,6 +405,7 @@ static void json_event(struct output *out, const struct event *ev)
 			jsonw_string(&w, address);
 		}
 		jsonw_end_array(&w);
+		json_latency(&w, ev);
 		json_class(&w, ev);
 	}
 	if (ev->violation)
@@ -418,6 +437,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 	for (size_t j = 0; j < d->nresults; j++)
 		jsonw_uint_field(w, d->results[j].text, d->results[j].count);
 	jsonw_end_object(w);
+	if (d->timed)
+		jsonw_fixed_field(w, "slowest_ms", wait_us(d->slowest_ns) / 1e3, 3);
 	jsonw_name(w, "programs");
 	jsonw_start_array(w);
 	for (size_t j = 0; j < d->nprograms; j++) {

@@ -5,9 +5,10 @@
  * the end) and JSON Lines (one object per event, then a summary object;
  * the schema is in the README). Also the Graphviz graph of the map.
  *
- *   TIME(s)   PID     PPID    COMM            PROTO  RESULT        DESTINATION
+ *   TIME(s)   PID     PPID    COMM            PROTO  RESULT        WAIT    DESTINATION
  *
- * TIME is seconds since tracing started. DESTINATION comes last because a
+ * TIME is seconds since tracing started; WAIT how long the outcome took
+ * ("0.4ms", "127s"; "-" when not timed). DESTINATION comes last because a
  * name can make it any length; an event that breaks the policy has a
  * class after it (classify.h): "  direct" for the traced command's own,
  * "  direct (deploy.sh > curl; argv names forge.example.com)" or

@@ -144,14 +144,6 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Flushes the output: true if all of it is written so far; the first
  * failure is told (with what fflush said) and ends the run's output. */
 static bool output_written(struct run *r)
@@ -459,7 +451,8 @@ static int prepare_enforcement(struct run *r)
 {
 	char err[512];
 
-	if (r->ops.enforce_load(r->tracer, &r->opts->policy, err, sizeof(err)) ||
+	if (r->ops.enforce_load(r->tracer, &r->opts->policy, &r->opts->outage, err,
+				sizeof(err)) ||
 	    r->ops.cgroup_open(r->opts->cgroup_path, &r->enforcement.cgroup, err, sizeof(err),
 			       &r->messages)) {
 		r->enforcement.cgroup.dir_fd = -1;
@@ -690,7 +683,7 @@ int run_start(struct run *r)
 		if (rc)
 			return rc;
 	}
-	r->out.start_ns = monotonic_ns();
+	r->out.start_ns = tracer_clock_ns();
 	if (o->npids && o->follow_children) {
 		rc = seed_descendants(r);
 		if (rc)
@@ -741,8 +734,8 @@ static bool reap_command(struct run *r, int options)
 void run_poll(struct run *r)
 {
 	const struct options *o = r->opts;
-	uint64_t deadline = o->duration > 0 ? monotonic_ns() + (uint64_t)(o->duration * 1e9) : 0;
-	uint64_t next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
+	uint64_t deadline = o->duration > 0 ? tracer_clock_ns() + (uint64_t)(o->duration * 1e9) : 0;
+	uint64_t next_sweep = tracer_clock_ns() + SWEEP_INTERVAL_NS;
 	int timeout_ms = TRACER_POLL_SOON_MS;
 
 	if (!r->facts.started)
@@ -750,7 +743,7 @@ void run_poll(struct run *r)
 	for (;;) {
 		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms);
 
-		uint64_t now = monotonic_ns();
+		uint64_t now = tracer_clock_ns();
 
 		timeout_ms = tracer_poll_timeout(timeout_ms, delivered);
 		/* what happened up to the window ago, in order; a lookup has
@@ -765,9 +758,9 @@ void run_poll(struct run *r)
 		/* asking the kernel walks the traced map's buckets; while records
 		 * come, a traced process was alive to send them */
 		if (!delivered) {
-			if (monotonic_ns() >= next_sweep) {
+			if (tracer_clock_ns() >= next_sweep) {
 				r->ops.tracer_forget_exited(r->tracer);
-				next_sweep = monotonic_ns() + SWEEP_INTERVAL_NS;
+				next_sweep = tracer_clock_ns() + SWEEP_INTERVAL_NS;
 			}
 			if (!r->ops.tracer_has_processes(r->tracer))
 				break;
@@ -776,7 +769,7 @@ void run_poll(struct run *r)
 		 * for ever: the command's end is the run's end */
 		if (o->npids && r->facts.command_exited)
 			break;
-		if (deadline && monotonic_ns() >= deadline)
+		if (deadline && tracer_clock_ns() >= deadline)
 			break;
 	}
 	r->ops.tracer_finish(r->tracer);

@@ -108,7 +108,8 @@ struct run_ops {
 	uint64_t (*tracer_stat)(struct tracer *tracer, enum deptrace_stat slot);
 	uint64_t (*tracer_malformed)(const struct tracer *tracer);
 	void (*tracer_close)(struct tracer *tracer);
-	int (*enforce_load)(struct tracer *tracer, const struct policy *p, char *err,
+	int (*enforce_load)(struct tracer *tracer, const struct policy *p,
+			    const struct outage *o, char *err,
 			    size_t errlen);
 	int (*enforce_attach)(struct tracer *tracer, int cgroup_fd, struct enforcement *e,
 			      char *err, size_t errlen);

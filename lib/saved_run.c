@@ -182,7 +182,7 @@ static int read_lookup(const struct jsonr_node *o, struct saved_event *s, const 
 static int read_event(const struct jsonr_node *o, const char *type, struct saved_event *s,
 		      const char **field)
 {
-	uint64_t pid, ppid, ns;
+	uint64_t pid, ppid, ns, latency;
 	const struct jsonr_node *v;
 
 	memset(s, 0, sizeof(*s));
@@ -231,6 +231,17 @@ static int read_event(const struct jsonr_node *o, const char *type, struct saved
 	s->ev.via = s->via[0] ? s->via : NULL;
 	s->ev.result = s->result;
 	s->ev.new_dep = jsonr_bool(jsonr_get(o, "new"), false);
+	if (copy_string(o, "outcome", s->outcome, sizeof(s->outcome), false))
+		bad("outcome");
+	s->ev.outcome = s->outcome[0] ? s->outcome : NULL;
+	/* milliseconds with 3 decimals: read as if seconds, then scaled */
+	v = jsonr_get(o, "latency_ms");
+	if (v) {
+		if (jsonr_fixed9(v, &latency))
+			bad("latency_ms");
+		s->ev.waited = true;
+		s->ev.wait_ns = latency / 1000;
+	}
 	if (s->ev.kind == EVENT_CONNECT && read_connect(o, s, field))
 		return -EINVAL;
 	if (s->ev.kind == EVENT_LOOKUP && read_lookup(o, s, field))

@@ -42,6 +42,7 @@ struct saved_event {
 	char qname[DNS_NAME_LEN];
 	char qtype[DNS_TYPE_NAME_LEN];
 	char result[DEP_RESULT_LEN];
+	char outcome[16];              /* "outcome", where the run had one, or "" */
 	char class_name[16];           /* "class", where the run had one, or "" */
 	char evidence[CLASS_EVIDENCE_LEN]; /* why that class ("evidence") */
 	char via[FOLLOW_VIA_LEN];      /* transient: the path ("via") */

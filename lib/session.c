@@ -504,7 +504,10 @@ static void on_connect(struct session *s, const struct deptrace_connect_event *e
 	}
 	format_connect_result(ev, result, sizeof(result));
 	event.result = result;
+	event.outcome = connect_outcome(ev);
 	event.failed = connect_failed(ev->result);
+	event.waited = ev->wait_ns != 0;
+	event.wait_ns = ev->wait_ns;
 	proc_chain(s->procs, (pid_t)ev->h.pid, chain, sizeof(chain));
 	format_address(event.addr, address, sizeof(address));
 	if (event.name && name_source_claimed(event.name_source))
@@ -557,10 +560,11 @@ static struct verdict judge_chain(struct session *s, const char *qname,
  * refused it, or deptrace stopped waiting), so that lines stay in time
  * order. `h` is the query's header (or the answer's, when the query was
  * not seen); `msg` the answer, or NULL for none; `refused`: why the policy
- * in force refused to send the query, or NULL (sent). */
+ * in force refused to send the query, or NULL (sent); `wait_ns`: from the
+ * query to its answer, or to deptrace's giving up on one (0: not known). */
 static void report_lookup(struct session *s, const struct deptrace_header *h, uint64_t at_ns,
 			  const char *qname, unsigned qtype, const struct dns_message *msg,
-			  const char *refused)
+			  const char *refused, uint64_t wait_ns)
 {
 	uint8_t addrs[MAX_LOOKUP_ADDRESSES][16];
 	char type[16], chain[DEP_CHAIN_LEN], comm[DEPTRACE_COMM_LEN];
@@ -584,8 +588,11 @@ static void report_lookup(struct session *s, const struct deptrace_header *h, ui
 	if (refused)
 		event.result = RESULT_BLOCKED;
 	else
-		event.result = msg ? dns_rcode_name(msg->rcode) : "NOANSWER";
+		event.result = msg ? dns_rcode_name(msg->rcode) : RESULT_LOOKUP_TIMEOUT;
 	event.failed = !msg || msg->rcode != 0;
+	event.outcome = refused ? "blocked" : !msg ? "timeout" : event.failed ? "error" : "ok";
+	event.waited = wait_ns != 0;
+	event.wait_ns = wait_ns;
 	if (msg)
 		event.nanswers = dns_answer_addresses(msg, addrs, MAX_LOOKUP_ADDRESSES, NULL, 0);
 	for (size_t i = 0; i < event.nanswers; i++)
@@ -618,7 +625,7 @@ static void drop_pending(struct session *s, struct pending_lookup *q)
 }
 
 /* The policy in force refused query q (pending): reported now rather
- * than as NOANSWER later. Queries the same thread handed to the same call
+ * than as TIMEOUT later. Queries the same thread handed to the same call
  * after it (glibc's A and AAAA in one sendmmsg) were never sent: the call
  * failed with EPERM for them too. */
 static void refuse_lookup(struct session *s, struct pending_lookup *q,
@@ -634,7 +641,7 @@ static void refuse_lookup(struct session *s, struct pending_lookup *q,
 	uint64_t at_ns = ev->h.ts_ns > query.h.ts_ns ? ev->h.ts_ns : query.h.ts_ns;
 
 	drop_pending(s, q);
-	report_lookup(s, &query.h, at_ns, query.qname, query.qtype, NULL, why);
+	report_lookup(s, &query.h, at_ns, query.qname, query.qtype, NULL, why, 0);
 	for (size_t i = s->npending; i-- > 0;) {
 		struct pending_lookup later = s->pending[i];
 
@@ -643,7 +650,7 @@ static void refuse_lookup(struct session *s, struct pending_lookup *q,
 			continue;
 		drop_pending(s, &s->pending[i]);
 		report_lookup(s, &later.h, at_ns > later.h.ts_ns ? at_ns : later.h.ts_ns,
-			      later.qname, later.qtype, NULL, why);
+			      later.qname, later.qtype, NULL, why, 0);
 	}
 }
 
@@ -720,9 +727,10 @@ static void on_dns_message(struct session *s, const struct deptrace_dns_event *e
 		struct pending_lookup query = *q;
 
 		drop_pending(s, q);
-		report_lookup(s, &query.h, ev->h.ts_ns, query.qname, query.qtype, &msg, NULL);
+		report_lookup(s, &query.h, ev->h.ts_ns, query.qname, query.qtype, &msg, NULL,
+			      ev->h.ts_ns > query.h.ts_ns ? ev->h.ts_ns - query.h.ts_ns : 1);
 	} else {
-		report_lookup(s, &ev->h, ev->h.ts_ns, msg.qname, msg.qtype, &msg, NULL);
+		report_lookup(s, &ev->h, ev->h.ts_ns, msg.qname, msg.qtype, &msg, NULL, 0);
 	}
 }
 
@@ -796,11 +804,13 @@ void session_replay(struct session *s, const struct event *saved)
 }
 
 /* Reports, oldest first, the lookups whose wait ended by `now_ns`, each at
- * the end of its wait, or at `end_ns` if that is sooner (the run's end). */
+ * the end of its wait (LOOKUP_TIMEOUT_NS waited), or at `end_ns` if that is
+ * sooner (the run's end: the time it would have waited is not known). */
 static void expire_lookups(struct session *s, uint64_t now_ns, uint64_t end_ns)
 {
 	for (;;) {
 		struct pending_lookup *oldest = NULL, query;
+		uint64_t timeout_ns;
 
 		for (size_t i = 0; i < s->npending; i++)
 			if (!oldest || s->pending[i].h.ts_ns < oldest->h.ts_ns)
@@ -809,11 +819,13 @@ static void expire_lookups(struct session *s, uint64_t now_ns, uint64_t end_ns)
 			return;
 		query = *oldest;
 		drop_pending(s, oldest);
-		report_lookup(s, &query.h,
-			      end_ns < query.h.ts_ns + LOOKUP_TIMEOUT_NS
-				      ? (end_ns > query.h.ts_ns ? end_ns : query.h.ts_ns)
-				      : query.h.ts_ns + LOOKUP_TIMEOUT_NS,
-			      query.qname, query.qtype, NULL, NULL);
+		timeout_ns = query.h.ts_ns + LOOKUP_TIMEOUT_NS;
+		if (end_ns < timeout_ns)
+			report_lookup(s, &query.h, end_ns > query.h.ts_ns ? end_ns : query.h.ts_ns,
+				      query.qname, query.qtype, NULL, NULL, 0);
+		else
+			report_lookup(s, &query.h, timeout_ns, query.qname, query.qtype, NULL, NULL,
+				      LOOKUP_TIMEOUT_NS);
 	}
 }
 

@@ -19,7 +19,8 @@
 #include "output.h"
 #include "policy.h"
 
-/* A query unanswered this long is reported as NOANSWER. */
+/* A query unanswered this long is reported as TIMEOUT (about when a
+ * resolver gives up: glibc's default is 5 s per try). */
 #define LOOKUP_TIMEOUT_NS (5ull * 1000000000ull)
 
 struct session_config {

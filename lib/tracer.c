@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CPUS 1024
@@ -491,17 +492,27 @@ size_t tracer_poll(struct tracer *t, int timeout_ms)
 	return deliver_batch(t);
 }
 
+uint64_t tracer_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void tracer_finish(struct tracer *t)
 {
 	int fd = bpf_table_fd(t->module, "tcp_connecting");
 	struct deptrace_connect_event ev;
 	__u64 key, next;
 	bool more = bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+	uint64_t now = tracer_clock_ns();
 
 	perf_reader_consume(t->nreaders, t->readers);
 	while (more) {
 		if (!bpf_lookup_elem(fd, &key, &ev)) {
 			ev.result = -EINPROGRESS;
+			ev.wait_ns = now > ev.h.ts_ns ? now - ev.h.ts_ns : 0;
 			collect_record(t, &ev, sizeof(ev));
 		}
 		more = bpf_get_next_key(fd, &key, &next) == 0;

@@ -72,8 +72,12 @@ int tracer_poll_timeout(int timeout_ms, size_t delivered);
  * it delivered. */
 size_t tracer_poll(struct tracer *tracer, int timeout_ms);
 
+/* The records' clock (the kernel's bpf_ktime_get_ns: CLOCK_MONOTONIC), now. */
+uint64_t tracer_clock_ns(void);
+
 /* At the end: delivers what tracer_poll would, then the TCP connects still
- * waiting for their outcome, as EINPROGRESS (bpf_text/tcp_outcome.bpf.h). */
+ * waiting for their outcome, as EINPROGRESS, with how long they have
+ * waited (bpf_text/tcp_outcome.bpf.h). */
 void tracer_finish(struct tracer *tracer);
 
 /* Loads one more function of the compiled text through the verifier (the

@@ -71,12 +71,15 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 			{ "allow", "10.0.0.0/8" },
 		};
 		struct policy policy = { 0 };
+		struct outage outage = { .count = 0 };
 
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 			ck_assert_int_eq(policy_add_rule(&policy,
 							 strcmp(rules[i][0], "deny") ? RULE_ALLOW : RULE_DENY,
 							 rules[i][1], "test", err, sizeof(err)), 0);
-		rc = enforce_load(tracer, &policy, err, sizeof(err));
+		ck_assert_int_eq(outage_add(&outage, "192.0.2.10:443=refuse", err, sizeof(err)), 0);
+		ck_assert_int_eq(outage_add(&outage, "[2001:db8::/32]", err, sizeof(err)), 0);
+		rc = enforce_load(tracer, &policy, &outage, err, sizeof(err));
 		policy_free(&policy);
 		ck_assert_msg(rc == 0, "%s backend, policy programs: %s", backend_name(backend), err);
 		expected_programs += ENFORCE_PROGRAMS;

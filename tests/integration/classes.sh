@@ -27,7 +27,7 @@ fakenet_wait_http $forge/migrate/releases/latest || fail "the fake forge does no
 # PROTO to DEST, sorted, one per line.
 tails() {
 	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
-		$4 == comm && $5 == proto && $7 == dest {
+		$4 == comm && $5 == proto && $8 == dest {
 			rest = substr($0, index($0, " " dest " ") + 1)
 			print substr(rest, index(rest, "  ") + 2) }' | sort
 }
@@ -154,7 +154,7 @@ api_via='transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-a
 expect_tails internal-api TCP $forge_ip:80 "$api_via"
 expect_tails internal-api DNS forge.example.com "$api_via" "$api_via"
 pass "the example: the download direct, migrate's update check hidden, internal-api's check transient"
-map_section | grep -qE '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]*\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' ||
+map_section | grep -qE '^    internal-api x1  \(internal-api /usr/bin/python3[.0-9]* [^ )]*/examples/services/internal-api\)  transient \(deploy\.sh > curl -> api\.internal\.example:8080 internal-api\)$' ||
 	fail "no transient internal-api under the forge in the map: $(map_section)"
 pass "the map lists internal-api under the forge, transient, with its path"
 mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"

@@ -66,12 +66,13 @@ tls_pid=$(cat "$SCRATCH/tls.pid") http_pid=$(cat "$SCRATCH/http.pid") dns_pid=$(
 [[ $(count_lookup_lines "$tls_pid" - - - -) == 0 ]] || fail "curl --resolve looked a name up"
 [[ $(tail_of "$tls_pid" TCP $tls_ip:443) == "VIOLATION "*": deny secure.example.com" ]] ||
 	fail "the TLS connection is not marked by the deny: '$(tail_of "$tls_pid" TCP $tls_ip:443)'"
-[[ $(event_lines | awk -v pid="$tls_pid" '$2 == pid && $5 == "TCP" && $6 == "ok" && $7 == "'$tls_ip:443'" &&
-	$8 == "(secure.example.com" && $9 == "sni)"' | wc -l) == 1 ]] ||
+# (WAIT is $7)
+[[ $(event_lines | awk -v pid="$tls_pid" '$2 == pid && $5 == "TCP" && $6 == "ok" && $8 == "'$tls_ip:443'" &&
+	$9 == "(secure.example.com" && $10 == "sni)"' | wc -l) == 1 ]] ||
 	fail "no line '$tls_pid curl TCP ok $tls_ip:443 (secure.example.com sni)'"
 pass "curl --resolve, no lookup of its own: named by its TLS server name, (secure.example.com sni), and the deny marks it"
-[[ $(event_lines | awk -v pid="$http_pid" '$2 == pid && $5 == "TCP" && $6 == "ok" && $7 == "'$forge_ip:80'" &&
-	$8 == "(forge.example.com" && $9 == "host)"' | wc -l) == 1 ]] ||
+[[ $(event_lines | awk -v pid="$http_pid" '$2 == pid && $5 == "TCP" && $6 == "ok" && $8 == "'$forge_ip:80'" &&
+	$9 == "(forge.example.com" && $10 == "host)"' | wc -l) == 1 ]] ||
 	fail "no line '$http_pid curl TCP ok $forge_ip:80 (forge.example.com host)'"
 [[ $(count_named_lines "$dns_pid" curl TCP $forge_ip:80 ok forge.example.com) == 1 ]] ||
 	fail "the client that resolved forge.example.com is not named by its own answer"
@@ -86,8 +87,8 @@ pass "the map has the connection under the name its ClientHello gave"
 # --- in force: judged, not refused (the SYN went before the name was seen) ---
 run_deptrace --deny secure.example.com --enforce -- sh -c 'exec curl -fsS -o /dev/null "$@"' sh "${secure[@]}"
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace --enforce -- curl --resolve exited $DEPTRACE_RC: $(cat "$SCRATCH/trace.err")"
-tls_line=$(event_lines | awk -v dest="$tls_ip:443" '$5 == "TCP" && $7 == dest')
-[[ $tls_line == *" ok            $tls_ip:443 (secure.example.com sni)  VIOLATION "*", NOT BLOCKED: deny secure.example.com" ]] ||
+tls_line=$(event_lines | awk -v dest="$tls_ip:443" '$5 == "TCP" && $6 == "ok" && $8 == dest')
+[[ $tls_line == *" $tls_ip:443 (secure.example.com sni)  VIOLATION "*", NOT BLOCKED: deny secure.example.com" ]] ||
 	fail "under --enforce, the SNI-named connection is not 'VIOLATION ..., NOT BLOCKED': '$tls_line'"
 pass "--enforce: the connection named by its SNI is reported 'NOT BLOCKED' (it was made), curl succeeded"
 
@@ -119,7 +120,7 @@ dig_pid=$(cat "$SCRATCH/dig.pid")
 pass "dig +tcp: its lookup read from the TCP stream, forge.example.com A -> $forge_ip"
 run_deptrace -- dig +tcp +tries=1 +time=2 @"$FAKENET_DNS" big.example A
 [[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- dig +tcp big.example exited $DEPTRACE_RC"
-big_line=$(event_lines | awk '$5 == "DNS" && $7 == "big.example" && $8 == "A"')
+big_line=$(event_lines | awk '$5 == "DNS" && $8 == "big.example" && $9 == "A"')
 [[ $(grep -o '127\.0\.1\.[0-9]*' <<< "$big_line" | sort -u | wc -l) == 64 ]] ||
 	fail "big.example's answer over TCP does not show its 64 addresses: '$big_line'"
 pass "dig +tcp big.example: an answer of over 1023 bytes, all 64 addresses"

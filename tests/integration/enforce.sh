@@ -29,7 +29,7 @@ count_blocked() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" '
 		$6 == "EPERM" && $7 == "(blocked)" &&
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
-		(proto == "-" || $5 == proto) && (dest == "-" || $8 == dest) { n++ }
+		(proto == "-" || $5 == proto) && (dest == "-" || $9 == dest) { n++ }
 		END { print n + 0 }'
 }
 
@@ -131,13 +131,13 @@ run_deptrace --deny forge.example.com --deny '*.forge.example.com' --enforce -- 
 for want in curl=6 getent=2 getent_below=2 getent_other=0 raw=1; do
 	grep -qx "$want" "$SCRATCH/client.out" || fail "expected $want: $(tr '\n' ' ' < "$SCRATCH/client.out")"
 done
-event_lines | grep -E " DNS +EPERM \(blocked\) +forge\.example\.com A( |$)" | grep -q ' curl ' ||
+event_lines | grep -E " DNS +EPERM \(blocked\) +\S+ +forge\.example\.com A( |$)" | grep -q ' curl ' ||
 	fail "no blocked lookup line for curl's forge.example.com A"
-event_lines | grep -qiE " python3 +DNS +EPERM \(blocked\) +forge\.example\.com A( |$)" ||
+event_lines | grep -qiE " python3 +DNS +EPERM \(blocked\) +\S+ +forge\.example\.com A( |$)" ||
 	fail "no blocked lookup line for the raw query"
-event_lines | grep -qE " DNS +EPERM \(blocked\) +ci\.forge\.example\.com A( |$)" ||
+event_lines | grep -qE " DNS +EPERM \(blocked\) +\S+ +ci\.forge\.example\.com A( |$)" ||
 	fail "no blocked lookup line for ci.forge.example.com (*.forge.example.com)"
-event_lines | grep -qE " DNS +NOERROR +other\.example\.com A " || fail "other.example.com was not answered"
+event_lines | grep -qE " DNS +NOERROR +\S+ +other\.example\.com A " || fail "other.example.com was not answered"
 pass "denied names fail to resolve through glibc (curl, getent) and a raw sendto, and are blocked lookup lines"
 
 # --- 200 children at once --------------------------------------------------------

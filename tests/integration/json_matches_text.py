@@ -15,8 +15,9 @@ import re
 import sys
 from collections import Counter
 
-# A text event line: TIME PID PPID COMM PROTO RESULT DESTINATION...
-EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+(.*)$")
+# A text event line: TIME PID PPID COMM PROTO RESULT WAIT DESTINATION...
+# (WAIT, a time, differs between runs: left out)
+EVENT = re.compile(r"^\d+\.\d+\s+\d+\s+\d+\s+(\S+)\s+(\S+)\s+(EPERM \(blocked\)|\S+)\s+\S+\s+(.*)$")
 # The class: "direct" (the command's own), "hidden (CHAIN; EVIDENCE)",
 # "transient (VIA)"
 CLASS = r"(direct|hidden|transient)(?: \((.*)\))?"
@@ -24,8 +25,10 @@ CLASS = r"(direct|hidden|transient)(?: \((.*)\))?"
 # policy "VIOLATION CLASS[, NOT BLOCKED][ (socket made ...)]: RULE"
 TAIL = re.compile(rf"^(.*?)  (?:VIOLATION (.*)|{CLASS})$")
 MARKER = re.compile(rf"^{CLASS}(, NOT BLOCKED)?(?: \(socket made outside the cgroup\))?: (.*)$")
-# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[  VIOLATION RULE xN]
-ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:  VIOLATION (.*) x(\d+))?$")
+# A map entry: DESTINATION  PROTO  N time(s), FIRST-LASTs: RESULTS[; slowest WAIT][  VIOLATION RULE xN]
+# (the slowest wait differs between runs: left out)
+ENTRY = re.compile(r"^(\S.*?)  (\S+)  (\d+) times?, [0-9.]+-[0-9.]+s: (.*?)(?:; slowest \S+)?"
+                   r"(?:  VIOLATION (.*) x(\d+))?$")
 PROGRAM = re.compile(r"^    (.*) x(\d+)  \((\S+)(?: (.*?))?\)  (direct|hidden|transient(?: \(.*\))?)(  VIOLATION)?$")
 COUNT = re.compile(r"^(\d+) violations? \((\d+) direct, (\d+) hidden, (\d+) transient\)$")
 

@@ -123,12 +123,12 @@ event_lines() {
 
 # The number of event lines with these columns: PID COMM PROTO DEST RESULT
 # (a "-" skips a column). DESTINATION is address:port, maybe followed by
-# "(name)".
+# "(name)"; WAIT ($7) is not compared (see count_waits).
 count_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) { n++ }
+		(dest == "-" || $8 == dest) { n++ }
 		END { print n + 0 }'
 }
 
@@ -149,6 +149,19 @@ expect_client_lines() {
 	pass "$seen connection(s) from $file each traced exactly once"
 }
 
+# The WAIT of each event line with COMM RESULT DEST ("-" skips a column), in
+# milliseconds ("-" when not timed), one a line.
+waits_ms() {
+	event_lines | awk -v comm="$1" -v result="$2" -v dest="$3" '
+		(comm == "-" || $4 == comm) && (result == "-" || $6 == result) &&
+		(dest == "-" || $8 == dest) {
+			w = $7
+			if (w ~ /us$/) { sub(/us$/, "", w); print w / 1000 }
+			else if (w ~ /ms$/) { sub(/ms$/, "", w); print w + 0 }
+			else if (w ~ /s$/) { sub(/s$/, "", w); print w * 1000 }
+			else print w }'
+}
+
 # Connection lines (TCP, UDP), header, lookups and map excluded.
 trace_line_count() {
 	event_lines | awk '$5 != "DNS"' | grep -c . || true
@@ -161,7 +174,7 @@ count_named_lines() {
 	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" -v result="$5" -v name="($6)" '
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
 		(proto == "-" || $5 == proto) && (result == "-" || $6 == result) &&
-		(dest == "-" || $7 == dest) && $8 == name && $9 ~ /^(direct|hidden|transient)$/ { n++ }
+		(dest == "-" || $8 == dest) && $9 == name && $10 ~ /^(direct|hidden|transient)$/ { n++ }
 		END { print n + 0 }'
 }
 
@@ -171,7 +184,7 @@ count_named_lines() {
 # or "VIOLATION CLASS...: RULE".
 tail_of() {
 	event_lines | awk -v pid="$1" -v proto="$2" -v dest="$3" '
-		$2 == pid && $5 == proto && $7 == dest {
+		$2 == pid && $5 == proto && $8 == dest {
 			rest = substr($0, index($0, " " dest " ") + 1)
 			print substr(rest, index(rest, "  ") + 2) }'
 }
@@ -186,8 +199,8 @@ count_lookup_lines() {
 		{ got = ""; i = index($0, " -> "); if (i) got = substr($0, i + 4)
 		  j = index(got, "  "); if (j) got = substr(got, 1, j - 1) }
 		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
-		(status == "-" || $6 == status) && (name == "-" || $7 == name) &&
-		(qtype == "-" || $8 == qtype) &&
+		(status == "-" || $6 == status) && (name == "-" || $8 == name) &&
+		(qtype == "-" || $9 == qtype) &&
 		(any_answers ? (answers == "-" || got == answers) : got == "") { n++ }
 		END { print n + 0 }'
 }

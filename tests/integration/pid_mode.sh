@@ -94,7 +94,7 @@ start_deptrace -p "$outcomes"
 touch "$go"
 wait_for_line "$SCRATCH/outcomes.out" 20 '^port='
 port=$(sed -n 's/^port=//p' "$SCRATCH/outcomes.out")
-wait_for_line "$SCRATCH/trace.out" 20 " ECONNABORTED +127\.0\.0\.1:$port"
+wait_for_line "$SCRATCH/trace.out" 20 " ECONNABORTED +\S+ +127\.0\.0\.1:$port"
 kill -INT "$DEPTRACE_BG"
 wait_deptrace
 kill "$outcomes"

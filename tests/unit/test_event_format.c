@@ -502,6 +502,34 @@ START_TEST(test_json_stays_valid_utf8)
 }
 END_TEST
 
+/* WAIT is drawn from whole microseconds, as JSON's latency_ms carries
+ * them: the same microseconds print the same, live or replayed. */
+START_TEST(test_wait_column)
+{
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} cases[] = {
+		{ 0, "0us" },           { 499, "0us" },          { 500, "1us" },
+		{ 37400, "37us" },      { 99499, "99us" },       { 99500, "0.1ms" },
+		{ 400000, "0.4ms" },    { 1249000, "1.2ms" },    { 1250000, "1.3ms" },
+		{ 9949000, "9.9ms" },   { 10000000, "10ms" },    { 120400000, "120ms" },
+		{ 999499000, "999ms" }, { 2000000000, "2.0s" },  { 30040000000ull, "30.0s" },
+		{ 127000000000ull, "127s" },
+	};
+	char buf[WAIT_LEN];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		format_wait(cases[i].ns, buf, sizeof(buf));
+		ck_assert_msg(!strcmp(buf, cases[i].text), "%llu ns: %s, not %s",
+			      (unsigned long long)cases[i].ns, buf, cases[i].text);
+		/* what a replay reads back from latency_ms prints the same */
+		format_wait(wait_us(cases[i].ns) * 1000, buf, sizeof(buf));
+		ck_assert_str_eq(buf, cases[i].text);
+	}
+}
+END_TEST
+
 static Suite *event_format_suite(void)
 {
 	Suite *s = suite_create("event_format");
@@ -518,6 +546,7 @@ static Suite *event_format_suite(void)
 	tcase_add_test(format, test_small_buffer_truncates_safely);
 	tcase_add_test(format, test_results);
 	tcase_add_test(format, test_proto_names);
+	tcase_add_test(format, test_wait_column);
 	suite_add_tcase(s, format);
 
 	tcase_add_test(output, test_header);

@@ -322,6 +322,32 @@ START_TEST(test_enforcement_options)
 }
 END_TEST
 
+/* --outage: enforced like a policy (it needs no other rule), blackhole by
+ * default; names, unknown modes and bad addresses are refused. */
+START_TEST(test_outage_options)
+{
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "--outage", "[2001:db8::/32]:443=refuse",
+			       "--", "./deploy.sh"), 0);
+	ck_assert(opts.enforce);
+	ck_assert_uint_eq(opts.outage.count, 2);
+	ck_assert_int_eq(opts.outage.targets[0].mode, OUTAGE_BLACKHOLE);
+	ck_assert_str_eq(opts.outage.targets[0].rule.text, "outage 192.0.2.10 (blackhole)");
+	ck_assert_int_eq(opts.outage.targets[1].mode, OUTAGE_REFUSE);
+	ck_assert_uint_eq(opts.outage.targets[1].rule.port, 443);
+	ck_assert_uint_eq(opts.outage.targets[1].rule.prefix, 32);
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "-p", "7"), -EINVAL);
+	ck_assert_str_eq(err, "--outage needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
+	ck_assert_int_eq(PARSE("--outage", "forge.example.com", "--", "true"), -EINVAL);
+	ck_assert_msg(strstr(err, "a name cannot be made unreachable yet"), "%s", err);
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=sideways", "--", "true"), -EINVAL);
+	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse or blackhole");
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=dns", "--", "true"), -EINVAL);
+	ck_assert_msg(strstr(err, "'dns' is not available yet"), "%s", err);
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.0/33", "--", "true"), -EINVAL);
+	ck_assert_msg(!strncmp(err, "--outage: ", 10), "%s", err);
+}
+END_TEST
+
 /* MAX_RULE_ARGS rules are fine, one more is not. */
 START_TEST(test_too_many_rules)
 {
@@ -717,6 +743,7 @@ static Suite *options_suite(void)
 	tcase_add_test(valid, test_policy_options);
 	tcase_add_test(valid, test_policy_files_checked);
 	tcase_add_test(valid, test_enforcement_options);
+	tcase_add_test(valid, test_outage_options);
 	tcase_add_test(valid, test_check_alone);
 	tcase_add_test(valid, test_command_after_dashdash);
 	tcase_add_test(valid, test_verbs);

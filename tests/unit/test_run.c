@@ -142,7 +142,8 @@ static void fake_tracer_close(struct tracer *tracer)
 	call("close");
 }
 
-static int fake_enforce_load(struct tracer *tracer, const struct policy *p, char *err,
+static int fake_enforce_load(struct tracer *tracer, const struct policy *p,
+			     const struct outage *o, char *err,
 			     size_t errlen)
 {
 	call("enforce_load");

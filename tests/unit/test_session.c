@@ -21,6 +21,7 @@ static bool enforcing;
 /* Whether the policy's hook saw the connects that follow (it does, but
  * for a socket made outside the cgroup). */
 static bool judged_by_policy = true;
+static uint64_t outcome_wait_ns; /* the next connect's wait_ns */
 static FILE *graph;           /* the run's graph goes there, when set */
 
 /* What the session told the user, one line after another. */
@@ -48,6 +49,7 @@ static void teardown(void)
 	policy_free(&policy);
 	enforcing = false;
 	judged_by_policy = true;
+	outcome_wait_ns = 0;
 	free(text);
 	text = NULL;
 	remove_scratch_dir(scratch);
@@ -202,6 +204,7 @@ static void attempt_record_by(uint16_t type, uint32_t pid, uint32_t ppid, uint64
 	rec.connect.result = result;
 	rec.connect.blocked = blocked;
 	rec.connect.judged = judged_by_policy;
+	rec.connect.wait_ns = outcome_wait_ns;
 	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
 	session_record(s, &rec);
 }
@@ -237,12 +240,12 @@ START_TEST(test_lookup_names_the_connection)
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED); /* never resolved */
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
 	t = finish();
-	ck_assert_msg(strstr(t, "DNS    NOERROR       forge.example.com A -> 192.0.2.10" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    NOERROR       1.0ms   forge.example.com A -> 192.0.2.10" CURL_HIDDEN "\n"), "%s", t);
 	/* a lookup's time is its answer's: lines stay in time order */
 	ck_assert_msg(strstr(t, "0.003     101     100     curl            DNS"), "the answer's time: %s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)" CURL_HIDDEN "\n"), "%s", t);
-	ck_assert_msg(strstr(t, "ECONNREFUSED  192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "ECONNREFUSED  -       192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: each destination once, with the chain from the root */
 	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com 192.0.2.10:443  TCP  1 time, 0.004-0.004s: EINPROGRESS x1\n"
@@ -270,9 +273,78 @@ START_TEST(test_unanswered_and_retransmitted)
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = close_output();
 	/* at the end of its wait */
-	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA"
+	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    TIMEOUT       5.0s    forge.example.com AAAA"
 				"  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
+}
+END_TEST
+
+/* TCP outcomes carry their wait: the WAIT column, JSON's outcome and
+ * latency_ms, the map's slowest per destination. */
+static void outcome_record(uint64_t ts, uint16_t port, int result, uint64_t wait_ns)
+{
+	outcome_wait_ns = wait_ns;
+	connect_record(101, ts, "192.0.2.10", port, result);
+}
+
+static void expect_in(const char *t, const char *const *expected, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strstr(t, expected[i]), "no %s in %s", expected[i], t);
+}
+
+static void record_outcomes(void)
+{
+	outcome_record(1000000, 443, 0, 400000);                       /* 0.4ms */
+	outcome_record(2000000, 443, 0, 25000000);                     /* 25ms */
+	outcome_record(3000000, 444, -ECONNREFUSED, 200000);           /* 0.2ms */
+	outcome_record(4000000, 445, -ETIMEDOUT, 127000000000ull);     /* 127s */
+	outcome_record(5000000, 446, -ECONNABORTED, 2000000000ull);    /* 2.0s */
+	outcome_record(6000000, 447, -EHOSTUNREACH, 3100000000ull);    /* 3.1s */
+	outcome_record(7000000, 448, -EINPROGRESS, 30000000000ull);    /* 30.0s */
+	outcome_record(8000000, 449, -ENETUNREACH, 0);                 /* at connect() */
+}
+
+START_TEST(test_outcome_waits)
+{
+	static const char *const expected[] = {
+		"TCP    ok            0.4ms   192.0.2.10:443" CURL_HIDDEN "\n",
+		"TCP    ok            25ms    192.0.2.10:443" CURL_HIDDEN "\n",
+		"TCP    ECONNREFUSED  0.2ms   192.0.2.10:444" CURL_HIDDEN "\n",
+		"TCP    ETIMEDOUT     127s    192.0.2.10:445" CURL_HIDDEN "\n",
+		"TCP    ECONNABORTED  2.0s    192.0.2.10:446" CURL_HIDDEN "\n",
+		"TCP    EHOSTUNREACH  3.1s    192.0.2.10:447" CURL_HIDDEN "\n",
+		"TCP    EINPROGRESS   30.0s   192.0.2.10:448" CURL_HIDDEN "\n",
+		"TCP    ENETUNREACH   -       192.0.2.10:449" CURL_HIDDEN "\n", /* failed in connect(2) */
+		"\n192.0.2.10:443  TCP  2 times, 0.001-0.002s: ok x2; slowest 25ms\n",
+		"\n192.0.2.10:449  TCP  1 time, 0.008-0.008s: ENETUNREACH x1\n",
+	};
+
+	open_session(OUTPUT_TEXT, true);
+	exec_record(101, 100, "curl", "/usr/bin/curl");
+	record_outcomes();
+	expect_in(finish(), expected, sizeof(expected) / sizeof(expected[0]));
+}
+END_TEST
+
+START_TEST(test_outcome_waits_in_json)
+{
+	static const char *const expected[] = {
+		"\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false,\"latency_ms\":0.400,",
+		"\"result\":\"ECONNREFUSED\",\"outcome\":\"refused\",\"failed\":true,\"latency_ms\":0.200,",
+		"\"result\":\"ETIMEDOUT\",\"outcome\":\"timeout\",\"failed\":true,\"latency_ms\":127000.000,",
+		"\"result\":\"ECONNABORTED\",\"outcome\":\"closed\",\"failed\":true,\"latency_ms\":2000.000,",
+		"\"outcome\":\"unreachable\",\"failed\":true,\"latency_ms\":3100.000,",
+		/* not timed: no latency */
+		"\"result\":\"ENETUNREACH\",\"outcome\":\"unreachable\",\"failed\":true,\"class\"",
+		"\"outcome\":\"pending\",\"failed\":false,\"latency_ms\":30000.000,",
+		"\"results\":{\"ok\":2},\"slowest_ms\":25.000,",
+	};
+
+	open_session(OUTPUT_JSON, false);
+	exec_record(101, 100, "curl", "/usr/bin/curl");
+	record_outcomes();
+	expect_in(finish(), expected, sizeof(expected) / sizeof(expected[0]));
 }
 END_TEST
 
@@ -341,10 +413,10 @@ START_TEST(test_violations_direct_and_hidden)
 	connect_record(101, 3000000, "198.51.100.1", 443, -EINPROGRESS);
 	connect_record(100, 4000000, "192.0.2.7", 443, -ECONNREFUSED);
 	t = finish();
-	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   192.0.2.7:443"
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    EINPROGRESS   -       192.0.2.7:443"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   198.51.100.1:443" CURL_HIDDEN "\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.004     100     100     curl            TCP    ECONNREFUSED  192.0.2.7:443"
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       198.51.100.1:443" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.004     100     100     curl            TCP    ECONNREFUSED  -       192.0.2.7:443"
 				"  VIOLATION direct: deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n192.0.2.7:443  TCP  2 times, 0.002-0.004s: EINPROGRESS x1, ECONNREFUSED x1"
 				"  VIOLATION deny 192.0.2.0/24 x2\n"
@@ -375,10 +447,10 @@ START_TEST(test_allow_list_miss_in_json)
 	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
 	connect_record(101, 4000000, "10.6.1.1", 443, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"failed\":false,"
+	ck_assert_msg(strstr(t, "\"address\":\"10.1.2.3\",\"port\":443,\"result\":\"ok\",\"outcome\":\"ok\",\"failed\":false,"
 				"\"class\":\"hidden\",\"evidence\":\"not in curl's argv\"}\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"failed\":false,\"class\":\"hidden\","
+	ck_assert_msg(strstr(t, "\"result\":\"EINPROGRESS\",\"outcome\":\"pending\",\"failed\":false,\"class\":\"hidden\","
 				"\"evidence\":\"not in curl's argv\",\"violation\":{\"class\":\"hidden\","
 				"\"rule\":\"not on the allow list\",\"chain\":\"deploy.sh > curl\"}}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\"violation\":{\"class\":\"hidden\",\"rule\":\"deny 10.6.0.0/16\","
@@ -392,14 +464,15 @@ END_TEST
 
 /* The lookup of qname answered 192.0.2.10, and the connection to it,
  * both judged by the rule for forge.example.com. */
-static void expect_denied_by_forge(const char *t, const char *qname)
+/* `wait`: the lookup's WAIT column ("-": its query was not seen) */
+static void expect_denied_by_forge(const char *t, const char *qname, const char *wait)
 {
 	char lookup[256];
 
-	snprintf(lookup, sizeof(lookup), "DNS    NOERROR       %s A -> 192.0.2.10"
-		 "  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n", qname);
+	snprintf(lookup, sizeof(lookup), "DNS    NOERROR       %-7s %s A -> 192.0.2.10"
+		 "  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n", wait, qname);
 	ck_assert_msg(strstr(t, lookup), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:443 (forge.example.com)"
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 2);
 }
@@ -416,8 +489,8 @@ START_TEST(test_denied_name)
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
-	expect_denied_by_forge(t, "forge.example.com");
-	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.003-0.003s: NOERROR x1"
+	expect_denied_by_forge(t, "forge.example.com", "1.0ms");
+	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.003-0.003s: NOERROR x1; slowest 1.0ms"
 				"  VIOLATION deny forge.example.com x1\n"), "%s", t);
 }
 END_TEST
@@ -448,7 +521,7 @@ START_TEST(test_blocked_attempts)
 	dns_record(101, 4000000, 0x4242, 1, NULL);
 	dns_record(101, 4000001, 0x4243, 28, NULL);
 	lookup_blocked_record(0, 4000002, 0x4242); /* the kernel names no process */
-	/* both reported at once, not as NOANSWER 5 s later */
+	/* both reported at once, not as TIMEOUT 5 s later */
 	ck_assert_uint_eq(session_totals(s)->lookups, 2);
 	dns_record(101, 4000003, 0x4244, 28, NULL); /* a later one waits */
 	connect_record(101, 5000000, "192.0.2.8", 443, -EINPROGRESS);
@@ -457,22 +530,22 @@ START_TEST(test_blocked_attempts)
 	judged_by_policy = false;
 	connect_record(101, 8000000, "192.0.2.9", 443, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) 192.0.2.7:443"
+	ck_assert_msg(strstr(t, "TCP    EPERM (blocked) -       192.0.2.7:443"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) 192.0.2.53:53"
+	ck_assert_msg(strstr(t, "UDP    EPERM (blocked) -       192.0.2.53:53"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
+	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) -       forge.example.com A"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) forge.example.com AAAA"
+	ck_assert_msg(strstr(t, "0.004     101     100     curl            DNS    EPERM (blocked) -       forge.example.com AAAA"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com AAAA"
+	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       forge.example.com AAAA"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.8:443"
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.8:443"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny 192.0.2.0/24\n"), "%s", t);
-	ck_assert_msg(strstr(t, "EPERM (blocked) 198.51.100.1:443"
+	ck_assert_msg(strstr(t, "EPERM (blocked) -       198.51.100.1:443"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): refused by the policy in force\n"), "%s", t);
 	ck_assert_msg(strstr(t, "192.0.2.7:443  TCP  1 time, 0.002-0.002s: EPERM (blocked) x1"), "%s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.9:443  VIOLATION hidden (deploy.sh > curl; not in curl's argv),"
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.9:443  VIOLATION hidden (deploy.sh > curl; not in curl's argv),"
 				" NOT BLOCKED (socket made outside the cgroup): deny 192.0.2.0/24\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->connections, 5);
 	ck_assert_uint_eq(session_totals(s)->lookups, 3);
@@ -494,14 +567,14 @@ START_TEST(test_refusal_before_its_query)
 	lookup_blocked_record(0, 2000000, 0x4242);
 	ck_assert_uint_eq(session_totals(s)->lookups, 0);
 	dns_record(101, 2000010, 0x4242, 1, NULL);
-	ck_assert_uint_eq(session_totals(s)->lookups, 1); /* at once, not NOANSWER later */
+	ck_assert_uint_eq(session_totals(s)->lookups, 1); /* at once, not TIMEOUT later */
 	lookup_blocked_record(0, 3000000, 0x4343);
 	dns_record(101, 3000000 + 200000000, 0x4343, 1, NULL); /* 0.2 s later: another */
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = finish();
-	ck_assert_msg(strstr(t, "0.002     101     100     curl            DNS    EPERM (blocked) forge.example.com A"
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            DNS    EPERM (blocked) -       forge.example.com A"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "DNS    NOANSWER      forge.example.com A"
+	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       forge.example.com A"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv), NOT BLOCKED: deny forge.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->lookups, 2);
 }
@@ -536,7 +609,7 @@ START_TEST(test_cname_to_denied_name)
 	open_with_curl(OUTPUT_TEXT);
 	payload_record(3000000, answer, sizeof(answer) - 1, true);
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
-	expect_denied_by_forge(finish(), "alias.example.com");
+	expect_denied_by_forge(finish(), "alias.example.com", "-");
 }
 END_TEST
 
@@ -558,7 +631,7 @@ START_TEST(test_socket_refused)
 	rec.connect.result = -EPERM;
 	session_record(s, &rec);
 	t = finish();
-	ck_assert_msg(strstr(t, "UDPLITE EPERM (blocked) 0.0.0.0:0"
+	ck_assert_msg(strstr(t, "UDPLITE EPERM (blocked) -       0.0.0.0:0"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a protocol the policy cannot judge\n"),
 		      "%s", t);
 }
@@ -586,10 +659,10 @@ START_TEST(test_unreadable_query)
 	session_set_enforcing(s, false);
 	payload_record(3000000, query, sizeof(query) - 1, false);
 	t = finish();
-	ck_assert_msg(strstr(t, "DNS    EPERM (blocked) (unreadable) TYPE0"
+	ck_assert_msg(strstr(t, "DNS    EPERM (blocked) -       (unreadable) TYPE0"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "DNS    NOANSWER      (unreadable) TYPE0"
+	ck_assert_msg(strstr(t, "DNS    TIMEOUT       -       (unreadable) TYPE0"
 				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): a question the policy cannot read\n"),
 		      "%s", t);
 }
@@ -649,19 +722,19 @@ START_TEST(test_names_per_process)
 			  -EINPROGRESS, false);
 	connect_record(102, 3700000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
-	ck_assert_msg(strstr(t, "101     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+	ck_assert_msg(strstr(t, "101     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
 				"(a.example.com)  VIOLATION hidden (deploy.sh > curl; not in curl's argv): "
 				"deny a.example.com\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
 				"(b.example.com)" CURL_HIDDEN "\n"), "%s", t);
-	ck_assert_msg(strstr(t, "103     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+	ck_assert_msg(strstr(t, "103     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
 				"(b.example.com, also a.example.com tree)  VIOLATION"), "%s", t);
 	/* the child has its parent's answer from before the fork only */
-	ck_assert_msg(strstr(t, "104     102     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+	ck_assert_msg(strstr(t, "104     102     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
 				"(b.example.com)  hidden (deploy.sh > curl > curl; not in curl's argv)\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   192.0.2.10:443 "
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
 				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl; "
 				"not in curl's argv): deny a.example.com\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->violations, 5); /* 2 lookups, 3 connections */
@@ -740,14 +813,14 @@ START_TEST(test_names_from_first_bytes)
 	connect_with_bytes(101, 6000000, "::ffff:192.0.2.40", 443, 40003, hello, n);
 	connect_record(101, 6100000, "192.0.2.40", 443, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "ok            192.0.2.10:443 (forge.example.com sni)  VIOLATION hidden "
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.10:443 (forge.example.com sni)  VIOLATION hidden "
 				"(deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.20:8080 (mirror.example.org host)" CURL_HIDDEN "\n"),
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.20:8080 (mirror.example.org host)" CURL_HIDDEN "\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "ok            192.0.2.30:443 (api.example.com)" CURL_HIDDEN "\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            "
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.30:443 (api.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            -       "
 				"192.0.2.40:443 (forge.example.com sni)  VIOLATION"), "%s", t);
-	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            "
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            -       "
 				"192.0.2.40:443" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: by the claimed name */
 	ck_assert_msg(strstr(t, "\nforge.example.com 192.0.2.10:443  TCP  1 time"), "%s", t);
@@ -839,7 +912,7 @@ START_TEST(test_comm_is_the_main_thread_name)
 	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.10", rec.connect.daddr), 1);
 	session_record(s, &rec);
 	t = finish();
-	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            192.0.2.10:80"
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            -       192.0.2.10:80"
 				CURL_HIDDEN "\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
@@ -888,13 +961,13 @@ START_TEST(test_lookups_in_time_order)
 	dns_record(101, 8000000000, 0x3333, 1, NULL);
 	connect_record(101, 9000000000, "192.0.2.12", 443, -ECONNREFUSED);
 	t = finish();
-	noanswer = strstr(t, "6.000     101     100     curl            DNS    NOANSWER      forge.example.com AAAA"
-			  CURL_HIDDEN "\n");
+	noanswer = strstr(t, "6.000     101     100     curl            DNS    TIMEOUT       5.0s    "
+			  "forge.example.com AAAA" CURL_HIDDEN "\n");
 	later = strstr(t, "7.000     101     100     curl            TCP");
 	ck_assert_msg(noanswer && later && noanswer < later, "%s", t);
-	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  192.0.2.12:443"
-				CURL_HIDDEN "\n9.000     101     100     curl            DNS    NOANSWER      "
-				"forge.example.com A" CURL_HIDDEN "\n"),
+	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  -       "
+				"192.0.2.12:443" CURL_HIDDEN "\n9.000     101     100     curl            DNS    "
+				"TIMEOUT       -       forge.example.com A" CURL_HIDDEN "\n"),
 		      "%s", t);
 }
 END_TEST
@@ -1068,12 +1141,12 @@ START_TEST(test_classes_from_argv)
 	session_record(s, &rec);
 	connect_record(103, 5000000, "192.0.2.11", 80, 0);
 	t = finish();
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.10:8080  direct (deploy.sh > curl; argv names 192.0.2.10)\n"),
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:8080  direct (deploy.sh > curl; argv names 192.0.2.10)\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "EINPROGRESS   192.0.2.11:8080  hidden (deploy.sh > curl; not in curl's argv)\n"),
+	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.11:8080  hidden (deploy.sh > curl; not in curl's argv)\n"),
 		      "%s", t);
 	/* (connect_record names every process curl) */
-	ck_assert_msg(strstr(t, "ok            192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
 	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 2);
@@ -1133,9 +1206,9 @@ START_TEST(test_transient_through_services)
 	t = finish();
 	fclose(graph);
 	graph = NULL;
-	ck_assert_msg(strstr(t, "0.002     300     101     internal-api    TCP    EINPROGRESS   192.0.2.10:80"
+	ck_assert_msg(strstr(t, "0.002     300     101     internal-api    TCP    EINPROGRESS   -       192.0.2.10:80"
 				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   192.0.2.10:80"
+	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   -       192.0.2.10:80"
 				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api -> "
 				"127.0.0.30:9090 backend)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
@@ -1165,7 +1238,7 @@ START_TEST(test_transient_in_json)
 	serve_record(300, 301, "internal-api", 101, 101, "::ffff:127.0.0.20", 8080);
 	thread_connect(300, 301, "internal-api", 2000000, "192.0.2.10", 80);
 	t = finish();
-	ck_assert_msg(strstr(t, "\"port\":80,\"result\":\"EINPROGRESS\",\"failed\":false,\"class\":\"transient\","
+	ck_assert_msg(strstr(t, "\"port\":80,\"result\":\"EINPROGRESS\",\"outcome\":\"pending\",\"failed\":false,\"class\":\"transient\","
 				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\"chain\":\"internal-api\",\"class\":\"transient\","
 				"\"via\":\"deploy.sh > curl -> 127.0.0.20:8080 internal-api\"}]"), "%s", t);
@@ -1184,6 +1257,8 @@ int main(void)
 	tcase_add_test(tc, test_transient_through_services);
 	tcase_add_test(tc, test_transient_in_json);
 	tcase_add_test(tc, test_unanswered_and_retransmitted);
+	tcase_add_test(tc, test_outcome_waits);
+	tcase_add_test(tc, test_outcome_waits_in_json);
 	tcase_add_test(tc, test_garbage_is_not_a_lookup);
 	tcase_add_test(tc, test_full_comm_field);
 	tcase_add_test(tc, test_json_ends_with_summary);

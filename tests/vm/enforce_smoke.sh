@@ -40,9 +40,9 @@ wait_deptrace
 grep -qx 'curl=6' "$SCRATCH/deploy.out" || fail "curl resolved the denied name: $(cat "$SCRATCH/deploy.out")"
 grep -q "comm=dt-connect proto=TCP dest=$forge_ip:80 result=EPERM\$" "$SCRATCH/deploy.out" ||
 	fail "connect() to the denied $forge_ip was not refused: $(cat "$SCRATCH/deploy.out")"
-event_lines | grep -qE " curl +DNS +EPERM \(blocked\) +forge\.example\.com A( |$)" ||
+event_lines | grep -qE " curl +DNS +EPERM \(blocked\) +\S+ +forge\.example\.com A( |$)" ||
 	fail "no blocked lookup line for curl's forge.example.com"
-event_lines | grep -qE " dt-connect +TCP +EPERM \(blocked\) +$forge_ip:80 " ||
+event_lines | grep -qE " dt-connect +TCP +EPERM \(blocked\) +\S+ +$forge_ip:80 " ||
 	fail "no blocked line for dt-connect's connect"
 pass "as nobody, the denied name and address are refused (EPERM) and reported"
 

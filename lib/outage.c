@@ -1,0 +1,73 @@
+/* outage: see outage.h. */
+#include "outage.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	enum outage_mode mode;
+} modes[] = {
+	{ "blackhole", OUTAGE_BLACKHOLE },
+	{ "refuse", OUTAGE_REFUSE },
+};
+
+const char *outage_mode_name(enum outage_mode mode)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (modes[i].mode == mode)
+			return modes[i].name;
+	return "?";
+}
+
+static int parse_mode(const char *text, enum outage_mode *mode, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(text, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	}
+	if (!strcmp(text, "dns") || !strcmp(text, "nxdomain"))
+		snprintf(err, errlen, "--outage mode '%s' is not available yet: use refuse or blackhole on the name's addresses",
+			 text);
+	else
+		snprintf(err, errlen, "unknown --outage mode '%s': expected refuse or blackhole", text);
+	return -EINVAL;
+}
+
+int outage_add(struct outage *o, const char *arg, char *err, size_t errlen)
+{
+	char target[POLICY_TEXT_LEN], reason[POLICY_TEXT_LEN + 64];
+	const char *eq = strchr(arg, '=');
+	struct outage_target *t;
+	enum outage_mode mode = OUTAGE_BLACKHOLE;
+
+	if (o->count == OUTAGE_MAX_TARGETS) {
+		snprintf(err, errlen, "too many --outage targets: at most %d", OUTAGE_MAX_TARGETS);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(target, sizeof(target), "%.*s",
+			     (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg) >= sizeof(target)) {
+		snprintf(err, errlen, "--outage: the target is too long");
+		return -EINVAL;
+	}
+	if (eq && parse_mode(eq + 1, &mode, err, errlen))
+		return -EINVAL;
+	t = &o->targets[o->count];
+	if (policy_parse_rule(RULE_DENY, target, "--outage", &t->rule, reason, sizeof(reason))) {
+		snprintf(err, errlen, "--outage: %s", reason);
+		return -EINVAL;
+	}
+	if (t->rule.kind != RULE_NET) {
+		snprintf(err, errlen, "--outage %s: a name cannot be made unreachable yet (the kernel needs its addresses before the program connects): give its addresses or CIDR",
+			 target);
+		return -EINVAL;
+	}
+	t->mode = mode;
+	snprintf(t->rule.text, sizeof(t->rule.text), "outage %s (%s)", target,
+		 outage_mode_name(mode));
+	o->count++;
+	return 0;
+}

@@ -27,26 +27,29 @@ static __always_inline u32 packet_transport_offset(struct __sk_buff *skb, u8 *pr
 		u8 version_ihl;
 
 		if (bpf_skb_load_bytes(skb, 0, &version_ihl, 1) ||
-		    bpf_skb_load_bytes(skb, 9, proto, 1))
+		    bpf_skb_load_bytes(skb, 9, &proto, 1))
 			return 0;
-		return (version_ihl & 0xf) * 4;
-	}
-	if (skb->protocol != htons(DEPTRACE_ETH_P_IPV6) || bpf_skb_load_bytes(skb, 6, proto, 1))
-		return 0;
-	l4 = 40;
-	/* an unprivileged sender can add a routing header (the other
-	 * extension headers need CAP_NET_RAW): walked, with the others, as
-	 * deep as a socket's options can stack them */
+		l4 = (version_ihl & 0xf) * 4;
+	} else if (skb->protocol == htons(DEPTRACE_ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+			return 0;
+		l4 = 40;
+		/* an unprivileged sender can add a routing header (the other
+		 * extension headers need CAP_NET_RAW): walked, with the
+		 * others, as deep as a socket's options can stack them */
 #pragma unroll
-	for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
-		u8 ext[2];
+		for (int i = 0; i < DEPTRACE_IPV6_EXTENSIONS; i++) {
+			u8 ext[2];
 
-		if (*proto != 0 && *proto != 43 && *proto != 60 && *proto != 44)
-			break;
-		if (bpf_skb_load_bytes(skb, l4, ext, 2))
-			return 0;
-		l4 += *proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
-		*proto = ext[0];
+			if (proto != 0 && proto != 43 && proto != 60 && proto != 44)
+				break;
+			if (bpf_skb_load_bytes(skb, l4, ext, 2))
+				return 0;
+			l4 += proto == 44 ? 8 : ((u32)ext[1] + 1) * 8; /* 44: fragment */
+			proto = ext[0];
+		}
+	} else {
+		return 0;
 	}
 	*proto_out = proto;
 	return l4;

@@ -18,6 +18,9 @@
 #include "dns_capture.bpf.h"
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"
+#if DEPTRACE_RESOLVER
+#include "resolver_steer.bpf.h"
+#endif
 #endif
 
 TRACEPOINT_PROBE(syscalls, sys_enter_connect)

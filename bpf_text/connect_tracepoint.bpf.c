@@ -15,6 +15,9 @@
 #include "dns_capture.bpf.h"
 #if DEPTRACE_ENFORCE
 #include "policy_cgroup.bpf.h"
+#if DEPTRACE_RESOLVER
+#include "resolver_steer.bpf.h"
+#endif
 #endif
 
 #define DEPTRACE_SOCK_STREAM 1

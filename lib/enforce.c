@@ -17,6 +17,12 @@ struct policy_program {
 	enum bpf_attach_type attach;
 };
 
+#define POLICY_PROGRAMS 6
+/* the value of an address the resolver added (a rule's is its index) */
+#define ENFORCE_RESOLVED 0xffffffffu
+
+/* in this order: the policy's judge the destination asked for, then the
+ * steering programs rewrite it */
 static const struct policy_program programs[ENFORCE_PROGRAMS] = {
 	{ "policy_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT },
 	{ "policy_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT },
@@ -24,7 +30,28 @@ static const struct policy_program programs[ENFORCE_PROGRAMS] = {
 	{ "policy_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG },
 	{ "policy_dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS },
 	{ "policy_sock_create", BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_CREATE },
+	{ "steer_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT },
+	{ "steer_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT },
+	{ "steer_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG },
+	{ "steer_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG },
+	{ "steer_recvmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_RECVMSG },
+	{ "steer_recvmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_RECVMSG },
 };
+
+_Static_assert(RESOLVER_MAX_UPSTREAMS <= TRACER_RESOLVER_UPSTREAMS,
+	       "the steering maps hold every upstream");
+
+bool enforce_needs_resolver(const struct policy *p)
+{
+	return resolver_needed(p);
+}
+
+/* How many programs the policy needs: the steering ones too when the
+ * resolver is. */
+static size_t program_count(const struct policy *p)
+{
+	return enforce_needs_resolver(p) ? ENFORCE_PROGRAMS : POLICY_PROGRAMS;
+}
 
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
 {
@@ -32,22 +59,6 @@ int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%zu rules: enforcement holds at most %d", p->count,
 			 TRACER_POLICY_RULES);
 		return -EINVAL;
-	}
-	for (size_t i = 0; i < p->count; i++) {
-		const struct policy_rule *r = &p->rules[i];
-
-		if (r->kind == RULE_NET)
-			continue;
-		if (r->action == RULE_ALLOW) {
-			snprintf(err, errlen, "%s (%s): names are enforced by refusing DNS queries, which cannot admit anything: allow its addresses instead",
-				 r->text, r->origin);
-			return -EINVAL;
-		}
-		if (r->port) {
-			snprintf(err, errlen, "%s (%s): names are enforced by refusing DNS queries, which have no port: deny the whole name, or its addresses with the port",
-				 r->text, r->origin);
-			return -EINVAL;
-		}
 	}
 	return 0;
 }
@@ -102,7 +113,7 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 {
 	int rc;
 
-	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
+	for (size_t i = 0; i < program_count(p); i++) {
 		int fd = tracer_load_function(t, programs[i].function, programs[i].type,
 					      programs[i].attach, err, errlen);
 
@@ -112,6 +123,8 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 	for (size_t i = 0; i < p->count; i++) {
 		const struct policy_rule *r = &p->rules[i];
 
+		if (r->kind != RULE_NET && (r->action == RULE_ALLOW || r->port))
+			continue; /* held through the resolver's answers */
 		rc = r->kind == RULE_NET ? add_net_rule(t, r, (__u32)i) : add_name_rule(t, r, (__u32)i);
 		if (rc)
 			return load_rule_error(r->text, rc, err, errlen);
@@ -128,20 +141,66 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 	return rc;
 }
 
-int enforce_attach(struct tracer *t, int cgroup_fd, struct enforcement *e,
-		   char *err, size_t errlen)
+/* The resolver's admit(): an answered address, for the rule that named it,
+ * into the map of the rule's action, on its port. */
+static int admit_address(void *ctx, const struct policy_rule *rule, const uint8_t addr[16])
 {
-	for (size_t i = 0; i < ENFORCE_PROGRAMS; i++) {
+	struct policy_rule net = *rule;
+
+	net.kind = RULE_NET;
+	net.prefix = 128;
+	memcpy(net.addr, addr, sizeof(net.addr));
+	return add_net_rule(ctx, &net, ENFORCE_RESOLVED);
+}
+
+/* Reads the name servers, starts the resolver, and tells the steering
+ * programs where each server's questions go. */
+static int start_resolver(struct tracer *t, const struct policy *p, struct enforcement *e,
+			  char *err, size_t errlen)
+{
+	struct resolver_config c = { .rules.policy = p, .listen_port = 53, .upstream_port = 53,
+				     .admit = admit_address, .admit_ctx = t };
+	int to = tracer_table_fd(t, "resolver_upstreams");
+	int from = tracer_table_fd(t, "resolver_sources");
+	int rc = resolver_read_upstreams(ENFORCE_RESOLV_CONF, &c, err, errlen);
+
+	if (!rc)
+		rc = resolver_start(&c, &e->resolver, err, errlen);
+	if (rc)
+		return rc;
+	e->resolved = true;
+	for (size_t i = 0; i < c.nupstreams; i++) {
+		__u32 server, listen = c.upstreams[i].listen_ip4;
+
+		memcpy(&server, c.upstreams[i].addr + 12, 4);
+		if (bpf_update_elem(to, &server, &listen, BPF_ANY) ||
+		    bpf_update_elem(from, &listen, &server, BPF_ANY)) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot load the resolver's addresses into the kernel: %s",
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int enforce_attach(struct tracer *t, const struct policy *p, int cgroup_fd,
+		   struct enforcement *e, char *err, size_t errlen)
+{
+	int rc = enforce_needs_resolver(p) ? start_resolver(t, p, e, err, errlen) : 0;
+
+	for (size_t i = 0; !rc && i < program_count(p); i++) {
 		int fd = tracer_link_cgroup(t, programs[i].function, programs[i].type,
 					    programs[i].attach, cgroup_fd, err, errlen);
 
-		if (fd < 0) {
-			enforce_detach(e);
-			return fd;
-		}
-		e->link_fds[e->nlinks++] = fd;
+		if (fd < 0)
+			rc = fd;
+		else
+			e->link_fds[e->nlinks++] = fd;
 	}
-	return 0;
+	if (rc)
+		enforce_detach(e);
+	return rc;
 }
 
 void enforce_detach(struct enforcement *e)
@@ -149,4 +208,9 @@ void enforce_detach(struct enforcement *e)
 	for (size_t i = 0; i < e->nlinks; i++)
 		close(e->link_fds[i]);
 	e->nlinks = 0;
+	if (e->resolver) {
+		resolver_get_stats(e->resolver, &e->resolver_stats);
+		resolver_stop(e->resolver);
+		e->resolver = NULL;
+	}
 }

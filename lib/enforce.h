@@ -12,13 +12,15 @@
  *
  * How rules are enforced: address rules by connect4/connect6 (connect(),
  * TCP and UDP) and sendmsg4/sendmsg6 (datagrams sent without connect());
- * name rules by dropping the DNS queries for them on their way out. What
- * those hooks cannot judge is refused: sockets of other protocols (at
- * socket()), queries the kernel cannot read, and, with name rules, DNS
- * over TCP (bpf_text/policy_cgroup.bpf.h says why). A name
- * rule with a port, or an allow rule for a name, cannot be enforced that
- * way (a query has no port; a dropped query admits nothing):
- * enforce_check_policy() refuses them with the reason.
+ * deny rules for names without a port by dropping the DNS queries for
+ * them on their way out. What those hooks cannot judge is refused: sockets
+ * of other protocols (at socket()), queries the kernel cannot read, and,
+ * with name rules, DNS over TCP (bpf_text/policy_cgroup.bpf.h says why).
+ * An allow rule for a name, or a deny rule for a name with a port, needs
+ * the addresses the name resolves to: the cgroup's DNS is then steered to
+ * deptrace's resolver (resolver.h, bpf_text/resolver_steer.bpf.h), which
+ * adds them to the address maps before the command has the answer
+ * (enforce_attach starts it, enforce_detach stops it).
  */
 #ifndef DEPTRACE_ENFORCE_H
 #define DEPTRACE_ENFORCE_H
@@ -27,14 +29,23 @@
 
 #include "outage.h"
 #include "policy.h"
+#include "resolver.h"
 #include "tracer.h"
 
-#define ENFORCE_PROGRAMS 6
+#define ENFORCE_PROGRAMS 12 /* the policy's 6, and the resolver's steering 6 */
+#define ENFORCE_RESOLV_CONF "/etc/resolv.conf"
 
 struct enforcement {
 	int link_fds[ENFORCE_PROGRAMS];
 	size_t nlinks;
+	struct resolver *resolver;            /* running, or NULL */
+	bool resolved;                        /* a resolver ran: its stats are below */
+	struct resolver_stats resolver_stats; /* as it stopped */
 };
+
+/* Whether the tracer must be loaded with config.resolver for this policy
+ * (resolver_needed). */
+bool enforce_needs_resolver(const struct policy *p);
 
 /* 0, or -EINVAL with the first rule enforcement cannot hold and why. */
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen);
@@ -45,12 +56,16 @@ int enforce_check_policy(const struct policy *p, char *err, size_t errlen);
 int enforce_load(struct tracer *tracer, const struct policy *p, const struct outage *o,
 		 char *err, size_t errlen);
 
-/* Links the loaded programs to the cgroup open at cgroup_fd. 0 or -errno. */
-int enforce_attach(struct tracer *tracer, int cgroup_fd, struct enforcement *e,
-		   char *err, size_t errlen);
+/* Links the loaded programs to the cgroup open at cgroup_fd; when the
+ * policy needs it, first starts the resolver for the IPv4 name servers of
+ * ENFORCE_RESOLV_CONF and links the programs that steer DNS to it. The
+ * policy must outlive the enforcement. 0 or -errno. */
+int enforce_attach(struct tracer *tracer, const struct policy *p, int cgroup_fd,
+		   struct enforcement *e, char *err, size_t errlen);
 
 /* Closes the links: the programs leave the cgroup (unless a guard holds
- * copies). Safe on a zeroed or closed enforcement. */
+ * copies); stops the resolver, keeping its stats. Safe on a zeroed or
+ * closed enforcement. */
 void enforce_detach(struct enforcement *e);
 
 #endif

@@ -250,7 +250,8 @@ const struct option_desc options_table[] = {
 		 .verbs = TRACE | REPLAY),
 	OPT_FLAG(0, "enforce", enforce, true,
 		 "refuse in the kernel what the policy forbids: the call fails with EPERM; "
-		 "needs a command, or --cgroup"),
+		 "allowed names (and names denied on a port) are admitted by their answers, "
+		 "through a DNS forwarder of deptrace's own; needs a command, or --cgroup"),
 	OPT_CALLBACK(0, "cgroup", "PATH", set_cgroup,
 		     "enforce on an existing cgroup v2 (for services already in it, with -p); "
 		     "implies --enforce"),

@@ -441,12 +441,12 @@ void policy_free(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* `name` (any case, trailing dot or not) is the rule's name (RULE_HOST) or
- * strictly below it (RULE_SUFFIX). */
-static bool name_matches(const struct policy_rule *r, const char *name)
+bool policy_name_matches(const struct policy_rule *r, const char *name)
 {
 	size_t len = strlen(name), rlen = strlen(r->name);
 
+	if (r->kind == RULE_NET)
+		return false;
 	if (len && name[len - 1] == '.')
 		len--;
 	if (r->kind == RULE_HOST)
@@ -471,7 +471,7 @@ static bool connection_matches(const struct policy_rule *r, const uint8_t addr[1
 		return false;
 	if (r->kind == RULE_NET)
 		return in_network(r, addr);
-	return name && name_matches(r, name);
+	return name && policy_name_matches(r, name);
 }
 
 /* The address a connection to `addr` reaches: an unspecified one
@@ -516,7 +516,7 @@ struct verdict policy_check_lookup(const struct policy *p, const char *qname)
 		const struct policy_rule *r = &p->rules[i];
 
 		if (r->action == RULE_DENY && r->kind != RULE_NET && !r->port &&
-		    name_matches(r, qname))
+		    policy_name_matches(r, qname))
 			return (struct verdict){ .violation = true, .rule = r };
 	}
 	return (struct verdict){ .violation = false };

@@ -89,6 +89,10 @@ static inline bool policy_empty(const struct policy *p)
 struct verdict policy_check_connection(const struct policy *p, const uint8_t addr[16],
 				       uint16_t port, const char *name);
 
+/* `name` (any case, trailing dot or not) is the name rule's name
+ * (RULE_HOST) or strictly below it (RULE_SUFFIX); false for RULE_NET. */
+bool policy_name_matches(const struct policy_rule *r, const char *name);
+
 /* A DNS lookup of `qname` (any case, trailing dot or not). */
 struct verdict policy_check_lookup(const struct policy *p, const char *qname);
 

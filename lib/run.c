@@ -407,6 +407,26 @@ int run_prepare(struct run *r)
 
 /* --- start ------------------------------------------------------------------- */
 
+/* What the resolver could not do, failed closed (the command saw a
+ * failed lookup for each). */
+static void report_resolver(struct run *r, const struct resolver_stats *st)
+{
+	if (st->upstream_failed)
+		say(r, "resolver: %lu questions answered SERVFAIL: the name server did not answer within %d ms, or refused",
+		    st->upstream_failed, RESOLVER_TIMEOUT_MS);
+	if (st->bad_answers)
+		say(r, "resolver: %lu answers it could not read, passed on as SERVFAIL",
+		    st->bad_answers);
+	if (st->admit_failed)
+		say(r, "resolver: %lu answers whose addresses could not be admitted in the kernel (%s), passed on as SERVFAIL",
+		    st->admit_failed, strerror(-st->last_admit_error));
+	if (st->busy)
+		say(r, "resolver: %lu questions beyond what it holds at once, answered SERVFAIL",
+		    st->busy);
+	if (st->unreadable)
+		say(r, "resolver: %lu questions it could not read, answered FORMERR", st->unreadable);
+}
+
 /* Detaches the policy and removes the cgroup deptrace made; the command
  * is gone, or runs on audited. Each part undoes itself only if set up. */
 static void end_enforcement(struct run *r)
@@ -416,6 +436,9 @@ static void end_enforcement(struct run *r)
 	int rc;
 
 	r->ops.enforce_detach(&e->links);
+	if (e->links.resolved)
+		report_resolver(r, &e->links.resolver_stats);
+	e->links.resolved = false;
 	if (e->guard.pid > 0)
 		r->ops.cgroup_guard_stop(&e->guard);
 	e->guard.pid = 0;
@@ -479,7 +502,8 @@ static int start_enforcement(struct run *r)
 			return enforcement_unavailable(r, err);
 		}
 	}
-	if (r->ops.enforce_attach(r->tracer, e->cgroup.dir_fd, &e->links, err, sizeof(err)))
+	if (r->ops.enforce_attach(r->tracer, &r->opts->policy, e->cgroup.dir_fd, &e->links, err,
+				  sizeof(err)))
 		return enforcement_unavailable(r, err);
 	rc = r->ops.cgroup_guard_start(&e->cgroup, e->links.link_fds, e->links.nlinks, &e->guard);
 	if (rc) {
@@ -593,6 +617,7 @@ static int load(struct run *r)
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
+		.resolver = o->enforce && enforce_needs_resolver(&o->policy),
 	};
 	struct session_config session_config = {
 		.out = &r->out,

@@ -14,6 +14,7 @@
 #include "follow.h"
 #include "names.h"
 #include "proctree.h"
+#include "resolver.h"
 #include "saved_run.h"
 
 #define MAX_PENDING_LOOKUPS 256
@@ -555,6 +556,21 @@ static struct verdict judge_chain(struct session *s, const char *qname,
 	return verdict;
 }
 
+/* Whether deptrace's resolver, in force under name rules, refuses qname
+ * (a name no allow rule admits; denied names never leave): *verdict says
+ * why. */
+static bool refused_by_resolver(struct session *s, const char *qname, struct verdict *verdict)
+{
+	const struct policy_rule *why;
+
+	if (!s->config.policy || !resolver_needed(s->config.policy) ||
+	    resolver_decide(&(struct resolver_rules){ .policy = s->config.policy }, qname, &why) !=
+		    RESOLVER_REFUSE)
+		return false;
+	*verdict = (struct verdict){ .violation = true, .rule = why };
+	return true;
+}
+
 /* Reports one lookup: its event, its names for later connections, at
  * `at_ns`, when its outcome became known (the answer came, the policy
  * refused it, or deptrace stopped waiting), so that lines stay in time
@@ -576,9 +592,17 @@ static void report_lookup(struct session *s, const struct deptrace_header *h, ui
 	struct verdict verdict = judge_chain(s, qname, msg, &named);
 	bool unreadable = s->config.policy && !strcmp(qname, UNREADABLE_QNAME);
 
+	bool resolver_refused = false;
+
 	if (unreadable)
 		verdict = (struct verdict){ .violation = true };
 	event.ts_ns = at_ns;
+	if (!verdict.violation && s->config.enforcing && msg && msg->rcode == DNS_RCODE_REFUSED)
+		resolver_refused = refused_by_resolver(s, qname, &verdict);
+	/* a question no parser here reads, the resolver cannot read either:
+	 * it answered FORMERR, forwarding nothing */
+	if (unreadable && s->config.enforcing && resolver_needed(s->config.policy))
+		resolver_refused = true;
 
 	process_comm(p, h, comm);
 	dns_type_name(qtype, type, sizeof(type));
@@ -599,7 +623,7 @@ static void report_lookup(struct session *s, const struct deptrace_header *h, ui
 		name_table_add(s->names, h->pid, addrs[i], named);
 	proc_chain(s->procs, (pid_t)h->pid, chain, sizeof(chain));
 	classify_event(s, &event, h->tid, (const char *const[]){ qname, NULL }, evidence);
-	event.violation = judge(s, verdict, refused != NULL,
+	event.violation = judge(s, verdict, refused != NULL || resolver_refused,
 				refused ? refused : unreadable ? UNREADABLE_REASON : NULL, false,
 				event.class, &violation);
 	s->totals.lookups++;
@@ -791,9 +815,15 @@ void session_replay(struct session *s, const struct event *saved)
 		verdict = policy_check_lookup(s->config.policy, event.qname);
 	if (s->config.policy && event.kind == EVENT_LOOKUP && !strcmp(event.qname, UNREADABLE_QNAME))
 		verdict = (struct verdict){ .violation = true };
+	/* a lookup the resolver refused stays refused (a REFUSED answer,
+	 * blocked), judged again by the allow list replayed */
+	if (event.kind == EVENT_LOOKUP && was && was->blocked && !verdict.violation)
+		refused_by_resolver(s, event.qname, &verdict);
 	/* refused in the kernel: its result says so whether or not the run
 	 * was in force (an audit run's JSON has no "blocked") */
-	event.violation = judge(s, verdict, !strcmp(event.result, RESULT_BLOCKED),
+	event.violation = judge(s, verdict,
+				!strcmp(event.result, RESULT_BLOCKED) ||
+					(event.kind == EVENT_LOOKUP && was && was->blocked),
 				was && was->refusal ? was->rule : NULL, was && was->unguarded,
 				event.class, &violation);
 	if (event.kind == EVENT_CONNECT)

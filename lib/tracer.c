@@ -153,8 +153,10 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
 	char follow[64], services[64], max_procs[64], enforce[64], allow_list[64], rules[64];
+	char resolver[64], upstreams[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
 	const char *cflags[] = { follow, services, max_procs, enforce, allow_list, rules,
+				 resolver, upstreams,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -174,7 +176,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
-	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d", TRACER_POLICY_RULES);
+	snprintf(rules, sizeof(rules), "-DDEPTRACE_POLICY_RULES=%d",
+		 TRACER_POLICY_RULES + (config->resolver ? TRACER_RESOLVED_ADDRESSES : 0));
+	snprintf(resolver, sizeof(resolver), "-DDEPTRACE_RESOLVER=%d", config->resolver);
+	snprintf(upstreams, sizeof(upstreams), "-DDEPTRACE_RESOLVER_UPSTREAMS=%d",
+		 TRACER_RESOLVER_UPSTREAMS);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe

@@ -19,7 +19,11 @@
 #include "kernel_probe.h"
 
 #define DEFAULT_MAX_PROCS 16384
-#define TRACER_POLICY_RULES 1024 /* capacity of each enforcement rule map */
+#define TRACER_POLICY_RULES 1024 /* enforcement rules at most */
+/* addresses the resolver may add to the address maps besides the rules
+ * (lib/resolver.h): the maps hold both */
+#define TRACER_RESOLVED_ADDRESSES 8192
+#define TRACER_RESOLVER_UPSTREAMS 8 /* DNS servers it steers to at most */
 
 struct tracer_config {
 	enum backend backend;      /* BACKEND_KPROBE or BACKEND_TRACEPOINT */
@@ -31,6 +35,8 @@ struct tracer_config {
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
 	bool enforce;              /* compile in the policy programs (enforce.h) */
 	bool allow_list;           /* ... refusing what no allow rule admits */
+	bool resolver;             /* ... steering DNS to the resolver
+				      (bpf_text/resolver_steer.bpf.h) */
 	struct record_sink sink;   /* where tracer_poll delivers records */
 	/* the cgroup v2 root tracer_attach links the cgroup programs
 	 * (cgroup_probes) to; "" links none */

@@ -43,8 +43,9 @@ static void ignore_lost(void *cookie, uint64_t lost) {}
 /* `follow`: following children and local services (bpf_text/follow.bpf.h),
  * or neither. With `enforcing`, also the policy programs (policy_cgroup.bpf.h: the
  * ENFORCE_PROGRAMS of lib/enforce.c, sock_create, connect4/6, sendmsg4/6
- * and the DNS egress), with rules of every kind in their maps (names too,
- * which switch on the refusal of DNS over TCP) and an allow list. */
+ * and the DNS egress) and the resolver's steering (resolver_steer.bpf.h),
+ * with rules of every kind in their maps (names too, which switch on the
+ * refusal of DNS over TCP) and an allow list. */
 static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 			    size_t expected_programs)
 {
@@ -54,6 +55,7 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 		.follow_services = follow,
 		.enforce = enforcing,
 		.allow_list = enforcing,
+		.resolver = enforcing,
 		.buffer_pages = 8,
 		.kernel_tree = headers.source == HEADERS_NEAREST ? headers.tree : NULL,
 		.sink = { .record = ignore_record, .lost = ignore_lost },
@@ -68,7 +70,8 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 		static const char *const rules[][2] = {
 			{ "deny", "192.0.2.0/24" }, { "deny", "[2001:db8::/32]:443" },
 			{ "deny", "forge.example.com" }, { "deny", "*.forge.example.com" },
-			{ "allow", "10.0.0.0/8" },
+			{ "allow", "10.0.0.0/8" }, { "allow", "api.example.com:8080" },
+			{ "deny", "mirror.example.com:22" },
 		};
 		struct policy policy = { 0 };
 		struct outage outage = { .count = 0 };

@@ -24,15 +24,6 @@ fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the 
 BLOCKED='EPERM (blocked)'
 deny=(--deny "$forge_ip/32" --deny forge.example.com --enforce)
 
-# Lines with PID COMM PROTO and the blocked result to DEST ("-" skips).
-count_blocked() {
-	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" '
-		$6 == "EPERM" && $7 == "(blocked)" &&
-		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
-		(proto == "-" || $5 == proto) && (dest == "-" || $9 == dest) { n++ }
-		END { print n + 0 }'
-}
-
 deptrace_cgroups() {
 	find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l
 }

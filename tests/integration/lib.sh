@@ -132,6 +132,16 @@ count_lines() {
 		END { print n + 0 }'
 }
 
+# Lines with PID COMM PROTO and the blocked result (EPERM (blocked)) to
+# DEST ("-" skips).
+count_blocked() {
+	event_lines | awk -v pid="$1" -v comm="$2" -v proto="$3" -v dest="$4" '
+		$6 == "EPERM" && $7 == "(blocked)" &&
+		(pid == "-" || $2 == pid) && (comm == "-" || $4 == comm) &&
+		(proto == "-" || $5 == proto) && (dest == "-" || $9 == dest) { n++ }
+		END { print n + 0 }'
+}
+
 # For every connection the test client printed in file $1 (what it really
 # did), deptrace must have printed one line with the same PID, COMM,
 # protocol, destination and result: as many such lines as the client made

@@ -553,6 +553,41 @@ START_TEST(test_blocked_attempts)
 }
 END_TEST
 
+/* Under an allow list of names in force, deptrace's resolver answers
+ * REFUSED for a name no allow rule admits: a blocked violation with the
+ * name. A REFUSED answer for an allowed name is the server's own. */
+START_TEST(test_resolver_refusal)
+{
+	union deptrace_record rec;
+	const char *t;
+
+	enforcing = true;
+	rule(RULE_ALLOW, "api.example.com:443");
+	rule(RULE_ALLOW, "127.0.0.53:53");
+	open_with_curl(OUTPUT_TEXT);
+	for (int allowed = 0; allowed < 2; allowed++) {
+		if (allowed)
+			rule(RULE_ALLOW, "forge.example.com:443");
+		dns_record(101, 1000000 + allowed, 0x1111, 1, NULL);
+		memset(&rec, 0, sizeof(rec));
+		rec.dns.h = header(DEPTRACE_EVENT_DNS, 101, 100, "curl", 1000100 + allowed);
+		rec.dns.len = (uint32_t)dns_message_for(rec.dns.payload, "forge.example.com", 0x1111,
+							1, NULL);
+		rec.dns.payload[2] = 0x81; /* QR, RD */
+		rec.dns.payload[3] = 0x85; /* RA, REFUSED */
+		rec.dns.full_len = rec.dns.len;
+		rec.dns.direction = DEPTRACE_DNS_RECEIVED;
+		session_record(s, &rec);
+	}
+	t = finish();
+	ck_assert_msg(strstr(t, "0.001     101     100     curl            DNS    REFUSED       0us     forge.example.com A"
+				"  VIOLATION hidden (deploy.sh > curl; not in curl's argv): not on the allow list\n"), "%s", t);
+	ck_assert_msg(strstr(t, "DNS    REFUSED       0us     forge.example.com A  hidden (deploy.sh > curl; not in curl's argv)\n"),
+		      "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 1);
+}
+END_TEST
+
 /* The policy's packet program runs before the capture's when the policy
  * is on a cgroup below the capture's: the refusal comes first and waits
  * for its query, which follows within microseconds; one the query does
@@ -1266,6 +1301,7 @@ int main(void)
 	tcase_add_test(tc, test_allow_list_miss_in_json);
 	tcase_add_test(tc, test_denied_name);
 	tcase_add_test(tc, test_blocked_attempts);
+	tcase_add_test(tc, test_resolver_refusal);
 	tcase_add_test(tc, test_refusal_before_its_query);
 	tcase_add_test(tc, test_cname_to_denied_name);
 	tcase_add_test(tc, test_socket_refused);

@@ -41,16 +41,26 @@ static const struct policy_program programs[ENFORCE_PROGRAMS] = {
 _Static_assert(RESOLVER_MAX_UPSTREAMS <= TRACER_RESOLVER_UPSTREAMS,
 	       "the steering maps hold every upstream");
 
-bool enforce_needs_resolver(const struct policy *p)
+/* How many of the outage's targets the resolver answers. */
+static size_t outage_names(const struct outage *o)
 {
-	return resolver_needed(p);
+	size_t n = 0;
+
+	for (size_t i = 0; i < o->count; i++)
+		n += outage_by_resolver(&o->targets[i]);
+	return n;
+}
+
+bool enforce_needs_resolver(const struct policy *p, const struct outage *o)
+{
+	return resolver_needed(p) || outage_names(o);
 }
 
 /* How many programs the policy needs: the steering ones too when the
  * resolver is. */
-static size_t program_count(const struct policy *p)
+static size_t program_count(const struct policy *p, const struct outage *o)
 {
-	return enforce_needs_resolver(p) ? ENFORCE_PROGRAMS : POLICY_PROGRAMS;
+	return enforce_needs_resolver(p, o) ? ENFORCE_PROGRAMS : POLICY_PROGRAMS;
 }
 
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen)
@@ -91,10 +101,11 @@ static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 in
 	return bpf_update_elem(tracer_table_fd(t, "deny_names"), &key, &index, BPF_ANY) ? -errno : 0;
 }
 
-/* What the programs need to know of the policy as a whole. */
-static int set_settings(struct tracer *t, const struct policy *p)
+/* What the programs need to know of the policy as a whole (an outage's
+ * names count as name rules: DNS over TCP would escape them too). */
+static int set_settings(struct tracer *t, const struct policy *p, const struct outage *o)
 {
-	__u32 slot = DEPTRACE_SETTING_NAME_RULES, name_rules = 0;
+	__u32 slot = DEPTRACE_SETTING_NAME_RULES, name_rules = (__u32)outage_names(o);
 
 	for (size_t i = 0; i < p->count; i++)
 		name_rules += p->rules[i].kind != RULE_NET;
@@ -113,7 +124,7 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 {
 	int rc;
 
-	for (size_t i = 0; i < program_count(p); i++) {
+	for (size_t i = 0; i < program_count(p, o); i++) {
 		int fd = tracer_load_function(t, programs[i].function, programs[i].type,
 					      programs[i].attach, err, errlen);
 
@@ -130,11 +141,13 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 			return load_rule_error(r->text, rc, err, errlen);
 	}
 	for (size_t i = 0; i < o->count; i++) {
+		if (outage_by_resolver(&o->targets[i]))
+			continue; /* a name: answered by the resolver */
 		rc = add_net_key(t, "outage_nets", &o->targets[i].rule, o->targets[i].mode);
 		if (rc)
 			return load_rule_error(o->targets[i].rule.text, rc, err, errlen);
 	}
-	rc = set_settings(t, p);
+	rc = set_settings(t, p, o);
 	if (rc)
 		snprintf(err, errlen, "cannot load the policy's settings into the kernel: %s",
 			 strerror(-rc));
@@ -155,14 +168,25 @@ static int admit_address(void *ctx, const struct policy_rule *rule, const uint8_
 
 /* Reads the name servers, starts the resolver, and tells the steering
  * programs where each server's questions go. */
-static int start_resolver(struct tracer *t, const struct policy *p, struct enforcement *e,
-			  char *err, size_t errlen)
+static int start_resolver(struct tracer *t, const struct policy *p, const struct outage *o,
+			  struct enforcement *e, char *err, size_t errlen)
 {
-	struct resolver_config c = { .rules.policy = p, .listen_port = 53, .upstream_port = 53,
+	struct resolver_config c = { .rules = { .policy = p, .overrides = e->overrides },
+				     .listen_port = 53, .upstream_port = 53,
 				     .admit = admit_address, .admit_ctx = t };
 	int to = tracer_table_fd(t, "resolver_upstreams");
 	int from = tracer_table_fd(t, "resolver_sources");
 	int rc = resolver_read_upstreams(ENFORCE_RESOLV_CONF, &c, err, errlen);
+
+	for (size_t i = 0; i < o->count; i++) {
+		if (!outage_by_resolver(&o->targets[i]))
+			continue;
+		e->overrides[c.rules.noverrides++] = (struct resolver_override){
+			.target = o->targets[i].rule,
+			.verdict = o->targets[i].mode == OUTAGE_DNS ? RESOLVER_SERVFAIL
+								      : RESOLVER_NXDOMAIN,
+		};
+	}
 
 	if (!rc)
 		rc = resolver_start(&c, &e->resolver, err, errlen);
@@ -184,12 +208,12 @@ static int start_resolver(struct tracer *t, const struct policy *p, struct enfor
 	return 0;
 }
 
-int enforce_attach(struct tracer *t, const struct policy *p, int cgroup_fd,
-		   struct enforcement *e, char *err, size_t errlen)
+int enforce_attach(struct tracer *t, const struct policy *p, const struct outage *o,
+		   int cgroup_fd, struct enforcement *e, char *err, size_t errlen)
 {
-	int rc = enforce_needs_resolver(p) ? start_resolver(t, p, e, err, errlen) : 0;
+	int rc = enforce_needs_resolver(p, o) ? start_resolver(t, p, o, e, err, errlen) : 0;
 
-	for (size_t i = 0; !rc && i < program_count(p); i++) {
+	for (size_t i = 0; !rc && i < program_count(p, o); i++) {
 		int fd = tracer_link_cgroup(t, programs[i].function, programs[i].type,
 					    programs[i].attach, cgroup_fd, err, errlen);
 

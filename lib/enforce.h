@@ -39,13 +39,14 @@ struct enforcement {
 	int link_fds[ENFORCE_PROGRAMS];
 	size_t nlinks;
 	struct resolver *resolver;            /* running, or NULL */
+	struct resolver_override overrides[OUTAGE_MAX_TARGETS]; /* the resolver's */
 	bool resolved;                        /* a resolver ran: its stats are below */
 	struct resolver_stats resolver_stats; /* as it stopped */
 };
 
-/* Whether the tracer must be loaded with config.resolver for this policy
- * (resolver_needed). */
-bool enforce_needs_resolver(const struct policy *p);
+/* Whether the tracer must be loaded with config.resolver: for this
+ * policy (resolver_needed), or a name's --outage in a dns mode. */
+bool enforce_needs_resolver(const struct policy *p, const struct outage *o);
 
 /* 0, or -EINVAL with the first rule enforcement cannot hold and why. */
 int enforce_check_policy(const struct policy *p, char *err, size_t errlen);
@@ -57,11 +58,12 @@ int enforce_load(struct tracer *tracer, const struct policy *p, const struct out
 		 char *err, size_t errlen);
 
 /* Links the loaded programs to the cgroup open at cgroup_fd; when the
- * policy needs it, first starts the resolver for the IPv4 name servers of
- * ENFORCE_RESOLV_CONF and links the programs that steer DNS to it. The
- * policy must outlive the enforcement. 0 or -errno. */
-int enforce_attach(struct tracer *tracer, const struct policy *p, int cgroup_fd,
-		   struct enforcement *e, char *err, size_t errlen);
+ * policy or the outage needs it, first starts the resolver for the IPv4
+ * name servers of ENFORCE_RESOLV_CONF (answering the outage's names
+ * itself) and links the programs that steer DNS to it. The policy must
+ * outlive the enforcement. 0 or -errno. */
+int enforce_attach(struct tracer *tracer, const struct policy *p, const struct outage *o,
+		   int cgroup_fd, struct enforcement *e, char *err, size_t errlen);
 
 /* Closes the links: the programs leave the cgroup (unless a guard holds
  * copies); stops the resolver, keeping its stats. Safe on a zeroed or

@@ -275,7 +275,8 @@ const struct option_desc options_table[] = {
 		     "run COMMAND with TARGET (an address, CIDR, or either with a port, as in "
 		     "--deny; then =MODE) unreachable for it, in its cgroup only: blackhole (the default: "
 		     "packets vanish, connects hang until the client gives up) or refuse "
-		     "(connects fail at once with ECONNREFUSED); may be repeated"),
+		     "(connects fail at once with ECONNREFUSED); for a name, dns (its lookups "
+		     "fail at once with SERVFAIL) or nxdomain; may be repeated"),
 };
 
 const size_t options_table_len = ARRAY_SIZE(options_table);

@@ -11,6 +11,8 @@ static const struct {
 } modes[] = {
 	{ "blackhole", OUTAGE_BLACKHOLE },
 	{ "refuse", OUTAGE_REFUSE },
+	{ "dns", OUTAGE_DNS },
+	{ "nxdomain", OUTAGE_NXDOMAIN },
 };
 
 const char *outage_mode_name(enum outage_mode mode)
@@ -29,11 +31,8 @@ static int parse_mode(const char *text, enum outage_mode *mode, char *err, size_
 			return 0;
 		}
 	}
-	if (!strcmp(text, "dns") || !strcmp(text, "nxdomain"))
-		snprintf(err, errlen, "--outage mode '%s' is not available yet: use refuse or blackhole on the name's addresses",
-			 text);
-	else
-		snprintf(err, errlen, "unknown --outage mode '%s': expected refuse or blackhole", text);
+	snprintf(err, errlen, "unknown --outage mode '%s': expected refuse, blackhole, dns or nxdomain",
+		 text);
 	return -EINVAL;
 }
 
@@ -60,8 +59,18 @@ int outage_add(struct outage *o, const char *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "--outage: %s", reason);
 		return -EINVAL;
 	}
-	if (t->rule.kind != RULE_NET) {
-		snprintf(err, errlen, "--outage %s: a name cannot be made unreachable yet (the kernel needs its addresses before the program connects): give its addresses or CIDR",
+	if (t->rule.kind != RULE_NET && !outage_by_resolver(&(struct outage_target){ .mode = mode })) {
+		snprintf(err, errlen, "--outage %s: a name takes =dns or =nxdomain (its lookups fail); refuse and blackhole need its addresses or CIDR",
+			 target);
+		return -EINVAL;
+	}
+	if (t->rule.kind == RULE_NET && outage_by_resolver(&(struct outage_target){ .mode = mode })) {
+		snprintf(err, errlen, "--outage %s=%s: the dns modes are for names (their lookups fail); an address takes refuse or blackhole",
+			 target, outage_mode_name(mode));
+		return -EINVAL;
+	}
+	if (t->rule.kind != RULE_NET && t->rule.port) {
+		snprintf(err, errlen, "--outage %s: a lookup has no port: give the name without one",
 			 target);
 		return -EINVAL;
 	}

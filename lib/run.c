@@ -502,8 +502,8 @@ static int start_enforcement(struct run *r)
 			return enforcement_unavailable(r, err);
 		}
 	}
-	if (r->ops.enforce_attach(r->tracer, &r->opts->policy, e->cgroup.dir_fd, &e->links, err,
-				  sizeof(err)))
+	if (r->ops.enforce_attach(r->tracer, &r->opts->policy, &r->opts->outage, e->cgroup.dir_fd,
+				  &e->links, err, sizeof(err)))
 		return enforcement_unavailable(r, err);
 	rc = r->ops.cgroup_guard_start(&e->cgroup, e->links.link_fds, e->links.nlinks, &e->guard);
 	if (rc) {
@@ -617,7 +617,7 @@ static int load(struct run *r)
 		.buffer_pages = o->buffer_pages,
 		.enforce = o->enforce,
 		.allow_list = r->opts->policy.nallow > 0,
-		.resolver = o->enforce && enforce_needs_resolver(&o->policy),
+		.resolver = o->enforce && enforce_needs_resolver(&o->policy, &o->outage),
 	};
 	struct session_config session_config = {
 		.out = &r->out,

@@ -111,8 +111,9 @@ struct run_ops {
 	int (*enforce_load)(struct tracer *tracer, const struct policy *p,
 			    const struct outage *o, char *err,
 			    size_t errlen);
-	int (*enforce_attach)(struct tracer *tracer, const struct policy *p, int cgroup_fd,
-			      struct enforcement *e, char *err, size_t errlen);
+	int (*enforce_attach)(struct tracer *tracer, const struct policy *p,
+			      const struct outage *o, int cgroup_fd, struct enforcement *e,
+			      char *err, size_t errlen);
 	void (*enforce_detach)(struct enforcement *e);
 	/* --cgroup PATH, or (NULL) a new cgroup of deptrace's own; 0 or -errno
 	 * with the reason in `err` */

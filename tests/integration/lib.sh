@@ -132,6 +132,16 @@ count_lines() {
 		END { print n + 0 }'
 }
 
+# Fails unless each of the given lines ("curl=6") is a line the traced
+# command printed ($SCRATCH/client.out).
+expect_client_says() {
+	local want
+	for want; do
+		grep -qx -- "$want" "$SCRATCH/client.out" ||
+			fail "expected '$want' from the command: $(tr '\n' ' ' < "$SCRATCH/client.out")"
+	done
+}
+
 # Lines with PID COMM PROTO and the blocked result (EPERM (blocked)) to
 # DEST ("-" skips).
 count_blocked() {

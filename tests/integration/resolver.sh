@@ -85,9 +85,7 @@ getent hosts forge.example.com >/dev/null; echo "getent_forge=\$?"
 EOF
 chmod 755 "$SCRATCH/new.sh"
 run_deptrace "${enforce[@]}" -- "$SCRATCH/new.sh"
-for want in getent_new=2 curl_new=6 getent_forge=0; do
-	grep -qx "$want" "$SCRATCH/client.out" || fail "expected $want: $(tr '\n' ' ' < "$SCRATCH/client.out")"
-done
+expect_client_says getent_new=2 curl_new=6 getent_forge=0
 event_lines | grep -E " getent +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep -q 'VIOLATION direct.*: not on the allow list' ||
 	fail "no blocked lookup line naming telemetry.example.net: $(event_lines | grep ' DNS ')"
 event_lines | grep -E " curl +DNS +REFUSED +[^ ]+ +telemetry\.example\.net " | grep -q 'VIOLATION' ||
@@ -155,20 +153,20 @@ EOF
 # the other server's address is allowed: what refuses it is the steering
 printf 'allow 127.0.0.54:53\n' > "$SCRATCH/other-server.policy"
 run_deptrace "${enforce[@]}" --policy "$SCRATCH/other-server.policy" -- /usr/bin/python3 "$SCRATCH/attack.py" "$FAKENET_DNS"
-expect_attack() {
-	grep -qx -- "$1" "$SCRATCH/client.out" || fail "$2: expected '$1', got: $(tr '\n' ' ' < "$SCRATCH/client.out")"
-}
-expect_attack "allowed=rcode0 from=$FAKENET_DNS answers=1" "a raw query for an allowed name (the answer must come from the server asked)"
-expect_attack "cased=rcode0 from=$FAKENET_DNS answers=1" "an allowed name in mixed case"
-expect_attack "new=rcode5 from=$FAKENET_DNS answers=0" "a raw query for a new name"
+# answers come from the server asked (glibc would drop others)
+expect_client_says "allowed=rcode0 from=$FAKENET_DNS answers=1" \
+	"cased=rcode0 from=$FAKENET_DNS answers=1" \
+	"new=rcode5 from=$FAKENET_DNS answers=0"
 grep -Eq '^dotted=(rcode[1-5] .*answers=0|errno1)$' "$SCRATCH/client.out" ||
 	fail "a label holding a dot was answered: $(grep dotted "$SCRATCH/client.out")"
-expect_attack "other_server=errno1" "DNS to another port-53 server, allowed by address"
-expect_attack "listener=errno1" "DNS straight to the resolver's listening address"
-expect_attack "ipv6=errno1" "DNS over IPv6"
-expect_attack "mapped=rcode0 from=::ffff:$FAKENET_DNS answers=1" "DNS from an IPv6 socket to the server's IPv4-mapped address (steered too)"
-expect_attack "mapped_new=rcode5 from=::ffff:$FAKENET_DNS answers=0" "a new name from an IPv6 socket"
-expect_attack "tcp53=errno1" "DNS over TCP"
+# the ways around the resolver: refused (an IPv6 socket to the v4-mapped
+# server is steered as IPv4 is)
+expect_client_says "other_server=errno1" \
+	"listener=errno1" \
+	"ipv6=errno1" \
+	"mapped=rcode0 from=::ffff:$FAKENET_DNS answers=1" \
+	"mapped_new=rcode5 from=::ffff:$FAKENET_DNS answers=0" \
+	"tcp53=errno1"
 event_lines | grep -E " python3 +DNS +REFUSED +[^ ]+ +telemetry\.example\.net A " | grep -q VIOLATION ||
 	fail "the raw query for a new name is not a violation line"
 [[ $(count_blocked - python3 UDP 127.0.0.54:53) == 1 ]] || fail "no blocked line for DNS to 127.0.0.54"
@@ -189,8 +187,6 @@ getent hosts telemetry.example.net. >/dev/null; echo "new_dot=\$?"
 EOF
 chmod 755 "$SCRATCH/names.sh"
 run_deptrace "${enforce[@]}" -- "$SCRATCH/names.sh"
-for want in dot=0 upper=0 new_dot=2; do
-	grep -qx "$want" "$SCRATCH/client.out" || fail "expected $want: $(tr '\n' ' ' < "$SCRATCH/client.out")"
-done
+expect_client_says dot=0 upper=0 new_dot=2
 expect_clean "after the name encodings"
 pass "glibc: a trailing dot and upper case resolve an allowed name, not a new one"

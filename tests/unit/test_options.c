@@ -333,7 +333,8 @@ START_TEST(test_enforcement_options)
 END_TEST
 
 /* --outage: enforced like a policy (it needs no other rule), blackhole by
- * default; names, unknown modes and bad addresses are refused. */
+ * default; names take the dns modes only, addresses the others; unknown
+ * modes and bad addresses are refused. */
 START_TEST(test_outage_options)
 {
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "--outage", "[2001:db8::/32]:443=refuse",
@@ -348,11 +349,20 @@ START_TEST(test_outage_options)
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "-p", "7"), -EINVAL);
 	ck_assert_str_eq(err, "--outage needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
 	ck_assert_int_eq(PARSE("--outage", "forge.example.com", "--", "true"), -EINVAL);
-	ck_assert_msg(strstr(err, "a name cannot be made unreachable yet"), "%s", err);
+	ck_assert_msg(strstr(err, "a name takes =dns or =nxdomain"), "%s", err);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=sideways", "--", "true"), -EINVAL);
-	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse or blackhole");
+	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse, blackhole, dns or nxdomain");
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=dns", "--", "true"), -EINVAL);
-	ck_assert_msg(strstr(err, "'dns' is not available yet"), "%s", err);
+	ck_assert_msg(strstr(err, "the dns modes are for names"), "%s", err);
+	ck_assert_int_eq(PARSE("--outage", "forge.example.com:443=dns", "--", "true"), -EINVAL);
+	ck_assert_msg(strstr(err, "a lookup has no port"), "%s", err);
+	/* names, by the resolver: SERVFAIL (dns) or NXDOMAIN */
+	ck_assert_int_eq(PARSE("--outage", "forge.example.com=dns", "--outage", "*.corp.example=nxdomain",
+			       "--", "./deploy.sh"), 0);
+	ck_assert_int_eq(opts.outage.targets[0].mode, OUTAGE_DNS);
+	ck_assert_str_eq(opts.outage.targets[0].rule.text, "outage forge.example.com (dns)");
+	ck_assert_int_eq(opts.outage.targets[1].mode, OUTAGE_NXDOMAIN);
+	ck_assert_int_eq(opts.outage.targets[1].rule.kind, RULE_SUFFIX);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.0/33", "--", "true"), -EINVAL);
 	ck_assert_msg(!strncmp(err, "--outage: ", 10), "%s", err);
 }

@@ -151,8 +151,9 @@ static int fake_enforce_load(struct tracer *tracer, const struct policy *p,
 	return fake.enforce_load;
 }
 
-static int fake_enforce_attach(struct tracer *tracer, const struct policy *p, int cgroup_fd,
-			       struct enforcement *e, char *err, size_t errlen)
+static int fake_enforce_attach(struct tracer *tracer, const struct policy *p,
+			       const struct outage *o, int cgroup_fd, struct enforcement *e,
+			       char *err, size_t errlen)
 {
 	ck_assert_int_eq(cgroup_fd, FAKE_CGROUP_FD);
 	call("enforce_attach");

@@ -144,16 +144,25 @@ enum deptrace_query_refusal {
 					    (UDP GSO): only one is judged */
 };
 
+enum deptrace_serve_transport {
+	DEPTRACE_SERVE_TCP = 0,
+	DEPTRACE_SERVE_UNIX = 1,
+	DEPTRACE_SERVE_UDP = 2,
+};
+
 /* A thread outside the traced tree (the header's) read from a local TCP
- * connection a traced thread made: it serves the tree, and is traced
- * until that connection closes. Sent once per thread and connection. */
+ * connection a traced thread made, from a Unix socket a traced thread
+ * wrote to, or a datagram a traced thread's UDP socket sent: it serves the
+ * tree, and is traced until that ends (bpf_text/follow.bpf.h). Sent once
+ * per thread and connection. */
 struct deptrace_serve_event {
 	struct deptrace_header h;  /* the serving thread; ppid: client_pid */
 	__u32 client_pid;          /* who connected (traced, or serving) */
 	__u32 client_tid;
-	__u8 addr[16];             /* the service's address (IPv4-mapped) */
+	__u8 addr[16];             /* TCP, UDP: the service's address (IPv4-mapped) */
 	__u16 port;                /* and port */
-	__u8 pad[6];
+	__u8 transport;            /* enum deptrace_serve_transport */
+	__u8 pad[5];
 };
 
 /* A DNS query the enforced policy refused to let out, by its ID (the

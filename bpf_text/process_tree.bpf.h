@@ -10,6 +10,8 @@
  *   DEPTRACE_FOLLOW_CHILDREN  1 to trace processes forked by traced ones
  *   DEPTRACE_FOLLOW_SERVICES  1 to trace the threads of local services
  *                             while they serve the tree (follow.bpf.h)
+ *   DEPTRACE_FOLLOW_UNIX      1 to follow them over Unix sockets too
+ *   DEPTRACE_SELF_TGID        deptrace's own tgid, which never serves
  *   DEPTRACE_MAX_PROCS        capacity of the traced map
  */
 #include <uapi/linux/sched.h> /* CLONE_THREAD */

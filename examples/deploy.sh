@@ -7,7 +7,10 @@
 #   hidden     the migration tool it runs checks the forge for a newer
 #              version of itself;
 #   transient  the deploy registry, an internal API it calls, checks the
-#              release on the forge before it records the deploy.
+#              release on the forge before it records the deploy; and the
+#              host's deploy lock, a service on a Unix socket, asks the
+#              forge whether a change freeze is on before it grants the lock
+#              (when DEPLOY_LOCK_SOCKET names that socket).
 # With the forge down this deploy fails, so it cannot be how the forge is
 # redeployed. scripts/demo runs it under deptrace against fake services.
 #
@@ -18,9 +21,16 @@ set -euo pipefail
 version=${1:-2.4.1}
 forge=${FORGE_URL:-http://forge.example.com}
 registry=${REGISTRY_URL:-http://api.internal.example:8080}
+lock=${DEPLOY_LOCK_SOCKET:-}
 here=$(cd "$(dirname "$0")" && pwd)
 stage=$(mktemp -d /tmp/deploy-app.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
+
+if [[ -n $lock ]]; then
+	echo "deploy: taking the deploy lock"
+	curl -fsS -o /dev/null -X POST --unix-socket "$lock" "http://lock/v1/lock?app=app"
+	trap 'curl -fsS -o /dev/null -X DELETE --unix-socket "$lock" "http://lock/v1/lock?app=app"; rm -rf "$stage"' EXIT
+fi
 
 echo "deploy: downloading app $version from the forge"
 release=$forge/app/releases/$version

@@ -41,14 +41,18 @@ static void report_probes(FILE *out, const struct kernel_features *f)
 
 /* Where each fact comes from, and how many syscall tracepoints that
  * takes: each slows every syscall of every process while attached. */
-static void report_fact_sources(FILE *out, enum backend backend)
+static void report_fact_sources(FILE *out, enum backend backend, const struct kernel_features *f)
 {
 	char sources[1024];
 	unsigned hooks, total = 0;
 
 	for (enum probe_fact fact = 0; fact < FACT_COUNT; fact++) {
 		probe_fact_sources(backend, fact, sources, sizeof(sources), &hooks);
-		fprintf(out, ROW "%s\n", probe_fact_name(fact), sources);
+		if (fact == FACT_UNIX_SERVICES && f->missing_unix_tracepoint)
+			fprintf(out, ROW "not followed: no tracepoint sock:%s in this kernel\n",
+				probe_fact_name(fact), f->missing_unix_tracepoint);
+		else
+			fprintf(out, ROW "%s\n", probe_fact_name(fact), sources);
 		total += hooks;
 	}
 	fprintf(out, ROW "%u (each slows every syscall on the machine while attached)\n",
@@ -82,7 +86,7 @@ enum run_failure check_report(FILE *out, enum backend wanted,
 	} else {
 		fprintf(out, ROW "%s%s\n", "backend", backend_name(backend),
 			wanted == BACKEND_AUTO ? " (auto)" : " (forced)");
-		report_fact_sources(out, backend);
+		report_fact_sources(out, backend, &features);
 	}
 	headers_rc = kheaders_choose(features.release, &headers, err, sizeof(err));
 	if (headers_rc)

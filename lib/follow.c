@@ -8,6 +8,7 @@
 struct follow_thread {
 	pid_t tid;
 	char via[FOLLOW_VIA_LEN];
+	char note[FOLLOW_NOTE_LEN]; /* "" when none */
 };
 
 struct follow_table {
@@ -67,5 +68,26 @@ int follow_table_serve(struct follow_table *t, pid_t tid, const char *comm, pid_
 		f->tid = tid;
 	}
 	snprintf(f->via, sizeof(f->via), "%s", via);
+	f->note[0] = '\0';
 	return 0;
+}
+
+void follow_table_note(struct follow_table *t, pid_t tid, const char *note)
+{
+	struct follow_thread *f = find(t, tid);
+
+	if (f)
+		snprintf(f->note, sizeof(f->note), "%s", note);
+}
+
+const char *follow_table_take_note(struct follow_table *t, pid_t tid)
+{
+	static char taken[FOLLOW_NOTE_LEN];
+	struct follow_thread *f = find(t, tid);
+
+	if (!f || !f->note[0])
+		return NULL;
+	snprintf(taken, sizeof(taken), "%s", f->note);
+	f->note[0] = '\0';
+	return taken;
 }

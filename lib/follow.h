@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #define FOLLOW_VIA_LEN 512
+#define FOLLOW_NOTE_LEN 256
 
 struct follow_table;
 
@@ -32,5 +33,14 @@ int follow_table_serve(struct follow_table *t, pid_t tid, const char *comm, pid_
 
 /* The path of thread `tid`, or NULL when it serves nobody. */
 const char *follow_table_via(const struct follow_table *t, pid_t tid);
+
+/* What the reader of thread `tid`'s path should be told about it ("the
+ * path of its Unix socket was not found: ..."), for the first event that
+ * uses the path: a service that does nothing more needs no warning. Set
+ * after follow_table_serve (which clears it); ignored for a thread that
+ * serves nobody. follow_table_take_note returns it once (valid until the
+ * table changes), NULL when there is none. */
+void follow_table_note(struct follow_table *t, pid_t tid, const char *note);
+const char *follow_table_take_note(struct follow_table *t, pid_t tid);
 
 #endif

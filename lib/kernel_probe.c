@@ -24,6 +24,12 @@ const struct probe_spec shared_probes[] = {
 	{ 0 },
 };
 
+const struct probe_spec unix_probes[] = {
+	{ "sock", "sk_data_ready", NULL, false, FACT_UNIX_SERVICES },
+	{ "sock", "sock_recv_length", NULL, false, FACT_UNIX_SERVICES },
+	{ 0 },
+};
+
 const struct probe_spec kprobe_probes[] = {
 	{ NULL, "tcp_v4_connect", "on_tcp_connect", false, FACT_CONNECT },
 	{ NULL, "tcp_v6_connect", "on_tcp_connect", false, FACT_CONNECT },
@@ -44,6 +50,13 @@ const struct cgroup_probe_spec cgroup_probes[] = {
 	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_DNS },
 	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT_DNS },
 	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, FACT_DNS },
+	/* UDP services (bpf_text/follow.bpf.h): not with --no-follow */
+	{ "connect4", "follow_udp_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT, FACT_SERVICES },
+	{ "connect6", "follow_udp_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT, FACT_SERVICES },
+	{ "sendmsg4", "follow_udp_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG, FACT_SERVICES },
+	{ "sendmsg6", "follow_udp_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG, FACT_SERVICES },
+	{ "recvmsg4", "follow_udp_recvmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_RECVMSG, FACT_SERVICES },
+	{ "recvmsg6", "follow_udp_recvmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_RECVMSG, FACT_SERVICES },
 	{ 0 },
 };
 
@@ -55,6 +68,7 @@ const char *probe_fact_name(enum probe_fact fact)
 	case FACT_CONNECT: return "connect(2)";
 	case FACT_DNS: return "DNS payloads";
 	case FACT_SERVICES: return "local services";
+	case FACT_UNIX_SERVICES: return "Unix services";
 	case FACT_COUNT: break;
 	}
 	return "?";
@@ -78,13 +92,14 @@ void probe_fact_sources(enum backend backend, enum probe_fact fact, char *buf, s
 {
 	const struct probe_spec *lists[] = {
 		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
+		unix_probes,
 	};
 	char prefix[64];
 	size_t used = 0;
 
 	*buf = '\0';
 	*syscall_hooks = 0;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			if (p->fact != fact)
 				continue;
@@ -189,6 +204,7 @@ void probe_kernel(struct kernel_features *features)
 	features->missing_symbol = features->kprobes ? first_missing_symbol(kprobe_probes) : NULL;
 	features->missing_tracepoint = first_missing_tracepoint(shared_probes);
 	features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
+	features->missing_unix_tracepoint = first_missing_tracepoint(unix_probes);
 }
 
 bool have_tracing_privileges(void)

@@ -27,6 +27,8 @@ struct kernel_features {
 	const char *missing_symbol;  /* first kprobe target not in kallsyms (NULL without kprobes) */
 	const char *missing_tracepoint; /* first of shared_probes absent */
 	const char *missing_syscall_tracepoint; /* first of tracepoint_probes absent */
+	const char *missing_unix_tracepoint; /* first of unix_probes absent: Unix-socket
+						services cannot be followed */
 };
 
 /* Mounts debugfs (and tracefs under it if the kernel does not automount
@@ -56,6 +58,8 @@ enum probe_fact {
 	FACT_DNS,         /* the DNS datagrams of traced processes */
 	FACT_SERVICES,    /* local services reading what the tree sent them
 			     (bpf_text/follow.bpf.h; not with --no-follow) */
+	FACT_UNIX_SERVICES, /* the same over Unix sockets, where the kernel
+			       has the tracepoints (not with --no-follow) */
 	FACT_COUNT,
 };
 
@@ -76,6 +80,9 @@ struct probe_spec {
 extern const struct probe_spec shared_probes[];
 extern const struct probe_spec kprobe_probes[];
 extern const struct probe_spec tracepoint_probes[];
+/* Both backends, where the kernel has them all (Debian's 6.1 has none):
+ * following services over Unix sockets. */
+extern const struct probe_spec unix_probes[];
 
 /* One of the cgroup programs both backends link to the cgroup v2 root
  * (lib/tracer.c). They run only on the calls and packets they hook, and

@@ -209,6 +209,10 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    features.release,
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
+	config->follow_unix = !features.missing_unix_tracepoint;
+	if (config->follow_services && !config->follow_unix)
+		message_say(messages, "services reached over Unix sockets are not followed: this kernel "
+			    "has no tracepoint sock:%s", features.missing_unix_tracepoint);
 	/* before libbcc starts threads: a private mount must be made first */
 	if (find_cgroup2(config->cgroup_root, sizeof(config->cgroup_root), err, sizeof(err),
 			 messages)) {

@@ -12,6 +12,7 @@
 #include "event_format.h"
 #include "first_bytes.h"
 #include "follow.h"
+#include "unix_service.h"
 #include "names.h"
 #include "proctree.h"
 #include "resolver.h"
@@ -234,6 +235,10 @@ static void classify_event(struct session *s, struct event *ev, uint32_t tid,
 {
 	ev->via = follow_table_via(s->follow, (pid_t)tid);
 	if (ev->via) {
+		const char *note = follow_table_take_note(s->follow, (pid_t)tid);
+
+		if (note)
+			message_say(&s->config.messages, "%s", note);
 		ev->class = CLASS_TRANSIENT;
 		ev->chain = ev->comm;
 		return;
@@ -338,10 +343,11 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 {
 	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
 	char client[DEP_CHAIN_LEN], destination[DEP_NAME_LEN + DESTINATION_LEN];
-	char comm[DEPTRACE_COMM_LEN];
+	char comm[DEPTRACE_COMM_LEN], err[160];
 	struct name_owner lineage[MAX_LINEAGE];
 	struct name_candidates names;
 	const char *name;
+	int unix_failed = 0;
 
 	name_table_lookup(s->names, lineage,
 			  name_lineage(s, proc_table_find(s->procs, (pid_t)ev->client_pid), lineage),
@@ -351,14 +357,27 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 		proc_info_load(s->config.proc_root, p);
 	process_comm(p, &ev->h, comm);
 	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
-	if (name)
+	if (ev->transport == DEPTRACE_SERVE_UNIX)
+		unix_failed = unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid,
+						    (pid_t)ev->client_pid, destination,
+						    sizeof(destination), err, sizeof(err));
+	else if (name)
 		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
 	else
 		format_endpoint(ev->addr, ev->port, destination, sizeof(destination));
 	if (follow_table_serve(s->follow, (pid_t)ev->h.tid, comm, (pid_t)ev->client_tid, client,
-			       destination))
+			       destination)) {
 		message_say(&s->config.messages, "out of memory: %s (PID %u) serving %s is not followed",
 			    comm, ev->h.pid, destination);
+		return;
+	}
+	if (unix_failed) {
+		char note[FOLLOW_NOTE_LEN];
+
+		snprintf(note, sizeof(note), "%s (PID %u) serves the tree over a Unix socket whose "
+			 "path was not found: %s", comm, ev->h.pid, err);
+		follow_table_note(s->follow, (pid_t)ev->h.tid, note);
+	}
 }
 
 /* A connection reached by any of several names breaks the policy if any

@@ -67,6 +67,17 @@ static void tracepoint_function(const struct probe_spec *probe, char *buf, size_
 		snprintf(buf, len, "%s", probe->function);
 }
 
+bool tracer_follows_unix(const struct tracer_config *config)
+{
+	return config->follow_services && config->follow_unix;
+}
+
+bool tracer_needs_cgroup_probe(const struct tracer_config *config,
+			       const struct cgroup_probe_spec *probe)
+{
+	return probe->fact != FACT_SERVICES || config->follow_services;
+}
+
 /* Calls fn for every probe the configuration needs, in attach order. */
 static int for_each_probe(const struct tracer *t,
 			  int (*fn)(struct tracer *, const struct probe_spec *, char *, size_t),
@@ -75,14 +86,16 @@ static int for_each_probe(const struct tracer *t,
 	const struct probe_spec *lists[] = {
 		shared_probes,
 		t->config.backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
+		unix_probes,
 	};
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			int rc;
 
 			if ((p->children_only && !t->config.follow_children) ||
-			    (p->fact == FACT_SERVICES && !t->config.follow_services))
+			    (p->fact == FACT_SERVICES && !t->config.follow_services) ||
+			    (p->fact == FACT_UNIX_SERVICES && !tracer_follows_unix(&t->config)))
 				continue;
 			rc = fn((struct tracer *)t, p, err, errlen);
 			if (rc)
@@ -152,11 +165,12 @@ static int load_program(struct tracer *t, const struct probe_spec *probe,
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		char *err, size_t errlen)
 {
-	char follow[64], services[64], max_procs[64], enforce[64], allow_list[64], rules[64];
+	char follow[64], services[64], unix_services[64], self[64], max_procs[64], enforce[64],
+		allow_list[64], rules[64];
 	char resolver[64], upstreams[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
-	const char *cflags[] = { follow, services, max_procs, enforce, allow_list, rules,
-				 resolver, upstreams,
+	const char *cflags[] = { follow, services, unix_services, self, max_procs, enforce,
+				 allow_list, rules, resolver, upstreams,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -173,6 +187,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		setenv("BCC_KERNEL_SOURCE", config->kernel_tree, 1);
 	snprintf(follow, sizeof(follow), "-DDEPTRACE_FOLLOW_CHILDREN=%d", config->follow_children);
 	snprintf(services, sizeof(services), "-DDEPTRACE_FOLLOW_SERVICES=%d", config->follow_services);
+	snprintf(unix_services, sizeof(unix_services), "-DDEPTRACE_FOLLOW_UNIX=%d",
+		 tracer_follows_unix(config));
+	/* deptrace's own threads (its DNS forwarder under --enforce) never
+	 * serve the tree: what they do is not the tree's */
+	snprintf(self, sizeof(self), "-DDEPTRACE_SELF_TGID=%d", (int)getpid());
 	snprintf(max_procs, sizeof(max_procs), "-DDEPTRACE_MAX_PROCS=%u", t->config.max_procs);
 	snprintf(enforce, sizeof(enforce), "-DDEPTRACE_ENFORCE=%d", config->enforce);
 	snprintf(allow_list, sizeof(allow_list), "-DDEPTRACE_ALLOW_LIST=%d", config->allow_list);
@@ -196,9 +215,11 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	t->stats_fd = bpf_table_fd(t->module, "stats");
 	rc = for_each_probe(t, load_program, err, errlen);
 	for (const struct cgroup_probe_spec *c = cgroup_probes; !rc && c->hook; c++) {
-		int fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type,
-					      err, errlen);
+		int fd;
 
+		if (!tracer_needs_cgroup_probe(&t->config, c))
+			continue;
+		fd = tracer_load_function(t, c->function, c->prog_type, c->attach_type, err, errlen);
 		rc = fd < 0 ? fd : 0;
 	}
 	if (rc) {
@@ -446,9 +467,12 @@ static int link_cgroup_probes(struct tracer *t, char *err, size_t errlen)
 		return rc;
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++) {
-		int fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root,
-					    err, errlen);
+		int fd;
 
+		if (!tracer_needs_cgroup_probe(&t->config, c))
+			continue;
+		fd = tracer_link_cgroup(t, c->function, c->prog_type, c->attach_type, root, err,
+					errlen);
 		if (fd < 0) {
 			rc = fd;
 			break;

@@ -30,6 +30,8 @@ struct tracer_config {
 	bool follow_children;
 	bool follow_services;      /* trace local services while they serve
 				      the tree (bpf_text/follow.bpf.h) */
+	bool follow_unix;          /* ... over Unix sockets too (unix_probes;
+				      only with follow_services) */
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */
@@ -44,6 +46,15 @@ struct tracer_config {
 };
 
 struct tracer;
+
+/* Whether `config` follows services over Unix sockets (follow_unix counts
+ * only with follow_services). */
+bool tracer_follows_unix(const struct tracer_config *config);
+
+/* Whether `config` loads and links cgroup program `probe` (those following
+ * services only with follow_services). */
+bool tracer_needs_cgroup_probe(const struct tracer_config *config,
+			       const struct cgroup_probe_spec *probe);
 
 /* 0, or -errno with a one-line reason in `err`. -EPERM: not privileged. */
 int tracer_load(const struct tracer_config *config, struct tracer **tracer,

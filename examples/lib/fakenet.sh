@@ -21,6 +21,7 @@
 #                                          in the background (PID in
 #                                          FAKENET_PID, output in DIR/NAME.log)
 #   fakenet_wait_http URL [SECONDS]        wait until URL answers
+#   fakenet_wait_socket PATH [SECONDS]     wait until a Unix socket is at PATH
 #   fakenet_down                           stop it all, remove it all
 
 FAKENET_NS=       # the namespace's name once fakenet_up has created it
@@ -96,6 +97,17 @@ fakenet_wait_http() {
 	until fakenet_run curl -s -o /dev/null --max-time 1 "$url"; do
 		if ((SECONDS >= deadline)); then
 			echo "fakenet: $url does not answer" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+fakenet_wait_socket() {
+	local path=$1 deadline=$((SECONDS + ${2:-10}))
+	until [[ -S $path ]]; do
+		if ((SECONDS >= deadline)); then
+			echo "fakenet: no socket at $path" >&2
 			return 1
 		fi
 		sleep 0.05

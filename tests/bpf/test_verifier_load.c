@@ -19,6 +19,7 @@
 #include "tracer.h"
 
 static struct headers_choice headers;
+static bool unix_services; /* the kernel has unix_probes' tracepoints */
 
 /* Every BPF program loaded on the machine, by anyone. */
 static int loaded_programs(void)
@@ -53,6 +54,7 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 		.backend = backend,
 		.follow_children = follow,
 		.follow_services = follow,
+		.follow_unix = unix_services,
 		.enforce = enforcing,
 		.allow_list = enforcing,
 		.resolver = enforcing,
@@ -95,15 +97,19 @@ static void load_and_unload(enum backend backend, bool follow, bool enforcing,
 
 /* Every program the probe lists name, each function once (the kprobe
  * backend runs on_tcp_connect at two kernel functions), and the cgroup
- * programs both backends link to the cgroup v2 root. */
+ * programs both backends link to the cgroup v2 root; following, the Unix
+ * socket ones where the kernel has their tracepoints. */
 static size_t programs_needed(enum backend backend, bool follow)
 {
 	const struct probe_spec *lists[] = {
 		shared_probes, backend == BACKEND_KPROBE ? kprobe_probes : tracepoint_probes,
+		unix_probes,
 	};
 	size_t n = 0;
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
+		if (lists[i] == unix_probes && !(follow && unix_services))
+			continue;
 		for (const struct probe_spec *p = lists[i]; p->name; p++) {
 			bool repeat = false;
 
@@ -114,13 +120,15 @@ static size_t programs_needed(enum backend backend, bool follow)
 		}
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
-		n++;
+		if (follow || c->fact != FACT_SERVICES)
+			n++;
 	return n;
 }
 
 START_TEST(test_kprobe_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), 17);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, true), unix_services ? 25 : 23);
+	ck_assert_uint_eq(programs_needed(BACKEND_KPROBE, false), 15);
 	load_and_unload(BACKEND_KPROBE, true, false, programs_needed(BACKEND_KPROBE, true));
 	load_and_unload(BACKEND_KPROBE, false, false, programs_needed(BACKEND_KPROBE, false));
 	load_and_unload(BACKEND_KPROBE, true, true, programs_needed(BACKEND_KPROBE, true));
@@ -129,7 +137,7 @@ END_TEST
 
 START_TEST(test_tracepoint_programs_load)
 {
-	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), 17);
+	ck_assert_uint_eq(programs_needed(BACKEND_TRACEPOINT, true), unix_services ? 25 : 23);
 	load_and_unload(BACKEND_TRACEPOINT, true, false, programs_needed(BACKEND_TRACEPOINT, true));
 	load_and_unload(BACKEND_TRACEPOINT, false, false, programs_needed(BACKEND_TRACEPOINT, false));
 	load_and_unload(BACKEND_TRACEPOINT, true, true, programs_needed(BACKEND_TRACEPOINT, true));
@@ -154,6 +162,9 @@ int main(void)
 		return 1;
 	}
 	probe_kernel(&features);
+	unix_services = !features.missing_unix_tracepoint;
+	printf("Unix-socket services: %s%s\n", unix_services ? "followed" : "not followed, no sock:",
+	       unix_services ? "" : features.missing_unix_tracepoint);
 	if (kheaders_choose(features.release, &headers, err, sizeof(err))) {
 		puts(err);
 		return 1;

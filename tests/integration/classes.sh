@@ -23,28 +23,6 @@ fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http $forge/migrate/releases/latest || fail "the fake forge does not start"
 
-# The tails (what follows the destination) of the lines of COMM with
-# PROTO to DEST, sorted, one per line.
-tails() {
-	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
-		$4 == comm && $5 == proto && $8 == dest {
-			rest = substr($0, index($0, " " dest " ") + 1)
-			print substr(rest, index(rest, "  ") + 2) }' | sort
-}
-
-# expect_tails COMM PROTO DEST TAIL...: the lines of COMM with PROTO to
-# DEST end with exactly these tails (ERE, one line each, in sorted order).
-expect_tails() {
-	local comm=$1 proto=$2 dest=$3 got want
-	shift 3
-	got=$(tails "$comm" "$proto" "$dest")
-	[[ $(grep -c . <<< "$got") == "$#" ]] ||
-		fail "$comm $proto $dest: expected $# line(s), found: ${got:-none}"
-	for want; do
-		grep -qxE -- "$want" <<< "$got" || fail "$comm $proto $dest: no line ending /$want/ in: $got"
-	done
-}
-
 # A tool that checks for updates in-process (its URL is in its text)...
 cat > "$SCRATCH/checker" <<EOF
 #!/usr/bin/python3
@@ -167,41 +145,11 @@ grep -q '"comm":"internal-api",.*"class":"transient","via":"deploy.sh > curl -> 
 pass "--json: the same three classes, transient with its via"
 
 # --- two hops: a forking relay calls a threaded relay calls the forge ------------
-# Each relay serves any GET by fetching the same path from its upstream
-# after PAUSE seconds (so that the unrelated client's requests overlap
-# ours), and replies with what it got.
-cat > "$SCRATCH/relay" <<'EOF'
-#!/usr/bin/python3
-import socketserver, sys, time, urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
-
-address, port, upstream, mode, pause = sys.argv[1:6]
-
-
-class Relay(BaseHTTPRequestHandler):
-    def do_GET(self):
-        time.sleep(float(pause))
-        with urllib.request.urlopen(upstream + self.path, timeout=10) as r:
-            body = r.read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class ForkingHTTPServer(socketserver.ForkingMixIn, HTTPServer):
-    pass
-
-
-server = (ForkingHTTPServer if mode == "fork" else ThreadingHTTPServer)((address, int(port)), Relay)
-server.serve_forever()
-EOF
-chmod +x "$SCRATCH/relay"
-ln -s relay "$SCRATCH/relay-fork"
-ln -s relay "$SCRATCH/relay-thread"
+# Each relay (tests/clients/relay) serves any GET by fetching the same
+# path from its upstream after PAUSE seconds (so that the unrelated
+# client's requests overlap ours), and replies with what it got.
+ln -s "$repo/tests/clients/relay" "$SCRATCH/relay-fork"
+ln -s "$repo/tests/clients/relay" "$SCRATCH/relay-thread"
 fakenet_start relay-thread "$SCRATCH/relay-thread" 127.0.0.31 8082 $forge thread 0.6
 fakenet_start relay-fork "$SCRATCH/relay-fork" 127.0.0.30 8081 http://relay2.internal.example:8082 fork 0
 fakenet_wait_http http://relay2.internal.example:8082/migrate/releases/latest 20 || fail "relay2 does not start"

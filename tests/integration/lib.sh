@@ -225,6 +225,31 @@ count_lookup_lines() {
 		END { print n + 0 }'
 }
 
+# The tails (what follows the destination) of the lines of COMM with
+# PROTO to DEST, sorted, one per line.
+tails() {
+	event_lines | awk -v comm="$1" -v proto="$2" -v dest="$3" '
+		$4 == comm && $5 == proto && $8 == dest {
+			rest = substr($0, index($0, " " dest " ") + 1)
+			print substr(rest, index(rest, "  ") + 2) }' | sort
+}
+
+# expect_tails [-F] COMM PROTO DEST TAIL...: the lines of COMM with PROTO to
+# DEST end with exactly these tails (one line each, in sorted order): EREs,
+# or with -F fixed strings (a path with dots and parentheses in it).
+expect_tails() {
+	local match=-qxE comm proto dest got want
+	[[ $1 == -F ]] && { match=-qxF; shift; }
+	comm=$1 proto=$2 dest=$3
+	shift 3
+	got=$(tails "$comm" "$proto" "$dest")
+	[[ $(grep -c . <<< "$got") == "$#" ]] ||
+		fail "$comm $proto $dest: expected $# line(s), found: ${got:-none}"
+	for want; do
+		grep "$match" -- "$want" <<< "$got" || fail "$comm $proto $dest: no line ending /$want/ in: $got"
+	done
+}
+
 # Fails unless the JSON Lines in $2 say what the text in $1 says (the same
 # events, map and summary: json_matches_text.py); $3 names the pair.
 expect_json_matches_text() {

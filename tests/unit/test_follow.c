@@ -52,6 +52,27 @@ START_TEST(test_many_and_long)
 }
 END_TEST
 
+/* A note on a path is told once, by the first event that takes it; a new
+ * connection served clears it; a thread serving nobody keeps none. */
+START_TEST(test_notes)
+{
+	struct follow_table *t = follow_table_new();
+
+	follow_table_note(t, 200, "not serving");
+	ck_assert_ptr_null(follow_table_take_note(t, 200));
+	ck_assert_int_eq(follow_table_serve(t, 200, "lock", 101, "deploy.sh > curl", "Unix socket"), 0);
+	ck_assert_ptr_null(follow_table_take_note(t, 200));
+	follow_table_note(t, 200, "the path was not found");
+	ck_assert_str_eq(follow_table_take_note(t, 200), "the path was not found");
+	ck_assert_ptr_null(follow_table_take_note(t, 200));
+	follow_table_note(t, 200, "again");
+	ck_assert_int_eq(follow_table_serve(t, 200, "lock", 102, "deploy.sh > curl", "/run/l.sock"), 0);
+	ck_assert_ptr_null(follow_table_take_note(t, 200));
+	ck_assert_str_eq(follow_table_via(t, 200), "deploy.sh > curl -> /run/l.sock lock");
+	follow_table_free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *suite = suite_create("follow");
@@ -59,6 +80,7 @@ int main(void)
 
 	tcase_add_test(tc, test_paths);
 	tcase_add_test(tc, test_many_and_long);
+	tcase_add_test(tc, test_notes);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);
 }

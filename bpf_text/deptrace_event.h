@@ -206,9 +206,16 @@ enum deptrace_outage_mode {
 	DEPTRACE_OUTAGE_REFUSE = 2,    /* connect() fails at once, ECONNREFUSED */
 };
 
+/* The value of an --outage name in outage_names: its mode, and its port
+ * (0: any) for the addresses its answers give. */
+#define DEPTRACE_OUTAGE_TAG(mode, port) ((__u32)(mode) | (__u32)(port) << 8)
+#define DEPTRACE_OUTAGE_TAG_MODE(tag) ((tag) & 0xff)
+#define DEPTRACE_OUTAGE_TAG_PORT(tag) (((tag) >> 8) & 0xffff)
+
 /* Slots of the enforced policy's settings array (lib/enforce.c). */
 enum deptrace_setting {
-	DEPTRACE_SETTING_NAME_RULES = 0, /* how many name rules */
+	DEPTRACE_SETTING_NAME_RULES = 0,   /* how many name rules */
+	DEPTRACE_SETTING_OUTAGE_NAMES = 1, /* how many --outage names */
 	DEPTRACE_SETTINGS,
 };
 
@@ -221,6 +228,8 @@ struct deptrace_proc {
 enum deptrace_stat {
 	DEPTRACE_STAT_UNTRACKED_CHILDREN = 0, /* traced map was full at fork */
 	DEPTRACE_STAT_UNTRACKED_CONNECTS = 1, /* in-flight map was full */
+	DEPTRACE_STAT_OUTAGE_DROPPED = 2,     /* answers for --outage names
+						 dropped (policy_dns_ingress) */
 	DEPTRACE_STAT_MAX,
 };
 

@@ -1,11 +1,13 @@
-/* dns_question.h: how the egress program reads a DNS query, shared
+/* dns_question.h: how the egress program reads a DNS query (and the
+ * ingress program an answer's question, for --outage by name), shared
  * verbatim by the kernel (policy_cgroup.bpf.h, inlined by the build) and
  * user space (tests/fuzz/fuzz_question.c holds it to lib/dns.c's reading
  * and lib/policy.c's verdict).
  *
  * The includer defines first, for the walk's lookups:
- *   static __always_inline int deptrace_name_rule(struct deptrace_name_key *key);
- * nonzero when a deny rule has that key (a map lookup in the kernel).
+ *   static __always_inline __u32 deptrace_name_rule(struct deptrace_name_key *key, int table);
+ * nonzero when a rule of `table` (the includer's: deny rules, --outage
+ * names) has that key: its tag (a map lookup in the kernel).
  *
  * Fail closed: a query is let out only when its one question reads to its
  * final zero label within DEPTRACE_QNAME_MAX bytes with no compression
@@ -47,14 +49,15 @@ static __always_inline __u32 deptrace_qname_index(__u32 i)
 }
 
 /* Judges the question name in `buf` (wire form from the question's first
- * byte, n bytes loaded, zeros after them up to DEPTRACE_QNAME_MAX). One
+ * byte, n bytes loaded, zeros after them up to DEPTRACE_QNAME_MAX) against
+ * the rules of `table`; a match's tag goes to *tag. One
  * pass forwards marks where labels start and finds the end; one backwards
  * hashes every suffix (DEPTRACE_NAME_HASH_MULT) and looks up each
  * position, with a hash of 0 where no label starts. Both run a fixed count
  * with no branch but their exits, 0/1 factors standing in for conditions:
  * a branch both ways of which go on doubles the paths the verifier walks
  * at every step. */
-static __always_inline int deptrace_qname_judge(const __u8 *buf, __u32 n)
+static __always_inline int deptrace_qname_judge(const __u8 *buf, __u32 n, int table, __u32 *tag)
 {
 	__u64 starts[DEPTRACE_QNAME_MAX / 64] = {};
 	__u64 hash = 0, weight = 1, done = 0, end = 0;
@@ -87,7 +90,8 @@ static __always_inline int deptrace_qname_judge(const __u8 *buf, __u32 n)
 		weight *= 1 + (DEPTRACE_NAME_HASH_MULT - 1) * inside;
 		key.hash = hash * ((starts[at >> 6] >> (at & 63)) & 1);
 		key.below = (at | -at) >> 31; /* at != 0 */
-		if (deptrace_name_rule(&key))
+		*tag = deptrace_name_rule(&key, table);
+		if (*tag)
 			return DEPTRACE_QUERY_DENIED;
 	}
 	return DEPTRACE_QUERY_PASS;

@@ -31,12 +31,19 @@
  */
 #include "dns_packet.bpf.h"
 
+/* the --outage addresses: given, and learnt from answers */
+#define DEPTRACE_OUTAGE_ADDRESSES (4 * DEPTRACE_POLICY_RULES)
+
 BPF_LPM_TRIE(deny_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
 BPF_LPM_TRIE(allow_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
-/* --outage targets: enum deptrace_outage_mode */
-BPF_LPM_TRIE(outage_nets, struct deptrace_net_key, u32, DEPTRACE_POLICY_RULES);
+/* --outage targets: enum deptrace_outage_mode; the address targets, and
+ * the addresses the answers for name targets gave (policy_dns_ingress) */
+BPF_LPM_TRIE(outage_nets, struct deptrace_net_key, u32, DEPTRACE_OUTAGE_ADDRESSES);
 BPF_HASH(deny_names, struct deptrace_name_key, u32, DEPTRACE_POLICY_RULES);
-/* [DEPTRACE_SETTING_NAME_RULES]: how many name rules (lib/enforce.c) */
+/* --outage name targets: DEPTRACE_OUTAGE_TAG(mode, port) */
+BPF_HASH(outage_names, struct deptrace_name_key, u32, DEPTRACE_POLICY_RULES);
+/* [DEPTRACE_SETTING_NAME_RULES]: how many name rules, [..._OUTAGE_NAMES]:
+ * how many --outage names (lib/enforce.c) */
 BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 
 #define DEPTRACE_SOCK_STREAM_TYPE 1
@@ -50,9 +57,21 @@ BPF_ARRAY(policy_settings, u32, DEPTRACE_SETTINGS);
 #define DEPTRACE_INADDR_LOOPBACK 0x7f000001
 #define DEPTRACE_ECONNREFUSED 111
 
-static __always_inline int deptrace_name_rule(struct deptrace_name_key *key)
+#define DEPTRACE_DENY_NAMES 0
+#define DEPTRACE_OUTAGE_NAMES 1
+
+/* dns_question.h's lookup: 1 for a deny rule; an --outage name's tag with
+ * bit 31 set. Why the bit: a match must be nonzero to the verifier too,
+ * or each step of the walk forks on the value read (zero or not), and the
+ * paths double with every one. */
+static __always_inline __u32 deptrace_name_rule(struct deptrace_name_key *key, int table)
 {
-	return deny_names.lookup(key) != NULL;
+	u32 *tag;
+
+	if (table == DEPTRACE_DENY_NAMES)
+		return deny_names.lookup(key) != NULL;
+	tag = outage_names.lookup(key);
+	return tag ? *tag | 0x80000000u : 0;
 }
 
 #include "dns_question.h"
@@ -159,16 +178,22 @@ static __always_inline void fill_refused(struct deptrace_connect_event *ev,
 	ev->result = -1; /* -EPERM */
 }
 
-/* DNS over TCP, with name rules: its queries are a stream that one
- * packet at a time cannot judge (a query split across segments, or begun
- * in the middle of one). */
+static __always_inline u32 policy_setting(u32 slot)
+{
+	u32 *value = policy_settings.lookup(&slot);
+
+	return value ? *value : 0;
+}
+
+/* DNS over TCP, with name rules or --outage names: its queries and answers
+ * are a stream that one packet at a time cannot judge (one split across
+ * segments, or begun in the middle of one). */
 static __always_inline int tcp_dns_refused(struct bpf_sock_addr *ctx)
 {
-	u32 setting = DEPTRACE_SETTING_NAME_RULES;
-	u32 *name_rules = policy_settings.lookup(&setting);
-
 	return ctx->type == DEPTRACE_SOCK_STREAM_TYPE &&
-	       (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT) && name_rules && *name_rules;
+	       (u16)ctx->user_port == htons(DEPTRACE_DNS_PORT) &&
+	       (policy_setting(DEPTRACE_SETTING_NAME_RULES) ||
+		policy_setting(DEPTRACE_SETTING_OUTAGE_NAMES));
 }
 
 /* 1 lets the connect() go on; 0 makes it fail with EPERM, or with
@@ -276,6 +301,26 @@ int policy_sock_create(struct bpf_sock *sk)
 	return 0;
 }
 
+/* The question's name bytes of the DNS message at off, whose header
+ * (DEPTRACE_DNS_HEADER_LEN bytes) the packet holds and more: as many as
+ * follow, up to DEPTRACE_QNAME_MAX, into name, their count in *n. 0, or
+ * -1 when they cannot be loaded. */
+static __always_inline int load_question_name(struct __sk_buff *skb, u32 off,
+					      u8 name[DEPTRACE_QNAME_MAX], u32 *n_out)
+{
+	u32 n = skb->len - off - DEPTRACE_DNS_HEADER_LEN; /* above 0 */
+
+	if (n > DEPTRACE_QNAME_MAX)
+		n = DEPTRACE_QNAME_MAX;
+	/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows (6.1's
+	 * loses a zero check on a copy of n); the empty asm keeps clang from
+	 * dropping the mask */
+	asm volatile("" : "+r"(n));
+	n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
+	*n_out = n;
+	return bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n) ? -1 : 0;
+}
+
 /* A TCP or UDP packet to an --outage target in blackhole mode: dropped, so
  * that a connect hangs until its program or the kernel gives up (TCP
  * ignores a failed send of its SYN and retransmits). */
@@ -303,7 +348,7 @@ int policy_dns_egress(struct __sk_buff *skb)
 	struct deptrace_lookup_blocked rec = { .h.type = DEPTRACE_EVENT_LOOKUP_BLOCKED,
 					       .reason = DEPTRACE_REFUSED_UNREADABLE };
 	u8 name[DEPTRACE_QNAME_MAX] = {}, header[DEPTRACE_DNS_HEADER_LEN];
-	u32 off, n;
+	u32 off, n, tag;
 	int verdict = DEPTRACE_QUERY_UNREADABLE;
 
 	if (packet_blackholed(skb))
@@ -314,17 +359,8 @@ int policy_dns_egress(struct __sk_buff *skb)
 	if (skb->len > off + DEPTRACE_DNS_HEADER_LEN &&
 	    !bpf_skb_load_bytes(skb, off, header, sizeof(header))) {
 		rec.dns_id = (u16)header[0] << 8 | header[1];
-		n = skb->len - off - DEPTRACE_DNS_HEADER_LEN; /* above 0 */
-		if (n > DEPTRACE_QNAME_MAX)
-			n = DEPTRACE_QNAME_MAX;
-		/* 1 to DEPTRACE_QNAME_MAX in a form every verifier follows
-		 * (6.1's loses a zero check on a copy of n); the empty asm
-		 * keeps clang from dropping the mask */
-		asm volatile("" : "+r"(n));
-		n = ((n - 1) & (DEPTRACE_QNAME_MAX - 1)) + 1;
-		if (deptrace_dns_one_question(header) &&
-		    !bpf_skb_load_bytes(skb, off + DEPTRACE_DNS_HEADER_LEN, name, n))
-			verdict = deptrace_qname_judge(name, n);
+		if (deptrace_dns_one_question(header) && !load_question_name(skb, off, name, &n))
+			verdict = deptrace_qname_judge(name, n, DEPTRACE_DENY_NAMES, &tag);
 	}
 	if (verdict == DEPTRACE_QUERY_DENIED)
 		rec.reason = DEPTRACE_REFUSED_NAME;
@@ -337,5 +373,63 @@ int policy_dns_egress(struct __sk_buff *skb)
 	}
 	rec.h.ts_ns = bpf_ktime_get_ns();
 	events.perf_submit(skb, &rec, sizeof(rec));
+	return 0;
+}
+
+/* dns_answers.h's packet access: the ingress program's skb */
+static __always_inline int deptrace_answer_load(void *pkt, __u32 off, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes((struct __sk_buff *)pkt, off, to, len);
+}
+
+/* An address an --outage name resolves to, into outage_nets with the
+ * name's mode and port (DEPTRACE_OUTAGE_TAG). */
+static __always_inline int deptrace_answer_keep(void *pkt, const __u8 addr[16], __u32 tag)
+{
+	struct deptrace_net_key key = { .prefixlen = 16 + 128 };
+	u16 port_be = htons((u16)DEPTRACE_OUTAGE_TAG_PORT(tag));
+	u32 mode = DEPTRACE_OUTAGE_TAG_MODE(tag);
+
+	__builtin_memcpy(key.port, &port_be, 2);
+	__builtin_memcpy(key.addr, addr, 16);
+	return outage_nets.update(&key, &mode);
+}
+
+#include "dns_answers.h"
+
+/* cgroup_skb/ingress: --outage by name. An answer to the question for an
+ * --outage name (or a name below a *.suffix one) puts the addresses it
+ * gives into outage_nets, with the name's mode and port, before the
+ * program that asked can read it: its connects to them, and its packets,
+ * are then refused or dropped as an address target's are, however it
+ * resolved (any library, its own UDP socket). An answer for such a name
+ * that the walk cannot read whole (dns_answers.h), or whose addresses do
+ * not fit, is dropped and counted: its lookup fails rather than lead to an
+ * address the kernel does not know. 1 lets a packet in. */
+int policy_dns_ingress(struct __sk_buff *skb)
+{
+	u8 name[DEPTRACE_QNAME_MAX] = {}, header[DEPTRACE_DNS_HEADER_LEN];
+	u32 off, n, tag = 0;
+
+	if (!policy_setting(DEPTRACE_SETTING_OUTAGE_NAMES))
+		return 1;
+	off = dns_payload_offset(skb, DEPTRACE_UDP_SOURCE_PORT);
+	/* not a response whose one question can be judged: no resolver takes
+	 * it for an answer to its question */
+	if (!off || skb->len <= off + DEPTRACE_DNS_HEADER_LEN ||
+	    bpf_skb_load_bytes(skb, off, header, sizeof(header)) || !(header[2] & 0x80) ||
+	    !deptrace_dns_one_question(header))
+		return 1;
+	if (!load_question_name(skb, off, name, &n)) {
+		int verdict = deptrace_qname_judge(name, n, DEPTRACE_OUTAGE_NAMES, &tag);
+
+		if (verdict == DEPTRACE_QUERY_PASS)
+			return 1;
+		if (verdict == DEPTRACE_QUERY_DENIED &&
+		    deptrace_answers_walk(skb, off, (u32)header[6] << 8 | header[7], tag) ==
+			    DEPTRACE_ANSWERS_READ)
+			return 1;
+	}
+	count_stat(DEPTRACE_STAT_OUTAGE_DROPPED);
 	return 0;
 }

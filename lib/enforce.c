@@ -17,7 +17,7 @@ struct policy_program {
 	enum bpf_attach_type attach;
 };
 
-#define POLICY_PROGRAMS 6
+#define POLICY_PROGRAMS 7
 /* the value of an address the resolver added (a rule's is its index) */
 #define ENFORCE_RESOLVED 0xffffffffu
 
@@ -29,6 +29,7 @@ static const struct policy_program programs[ENFORCE_PROGRAMS] = {
 	{ "policy_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG },
 	{ "policy_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG },
 	{ "policy_dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS },
+	{ "policy_dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS },
 	{ "policy_sock_create", BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_CREATE },
 	{ "steer_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT },
 	{ "steer_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT },
@@ -91,26 +92,54 @@ static int add_net_rule(struct tracer *t, const struct policy_rule *r, __u32 ind
 	return add_net_key(t, r->action == RULE_DENY ? "deny_nets" : "allow_nets", r, index);
 }
 
-static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+/* A name rule into `table`, with `value` (the rule's index, or an
+ * outage's DEPTRACE_OUTAGE_TAG). */
+static int add_name_key(struct tracer *t, const char *table, const struct policy_rule *r,
+			__u32 value)
 {
 	struct deptrace_name_key key = {
 		.hash = policy_name_hash(r->name),
 		.below = r->kind == RULE_SUFFIX,
 	};
 
-	return bpf_update_elem(tracer_table_fd(t, "deny_names"), &key, &index, BPF_ANY) ? -errno : 0;
+	return bpf_update_elem(tracer_table_fd(t, table), &key, &value, BPF_ANY) ? -errno : 0;
 }
 
-/* What the programs need to know of the policy as a whole (an outage's
- * names count as name rules: DNS over TCP would escape them too). */
+static int add_name_rule(struct tracer *t, const struct policy_rule *r, __u32 index)
+{
+	return add_name_key(t, "deny_names", r, index);
+}
+
+/* An --outage target: an address into outage_nets, a name into
+ * outage_names (its addresses join outage_nets as answers give them). */
+static int add_outage_target(struct tracer *t, const struct policy_rule *r, enum outage_mode mode)
+{
+	if (r->kind == RULE_NET)
+		return add_net_key(t, "outage_nets", r, mode);
+	return add_name_key(t, "outage_names", r, DEPTRACE_OUTAGE_TAG(mode, r->port));
+}
+
+/* What the programs need to know of the policy as a whole. */
+static int set_setting(struct tracer *t, __u32 slot, __u32 value)
+{
+	return bpf_update_elem(tracer_table_fd(t, "policy_settings"), &slot, &value, BPF_ANY)
+		       ? -errno : 0;
+}
+
+/* An outage's names answered by the resolver count as name rules (DNS over
+ * TCP would escape them too); those the kernel learns from answers are
+ * counted apart (the answer program runs only when there are some). */
 static int set_settings(struct tracer *t, const struct policy *p, const struct outage *o)
 {
-	__u32 slot = DEPTRACE_SETTING_NAME_RULES, name_rules = (__u32)outage_names(o);
+	__u32 name_rules = (__u32)outage_names(o), kernel_names = 0;
 
 	for (size_t i = 0; i < p->count; i++)
 		name_rules += p->rules[i].kind != RULE_NET;
-	return bpf_update_elem(tracer_table_fd(t, "policy_settings"), &slot, &name_rules,
-			       BPF_ANY) ? -errno : 0;
+	for (size_t i = 0; i < o->count; i++)
+		kernel_names += o->targets[i].rule.kind != RULE_NET &&
+				!outage_by_resolver(&o->targets[i]);
+	return set_setting(t, DEPTRACE_SETTING_NAME_RULES, name_rules) ?:
+	       set_setting(t, DEPTRACE_SETTING_OUTAGE_NAMES, kernel_names);
 }
 
 static int load_rule_error(const char *text, int rc, char *err, size_t errlen)
@@ -142,8 +171,8 @@ int enforce_load(struct tracer *t, const struct policy *p, const struct outage *
 	}
 	for (size_t i = 0; i < o->count; i++) {
 		if (outage_by_resolver(&o->targets[i]))
-			continue; /* a name: answered by the resolver */
-		rc = add_net_key(t, "outage_nets", &o->targets[i].rule, o->targets[i].mode);
+			continue; /* a name's dns modes: answered by the resolver */
+		rc = add_outage_target(t, &o->targets[i].rule, o->targets[i].mode);
 		if (rc)
 			return load_rule_error(o->targets[i].rule.text, rc, err, errlen);
 	}

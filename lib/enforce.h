@@ -6,9 +6,10 @@
  * legacy BPF_PROG_ATTACH that libbcc uses: a link ends with its last file
  * descriptor, so programs cannot outlive deptrace and its guard (cgroup.h).
  *
- * --outage targets (outage.h) go to a map of their own: connect4/connect6
+ * --outage targets (outage.h) go to maps of their own: connect4/connect6
  * refuse a refuse-mode target with ECONNREFUSED, the egress program drops
- * the packets to a blackhole-mode one.
+ * the packets to a blackhole-mode one; a name target's addresses join its
+ * map as the ingress program reads them in the answers to its lookups.
  *
  * How rules are enforced: address rules by connect4/connect6 (connect(),
  * TCP and UDP) and sendmsg4/sendmsg6 (datagrams sent without connect());
@@ -32,7 +33,7 @@
 #include "resolver.h"
 #include "tracer.h"
 
-#define ENFORCE_PROGRAMS 12 /* the policy's 6, and the resolver's steering 6 */
+#define ENFORCE_PROGRAMS 13 /* the policy's 7, and the resolver's steering 6 */
 #define ENFORCE_RESOLV_CONF "/etc/resolv.conf"
 
 struct enforcement {

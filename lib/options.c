@@ -156,6 +156,22 @@ static int add_policy_file(struct options *opts, const char *path, char *err, si
 	return 0;
 }
 
+static int parse_outage_budget(struct options *opts, const char *arg, char *err, size_t errlen)
+{
+	char *end;
+	double seconds;
+
+	errno = 0;
+	seconds = strtod(arg, &end);
+	if (errno || *end || end == arg || !isfinite(seconds) || seconds < 0 ||
+	    seconds > MAX_DURATION_SECONDS) {
+		snprintf(err, errlen, "invalid --outage-budget '%s': expected seconds, 0 or more", arg);
+		return -EINVAL;
+	}
+	opts->outage_budget = seconds;
+	return 0;
+}
+
 /* An --outage is enforced like a policy, in the command's cgroup. */
 static int add_outage(struct options *opts, const char *arg, char *err, size_t errlen)
 {
@@ -272,11 +288,15 @@ const struct option_desc options_table[] = {
 
 	OPT_GROUP("Rehearsing an outage"),
 	OPT_CALLBACK(0, "outage", "TARGET", add_outage,
-		     "run COMMAND with TARGET (an address, CIDR, or either with a port, as in "
-		     "--deny; then =MODE) unreachable for it, in its cgroup only: blackhole (the default: "
-		     "packets vanish, connects hang until the client gives up) or refuse "
-		     "(connects fail at once with ECONNREFUSED); for a name, dns (its lookups "
-		     "fail at once with SERVFAIL) or nxdomain; may be repeated"),
+		     "run COMMAND with TARGET (a name, *.suffix, address or CIDR, each with an "
+		     "optional port, as in --deny; then =MODE) unreachable for it, in its cgroup "
+		     "only: blackhole (the default: packets vanish, connects hang until the client "
+		     "gives up) or refuse (connects fail at once with ECONNREFUSED), a name's "
+		     "addresses being those its lookups are answered; or, for a name without a "
+		     "port, dns (its lookups fail at once with SERVFAIL) or nxdomain; may be repeated"),
+	OPT_CALLBACK(0, "outage-budget", "N", parse_outage_budget,
+		     "with --outage: exit with status 11 if the command failed, or waited more "
+		     "than N seconds in all on the outage's targets"),
 };
 
 const size_t options_table_len = ARRAY_SIZE(options_table);
@@ -367,6 +387,7 @@ static void set_defaults(struct options *opts)
 	opts->follow_services = true;
 	opts->buffer_pages = DEFAULT_BUFFER_PAGES;
 	opts->backend = BACKEND_AUTO;
+	opts->outage_budget = -1;
 }
 
 /* argv's options, up to the command. */
@@ -432,6 +453,10 @@ static int check_policy_options(const struct options *opts, char *err, size_t er
 	}
 	if (opts->user && !opts->command) {
 		snprintf(err, errlen, "-u needs a command: it runs COMMAND as USER");
+		return -EINVAL;
+	}
+	if (opts->outage_budget >= 0 && !opts->outage.count) {
+		snprintf(err, errlen, "--outage-budget needs --outage");
 		return -EINVAL;
 	}
 	if (opts->fail_closed && !opts->enforce) {

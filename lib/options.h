@@ -53,6 +53,9 @@
 	  "not (whatever else changed)") \
 	X(EXIT_DIFF_CHANGED, 10, "deptrace diff: nothing added, but dependencies were " \
 	  "removed or their class or result changed") \
+	X(EXIT_OUTAGE, 11, "with --outage-budget: under the outage the command failed, or " \
+	  "waited longer than the budget on its targets; the command's own status is " \
+	  "printed on standard error") \
 	X(EXIT_CANNOT_EXECUTE, 126, "COMMAND cannot be executed") \
 	X(EXIT_NOT_FOUND, 127, "COMMAND not found")
 
@@ -105,6 +108,7 @@ struct options {
 	const char *cgroup_path; /* --cgroup: an existing cgroup v2 to enforce on */
 	bool fail_closed;        /* run nothing unless enforcement is in force */
 	struct outage outage;    /* --outage targets, enforced with the policy */
+	double outage_budget;    /* --outage-budget: seconds, or < 0: none */
 	const char *user;        /* -u: run the command as this user */
 	bool check;
 	bool help;

@@ -7,6 +7,7 @@
 
 #include "event_format.h"
 #include "json_writer.h"
+#include "outage.h"
 
 /* The text and JSON emitters: the format is chosen once per run, by
  * output_init, not per field. */
@@ -14,7 +15,8 @@ struct output_emitter {
 	void (*header)(struct output *out, const struct run_info *info);
 	void (*event)(struct output *out, const struct event *ev);
 	void (*summary)(struct output *out, const struct depmap *map,
-			const struct run_totals *totals, bool asked);
+			const struct run_totals *totals, const struct outage_report *outage,
+			bool asked);
 };
 
 static double seconds(const struct output *out, uint64_t ts_ns)
@@ -249,14 +251,21 @@ static void text_dependency(struct output *out, const struct dependency *d)
 	}
 }
 
-static void text_summary(struct output *out, const struct depmap *map,
-			 const struct run_totals *totals, bool asked)
+static void text_report_line(void *arg, const char *text)
+{
+	struct output *out = arg;
+	struct text_line l = { .used = 0 };
+
+	text_add(&l, "%s", text);
+	text_end_line(out->stream, &l);
+}
+
+static void text_map(struct output *out, const struct depmap *map,
+		     const struct run_totals *totals)
 {
 	struct text_line l = { .used = 0 };
 	char classes[CLASS_COUNTS_LEN];
 
-	if (!asked)
-		return;
 	fputc('\n', out->stream);
 	format_class_counts(totals->classes, classes, sizeof(classes));
 	text_add(&l, "DEPENDENCIES (%zu) %s", map->count, classes);
@@ -270,6 +279,19 @@ static void text_summary(struct output *out, const struct depmap *map,
 	if (totals->baseline) {
 		format_new_deps(totals, l.buf, sizeof(l.buf));
 		text_end_line(out->stream, &l);
+	}
+}
+
+/* The rehearsal's report, after the map: whether or not the map is shown. */
+static void text_summary(struct output *out, const struct depmap *map,
+			 const struct run_totals *totals, const struct outage_report *outage,
+			 bool asked)
+{
+	if (asked)
+		text_map(out, map, totals);
+	if (outage) {
+		fputc('\n', out->stream);
+		outage_report_lines(outage, text_report_line, out);
 	}
 }
 
@@ -470,7 +492,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 }
 
 static void json_summary(struct output *out, const struct depmap *map,
-			 const struct run_totals *totals, bool asked)
+			 const struct run_totals *totals, const struct outage_report *outage,
+			 bool asked)
 {
 	struct json_writer w;
 
@@ -501,6 +524,10 @@ static void json_summary(struct output *out, const struct depmap *map,
 	for (size_t i = 0; i < map->count; i++)
 		json_dependency(out, &w, &map->deps[i]);
 	jsonw_end_array(&w);
+	if (outage) {
+		jsonw_name(&w, "rehearsal");
+		outage_report_json(outage, &w);
+	}
 	jsonw_end_object(&w);
 }
 
@@ -528,9 +555,10 @@ void output_event(struct output *out, const struct event *ev)
 }
 
 void output_summary(struct output *out, const struct depmap *map,
-		    const struct run_totals *totals, bool asked)
+		    const struct run_totals *totals, const struct outage_report *outage,
+		    bool asked)
 {
-	out->emitter->summary(out, map, totals, asked);
+	out->emitter->summary(out, map, totals, outage, asked);
 	fflush(out->stream);
 }
 
@@ -647,8 +675,27 @@ static const char *const graph_styles[CLASS_COUNT] = {
 	[CLASS_TRANSIENT] = "dotted",
 };
 
-void output_graph(FILE *f, const struct depmap *map)
+/* "hidden x2", with the time lost on an --outage target: "hidden x2,
+ * lost 2.0s" */
+static void edge_label(const struct dependency *d, const struct dep_program *p,
+		       const struct outage_report *outage, char *buf, size_t len)
 {
+	const struct outage_hit *hit = outage && d->kind != DEP_LOOKUP
+					       ? outage_report_find(outage, d->addr, d->port, p->chain)
+					       : NULL;
+	char wait[WAIT_LEN];
+
+	if (!hit) {
+		snprintf(buf, len, "%s x%u", class_name(p->class), p->count);
+		return;
+	}
+	format_wait(hit->lost_ns, wait, sizeof(wait));
+	snprintf(buf, len, "%s x%u, lost %s", class_name(p->class), p->count, wait);
+}
+
+void output_graph(FILE *f, const struct depmap *map, const struct outage_report *outage)
+{
+	char label[DEP_CHAIN_LEN];
 	struct chain_nodes nodes = { 0 };
 	char destination[DEP_NAME_LEN + DESTINATION_LEN + POLICY_TEXT_LEN], endpoint[DESTINATION_LEN];
 
@@ -676,10 +723,11 @@ void output_graph(FILE *f, const struct depmap *map)
 			long node = p->via[0] ? via_node(f, &nodes, p->via)
 					      : chain_node(f, &nodes, p->chain, strlen(p->chain));
 
-			if (node >= 0)
-				fprintf(f, "  p%ld -> d%zu [label=\"%s x%u\", style=%s%s];\n", node, i,
-					class_name(p->class), p->count, graph_styles[p->class],
-					d->failed ? ", color=red" : "");
+			if (node < 0)
+				continue;
+			edge_label(d, p, outage, label, sizeof(label));
+			fprintf(f, "  p%ld -> d%zu [label=\"%s\", style=%s%s];\n", node, i, label,
+				graph_styles[p->class], d->failed ? ", color=red" : "");
 		}
 	}
 	fputs("}\n", f);

@@ -29,6 +29,8 @@
 #include "depmap.h"
 #include "event.h"
 
+struct outage_report; /* outage.h */
+
 enum output_format {
 	OUTPUT_TEXT,
 	OUTPUT_JSON,
@@ -97,11 +99,13 @@ void output_event(struct output *out, const struct event *ev);
 /* The dependency map at the end: in text when `asked` (-s, or run mode),
  * in JSON always (the summary object ends the stream). */
 void output_summary(struct output *out, const struct depmap *map,
-		    const struct run_totals *totals, bool asked);
+		    const struct run_totals *totals, const struct outage_report *outage,
+		    bool asked);
 
 /* The map as a Graphviz digraph: the process tree (by program and chain)
  * and the destinations each part of it reached; failures in red,
- * violations filled orange. */
-void output_graph(FILE *stream, const struct depmap *map);
+ * violations filled orange; with an --outage report, the time each
+ * program lost on a target on its edge ("lost 2.0s"). */
+void output_graph(FILE *stream, const struct depmap *map, const struct outage_report *outage);
 
 #endif

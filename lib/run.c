@@ -75,6 +75,7 @@ struct run {
 	size_t nbaseline;
 	struct tracer *tracer;
 	struct run_enforcement enforcement;
+	struct outage_report outage; /* --outage: the rehearsal's report */
 };
 
 static const int failure_exit_codes[] = {
@@ -102,6 +103,8 @@ int run_exit_code(const struct run_facts *f)
 		return EXIT_VIOLATION;
 	if (f->fail_on_violation && f->lost)
 		return EXIT_RUNTIME;
+	if (f->outage_failed)
+		return EXIT_OUTAGE;
 	if (f->command_exited)
 		return run_command_exit_code(f->command_status);
 	return f->lost ? EXIT_RUNTIME : EXIT_OK;
@@ -633,11 +636,13 @@ static int load(struct run *r)
 		.messages = r->messages,
 		.baseline = (const char *const *)r->baseline,
 		.nbaseline = r->nbaseline,
+		.outage = o->outage.count ? &r->outage : NULL,
 	};
 	enum run_failure failure;
 	char err[512];
 	int rc;
 
+	outage_report_init(&r->outage, &o->outage);
 	failure = r->ops.prepare_kernel(o->backend, &config, &r->headers, &r->messages);
 	if (failure)
 		return fail(r, failure, -EINVAL);
@@ -647,7 +652,7 @@ static int load(struct run *r)
 		say(r, "out of memory");
 		return fail(r, RUN_FAILED_RUNTIME, -ENOMEM);
 	}
-	config.sink = reorder_sink(r->reorder);
+	config.sink = session_arrival_sink(r->session, reorder_sink(r->reorder));
 	rc = r->ops.tracer_load(&config, &r->tracer, err, sizeof(err));
 	if (rc) {
 		say(r, "%s", err);
@@ -803,6 +808,10 @@ void run_poll(struct run *r)
 	}
 	r->ops.tracer_finish(r->tracer);
 	reorder_flush(r->reorder);
+	/* the rehearsal's report says how the command ended: with no traced
+	 * process left, it has */
+	if (o->outage.count && reap_command(r, r->ops.tracer_has_processes(r->tracer) ? WNOHANG : 0))
+		outage_report_set_status(&r->outage, r->facts.command_status);
 	/* the events held to the end are written before the map, so that a
 	 * failure is told with its own errno */
 	if (output_written(r))
@@ -811,6 +820,25 @@ void run_poll(struct run *r)
 }
 
 /* --- finish ------------------------------------------------------------------ */
+
+/* What the rehearsal's report cannot say on its own, and its verdict. */
+static void report_outage(struct run *r)
+{
+	uint64_t dropped = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_OUTAGE_DROPPED);
+
+	for (size_t i = 0; i < r->outage.count; i++)
+		if (r->outage.hits[i].reached)
+			say(r, "--outage did not cut %s for %s: %u connection%s got through (an address learnt after it connected, or a name resolved another way: README, Rehearsing an outage)",
+			    r->outage.hits[i].destination, r->outage.hits[i].chain,
+			    r->outage.hits[i].reached, r->outage.hits[i].reached == 1 ? "" : "s");
+	if (dropped)
+		say(r, "%llu DNS answer%s for --outage names could not be read whole and %s dropped: %s lookup%s failed instead",
+		    (unsigned long long)dropped, dropped == 1 ? "" : "s", dropped == 1 ? "was" : "were",
+		    dropped == 1 ? "its" : "their", dropped == 1 ? "" : "s");
+	if (r->opts->outage_budget >= 0 &&
+	    outage_report_failed(&r->outage, r->opts->outage_budget))
+		r->facts.outage_failed = true;
+}
 
 static void report_totals(struct run *r)
 {
@@ -847,6 +875,8 @@ static void report_totals(struct run *r)
 		say(r, "%llu events reached deptrace more than %llu ms after they began and are "
 		    "shown out of time order", (unsigned long long)reorder_late(r->reorder),
 		    REORDER_WINDOW_NS / 1000000ull);
+	if (r->opts->outage.count)
+		report_outage(r);
 	r->facts.lost = totals->lost > 0;
 }
 
@@ -875,11 +905,15 @@ void run_finish(struct run *r)
 			say(r, "exit status %d (--fail-on-violation); the command's own status was %d",
 			    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	}
+	if (r->facts.outage_failed && r->facts.command_exited)
+		say(r, "exit status %d (--outage-budget); the command's own status was %d",
+		    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	close_file(r, &r->output);
 	close_file(r, &r->graph);
 	reorder_free(r->reorder);
 	session_free(r->session);
 	r->session = NULL;
+	outage_report_free(&r->outage);
 	saved_run_keys_free(r->baseline, r->nbaseline);
 	r->baseline = NULL;
 	r->nbaseline = 0;

@@ -76,6 +76,7 @@ struct run_facts {
 				   run ended there, its command never ran */
 	bool output_failed;     /* the lines, the map or the graph could not
 				   all be written */
+	bool outage_failed;     /* --outage-budget: the rehearsal failed it */
 };
 
 /* The exit code of a run (the table in options.h), the first that holds:

@@ -41,6 +41,16 @@ struct pending_lookup {
 	char qname[DNS_NAME_LEN];
 };
 
+/* A Unix service's description, read when its record arrived. */
+struct unix_serve {
+	struct unix_serve *next;
+	uint64_t ts_ns;
+	uint32_t tid, client_tid;
+	int rc; /* unix_service_describe's */
+	char destination[DEP_NAME_LEN + DESTINATION_LEN];
+	char err[160];
+};
+
 struct session {
 	struct session_config config;
 	struct proc_table *procs;
@@ -59,6 +69,9 @@ struct session {
 	/* a connection's first bytes, handed on just before it (reorder.h) */
 	struct deptrace_first_bytes_event bytes;
 	bool bytes_held;
+	/* Unix services described as their records arrived (session_arrival_sink) */
+	struct record_sink arrival_next;
+	struct unix_serve *unix_serves;
 };
 
 struct session *session_new(const struct session_config *config)
@@ -94,6 +107,12 @@ void session_free(struct session *s)
 	follow_table_free(s->follow);
 	dns_stream_free(s->streams);
 	depmap_free(&s->map);
+	while (s->unix_serves) {
+		struct unix_serve *next = s->unix_serves->next;
+
+		free(s->unix_serves);
+		s->unix_serves = next;
+	}
 	free(s);
 }
 
@@ -300,6 +319,8 @@ static void publish(struct session *s, struct event *ev)
 	output_event(s->config.out, ev);
 	if (ev->proc)
 		depmap_add(&s->map, ev);
+	if (s->config.outage)
+		outage_report_note(s->config.outage, ev);
 }
 
 /* Whose answers name a connection of `p`: the process from its fork on,
@@ -339,6 +360,44 @@ static void name_connection(const struct session *s, const struct proc_info *p,
 /* A thread of a process outside the tree serves a connection a traced
  * thread made: from now on what it does is transient, by the path the tree
  * reached it. Its process is read from /proc (its program, for the map). */
+static void unix_serve_note(struct session *s, const struct deptrace_serve_event *ev)
+{
+	struct unix_serve *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return; /* described when released, from what /proc still has */
+	u->ts_ns = ev->h.ts_ns;
+	u->tid = ev->h.tid;
+	u->client_tid = ev->client_tid;
+	u->rc = unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid, (pid_t)ev->client_pid,
+				      u->destination, sizeof(u->destination), u->err,
+				      sizeof(u->err));
+	u->next = s->unix_serves;
+	s->unix_serves = u;
+}
+
+/* The description noted for `ev` on its arrival (taken from the list), or
+ * read now for a record that came another way (a test's session_sink). */
+static int unix_serve_take(struct session *s, const struct deptrace_serve_event *ev,
+			   char *destination, size_t len, char *err, size_t errlen)
+{
+	for (struct unix_serve **u = &s->unix_serves; *u; u = &(*u)->next) {
+		struct unix_serve *found = *u;
+		int rc = found->rc;
+
+		if (found->ts_ns != ev->h.ts_ns || found->tid != ev->h.tid ||
+		    found->client_tid != ev->client_tid)
+			continue;
+		snprintf(destination, len, "%s", found->destination);
+		snprintf(err, errlen, "%s", found->err);
+		*u = found->next;
+		free(found);
+		return rc;
+	}
+	return unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid, (pid_t)ev->client_pid,
+				     destination, len, err, errlen);
+}
+
 static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 {
 	struct proc_info *p = proc_table_get(s->procs, (pid_t)ev->h.pid);
@@ -358,9 +417,8 @@ static void on_serve(struct session *s, const struct deptrace_serve_event *ev)
 	process_comm(p, &ev->h, comm);
 	proc_chain(s->procs, (pid_t)ev->client_pid, client, sizeof(client));
 	if (ev->transport == DEPTRACE_SERVE_UNIX)
-		unix_failed = unix_service_describe(s->config.proc_root, (pid_t)ev->h.pid,
-						    (pid_t)ev->client_pid, destination,
-						    sizeof(destination), err, sizeof(err));
+		unix_failed = unix_serve_take(s, ev, destination, sizeof(destination), err,
+					      sizeof(err));
 	else if (name)
 		snprintf(destination, sizeof(destination), "%s:%u", name, ev->port);
 	else
@@ -952,6 +1010,28 @@ struct record_sink session_sink(struct session *s)
 	return (struct record_sink){ .record = sink_record, .lost = sink_lost, .ctx = s };
 }
 
+static void arrival_record(void *ctx, const union deptrace_record *rec)
+{
+	struct session *s = ctx;
+
+	if (rec->h.type == DEPTRACE_EVENT_SERVE && rec->serve.transport == DEPTRACE_SERVE_UNIX)
+		unix_serve_note(s, &rec->serve);
+	s->arrival_next.record(s->arrival_next.ctx, rec);
+}
+
+static void arrival_lost(void *ctx, uint64_t lost)
+{
+	struct session *s = ctx;
+
+	s->arrival_next.lost(s->arrival_next.ctx, lost);
+}
+
+struct record_sink session_arrival_sink(struct session *s, struct record_sink next)
+{
+	s->arrival_next = next;
+	return (struct record_sink){ .record = arrival_record, .lost = arrival_lost, .ctx = s };
+}
+
 void session_finish(struct session *s)
 {
 	if (s->bytes_held)
@@ -959,9 +1039,11 @@ void session_finish(struct session *s)
 	/* what still waits is reported at the last thing seen */
 	expire_lookups(s, UINT64_MAX, s->latest_ns);
 	depmap_sort(&s->map);
-	output_summary(s->config.out, &s->map, &s->totals, s->config.summary);
+	if (s->config.outage)
+		outage_report_finish(s->config.outage);
+	output_summary(s->config.out, &s->map, &s->totals, s->config.outage, s->config.summary);
 	if (s->config.graph)
-		output_graph(s->config.graph, &s->map);
+		output_graph(s->config.graph, &s->map, s->config.outage);
 }
 
 const struct run_totals *session_totals(const struct session *s)

@@ -16,6 +16,7 @@
 
 #include "decode.h"
 #include "message.h"
+#include "outage.h"
 #include "output.h"
 #include "policy.h"
 
@@ -38,6 +39,9 @@ struct session_config {
 	 * run, sorted (strcmp); an event whose key is not there is new */
 	const char *const *baseline;
 	size_t nbaseline;
+	/* --outage: the rehearsal's report, fed every connection and finished
+	 * (with the map), or NULL */
+	struct outage_report *outage;
 };
 
 struct session;
@@ -59,6 +63,13 @@ void session_set_enforcing(struct session *s, bool enforcing);
 struct record_sink session_sink(struct session *s);
 
 void session_record(struct session *s, const union deptrace_record *rec);
+
+/* The sink in front of `next` (the reorder sink, reorder.h) that reads,
+ * as each record arrives, what /proc may no longer know once the record is
+ * released: the path of a Unix socket a service serves the tree on (a
+ * forking server's child ends within the window). Records and lost counts
+ * pass on to `next` unchanged. */
+struct record_sink session_arrival_sink(struct session *s, struct record_sink next);
 
 /* An event of a saved run (saved_run.h), judged again by this session's
  * policy: what the kernel did then (refused it, for what reason, on a

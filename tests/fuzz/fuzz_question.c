@@ -20,8 +20,9 @@
 static struct deptrace_name_key rules[2];
 static struct policy pol;
 
-static int deptrace_name_rule(struct deptrace_name_key *key)
+static __u32 deptrace_name_rule(struct deptrace_name_key *key, int table)
 {
+	(void)table; /* one table here: the deny rules */
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (key->hash == rules[i].hash && key->below == rules[i].below)
 			return 1;
@@ -51,6 +52,7 @@ static int kernel_verdict(const uint8_t *data, size_t size)
 {
 	uint8_t name[DEPTRACE_QNAME_MAX] = { 0 };
 	size_t n;
+	__u32 tag;
 
 	if (size <= DEPTRACE_DNS_HEADER_LEN || !deptrace_dns_one_question(data))
 		return DEPTRACE_QUERY_UNREADABLE;
@@ -58,7 +60,7 @@ static int kernel_verdict(const uint8_t *data, size_t size)
 	if (n > DEPTRACE_QNAME_MAX)
 		n = DEPTRACE_QNAME_MAX;
 	memcpy(name, data + DEPTRACE_DNS_HEADER_LEN, n);
-	return deptrace_qname_judge(name, (__u32)n);
+	return deptrace_qname_judge(name, (__u32)n, 0, &tag);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,24 +24,6 @@ fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the 
 BLOCKED='EPERM (blocked)'
 deny=(--deny "$forge_ip/32" --deny forge.example.com --enforce)
 
-deptrace_cgroups() {
-	find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l
-}
-
-bpf_programs() {
-	bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true
-}
-
-# After each run: no cgroup of ours and no program beyond those before.
-expect_clean() {
-	local deadline=$((SECONDS + ${2:-10}))
-	until [[ $(deptrace_cgroups) == 0 && $(bpf_programs) == "$BPF_PROGS_BEFORE" ]]; do
-		((SECONDS < deadline)) ||
-			fail "$1: $(deptrace_cgroups) deptrace cgroup(s) and $(bpf_programs) programs (before: $BPF_PROGS_BEFORE) remain"
-		sleep 0.1
-	done
-}
-
 # --- refused where denied, allowed elsewhere --------------------------------
 cat > "$SCRATCH/mixed.sh" <<EOF
 #!/bin/sh

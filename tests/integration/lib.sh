@@ -116,6 +116,28 @@ run_deptrace() {
 		DEPTRACE_RC=$?
 }
 
+# The cgroups deptrace made (deptrace-PID) under the cgroup v2 root
+# ($cgroup_root, the test's), and the BPF programs on the machine.
+deptrace_cgroups() {
+	find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l
+}
+
+bpf_programs() {
+	bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true
+}
+
+# After a run with enforcement (--enforce, --outage): within $2 seconds
+# (default 10), no cgroup of ours and no program beyond those before; $1
+# says after what.
+expect_clean() {
+	local deadline=$((SECONDS + ${2:-10}))
+	until [[ $(deptrace_cgroups) == 0 && $(bpf_programs) == "$BPF_PROGS_BEFORE" ]]; do
+		((SECONDS < deadline)) ||
+			fail "$1: $(deptrace_cgroups) deptrace cgroup(s) and $(bpf_programs) programs (before: $BPF_PROGS_BEFORE) remain"
+		sleep 0.1
+	done
+}
+
 # Event lines only: the header and the dependency map are not events.
 event_lines() {
 	awk 'NR > 1 && $1 ~ /^[0-9]+\.[0-9]+$/' "$SCRATCH/trace.out"

@@ -72,10 +72,10 @@ done
 pass "blackhole: curl, python and a grandchild's curl hang 2 s and give up (ECONNABORTED, WAIT 2.0s); exit 28"
 
 # --- bad targets --------------------------------------------------------------
-for bad in 'forge.example.com' "$forge_ip=sideways" '300.1.1.1'; do
+for bad in "$forge_ip=dns" 'forge.example.com:80=nxdomain' "$forge_ip=sideways" '300.1.1.1'; do
 	rc=0
 	"$DEPTRACE" --outage "$bad" -- true > /dev/null 2> "$SCRATCH/bad.err" || rc=$?
 	[[ $rc == 2 && $(wc -l < "$SCRATCH/bad.err") == 1 ]] ||
 		fail "--outage $bad: exit $rc, $(cat "$SCRATCH/bad.err")"
 done
-pass "--outage with a name (not yet), an unknown mode or a bad address: one line, exit 2"
+pass "--outage with a dns mode on an address or a port, an unknown mode or a bad address: one line, exit 2"

@@ -4,7 +4,8 @@
 # latency_ms; the map's slowest): established, refused, timed out by the
 # kernel (a blackholed address, the namespace's SYN retries cut to one),
 # closed by its program before an answer (a non-blocking client giving up
-# after 2 s); blocking and non-blocking; IPv4, IPv6 and IPv4-mapped. A lookup's line
+# after 2 s), unreachable (no route: connect(2) fails at once, no WAIT);
+# blocking and non-blocking; IPv4, IPv6 and IPv4-mapped. A lookup's line
 # carries its answer time. dt-connect prints what it really did.
 source "$(dirname "$0")/lib.sh"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,6 +28,9 @@ ip -n "$FAKENET_NS" addr add 2001:db8:98::1/64 dev dt-out0 nodad
 ip -n "$FAKENET_NS" neigh add 10.98.0.99 lladdr 02:00:00:00:00:99 dev dt-out0 nud permanent
 ip -n "$FAKENET_NS" neigh add 2001:db8:98::99 lladdr 02:00:00:00:00:99 dev dt-out0 nud permanent
 ip netns exec "$FAKENET_NS" sysctl -qw net.ipv4.tcp_syn_retries=1
+# No route to 10.97.0.0/24 and 2001:db8:97::/48: connect(2) fails at once
+ip -n "$FAKENET_NS" route add unreachable 10.97.0.0/24
+ip -n "$FAKENET_NS" -6 route add unreachable 2001:db8:97::/48
 
 cat > "$SCRATCH/workload.sh" <<'EOF'
 c=$1 out=$2
@@ -37,6 +41,8 @@ c=$1 out=$2
 	"$c" 127.0.0.1 20204                 # refused
 	"$c" -n ::1 20205                    # refused, non-blocking, IPv6
 	"$c" ::ffff:127.0.0.1 20206          # refused, IPv4-mapped
+	"$c" 10.97.0.9 20209                 # unreachable: no route
+	"$c" -n 2001:db8:97::9 20210         # unreachable: no route, non-blocking, IPv6
 	getent hosts forge.example.com > /dev/null
 	# the slow ones at once
 	"$c" 10.98.0.99 20207 &               # blackholed: the kernel times out
@@ -70,6 +76,16 @@ expect_outcome "refused, IPv4-mapped" 127.0.0.1:20206 ECONNREFUSED 0 500
 expect_outcome "timed out by the kernel" 10.98.0.99:20207 ETIMEDOUT 2500 5000
 expect_outcome "closed by the client before an answer" '[2001:db8:98::99]:20208' ECONNABORTED 1800 3500
 
+# unreachable: what connect(2) returned, the same on the line, no WAIT
+for dest in 10.97.0.9:20209 '[2001:db8:97::9]:20210'; do
+	result=$(grep -F " dest=$dest result=" "$SCRATCH/client.lines" | sed 's/.* result=//')
+	[[ $result == EHOSTUNREACH || $result == ENETUNREACH ]] ||
+		fail "$dest: the client's connect did not fail unreachable: $(cat "$SCRATCH/client.lines")"
+	[[ $(count_lines - dt-connect TCP "$dest" "$result") == 1 && $(waits_ms dt-connect "$result" "$dest") == - ]] ||
+		fail "$dest: no single line 'dt-connect TCP $result -' "
+	pass "unreachable: $result at once, no WAIT ($dest)"
+done
+
 event_lines | grep -qE ' getent +DNS +NOERROR +[0-9.]+(us|ms) +forge\.example\.com A -> 127\.0\.0\.10  direct ' ||
 	fail "the lookup's line has no answer time"
 pass "a lookup's line carries its answer time"
@@ -88,6 +104,11 @@ conn = {(o["address"], o["port"]): o for o in objs if o["type"] == "connect" and
 want = {20201: ("127.0.0.1", "ok", 0, 500), 20205: ("::1", "refused", 0, 500),
         20207: ("10.98.0.99", "timeout", 2500, 5000),
         20208: ("2001:db8:98::99", "closed", 1800, 3500)}
+for port, addr in ((20209, "10.97.0.9"), (20210, "2001:db8:97::9")):
+    o = conn.get((addr, port))
+    if not o or o["outcome"] != "unreachable" or "latency_ms" in o:
+        print(f"port {port}: expected unreachable with no latency_ms, got {o}")
+        bad = 1
 bad = 0
 for port, (addr, outcome, lo, hi) in want.items():
     o = conn.get((addr, port))

@@ -51,8 +51,10 @@ for mode in forking threads; do
 		fail "$mode: other deploy-lock lines: $(event_lines | grep ' deploy-lock ')"
 	! grep -q 'was not found' "$SCRATCH/trace.err" || fail "$mode: $(cat "$SCRATCH/trace.err")"
 	# (the program is read from /proc when the service's record arrives: a
-	# forking server's child may have ended by then, and has none)
-	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]*)?\)  ' | grep -qF "  $via" ||
+	# forking server's child may have ended by then, and has none; with
+	# it, the interpreter and the script it runs)
+	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]* \S*/examples/services/deploy-lock)?\)  ' |
+		grep -qF "  $via" ||
 		fail "$mode: no transient deploy-lock under the forge in the map: $(map_section)"
 	pass "$mode Unix-socket service: its freeze check is '$via', in the map too"
 done

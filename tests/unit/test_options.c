@@ -333,23 +333,25 @@ START_TEST(test_enforcement_options)
 END_TEST
 
 /* --outage: enforced like a policy (it needs no other rule), blackhole by
- * default; names take the dns modes only, addresses the others; unknown
- * modes and bad addresses are refused. */
+ * default, by address or by name (or a name's lookups, by the dns modes);
+ * unknown modes, dns modes on addresses or with a port, bad addresses are
+ * refused; --outage-budget needs it. */
 START_TEST(test_outage_options)
 {
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "--outage", "[2001:db8::/32]:443=refuse",
-			       "--", "./deploy.sh"), 0);
+			       "--outage", "*.forge.example.com", "--outage-budget", "30", "--",
+			       "./deploy.sh"), 0);
 	ck_assert(opts.enforce);
-	ck_assert_uint_eq(opts.outage.count, 2);
+	ck_assert_uint_eq(opts.outage.count, 3);
 	ck_assert_int_eq(opts.outage.targets[0].mode, OUTAGE_BLACKHOLE);
 	ck_assert_str_eq(opts.outage.targets[0].rule.text, "outage 192.0.2.10 (blackhole)");
 	ck_assert_int_eq(opts.outage.targets[1].mode, OUTAGE_REFUSE);
 	ck_assert_uint_eq(opts.outage.targets[1].rule.port, 443);
 	ck_assert_uint_eq(opts.outage.targets[1].rule.prefix, 32);
+	ck_assert_int_eq(opts.outage.targets[2].rule.kind, RULE_SUFFIX);
+	ck_assert(opts.outage_budget == 30);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "-p", "7"), -EINVAL);
 	ck_assert_str_eq(err, "--outage needs a command to run (-- COMMAND), or --cgroup PATH for processes already in a cgroup");
-	ck_assert_int_eq(PARSE("--outage", "forge.example.com", "--", "true"), -EINVAL);
-	ck_assert_msg(strstr(err, "a name takes =dns or =nxdomain"), "%s", err);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=sideways", "--", "true"), -EINVAL);
 	ck_assert_str_eq(err, "unknown --outage mode 'sideways': expected refuse, blackhole, dns or nxdomain");
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.10=dns", "--", "true"), -EINVAL);
@@ -365,6 +367,13 @@ START_TEST(test_outage_options)
 	ck_assert_int_eq(opts.outage.targets[1].rule.kind, RULE_SUFFIX);
 	ck_assert_int_eq(PARSE("--outage", "192.0.2.0/33", "--", "true"), -EINVAL);
 	ck_assert_msg(!strncmp(err, "--outage: ", 10), "%s", err);
+	ck_assert_int_eq(PARSE("--outage-budget", "30", "--", "true"), -EINVAL);
+	ck_assert_str_eq(err, "--outage-budget needs --outage");
+	ck_assert_int_eq(PARSE("--outage", "192.0.2.10", "--outage-budget", "-1", "--", "true"),
+			 -EINVAL);
+	ck_assert_str_eq(err, "invalid --outage-budget '-1': expected seconds, 0 or more");
+	ck_assert_int_eq(PARSE("--deny", "192.0.2.10", "--", "true"), 0);
+	ck_assert(opts.outage_budget < 0);
 }
 END_TEST
 
@@ -620,7 +629,7 @@ START_TEST(test_help_exit_codes)
 	} while (0);
 	DEPTRACE_EXIT_CODES(CHECK_EXIT)
 #undef CHECK_EXIT
-	ck_assert_int_eq(codes, 13);
+	ck_assert_int_eq(codes, 14);
 	ck_assert_int_eq(EXIT_USAGE, 2);
 	ck_assert_int_eq(EXIT_VIOLATION, 7);
 	ck_assert_int_eq(EXIT_NOT_FOUND, 127);

@@ -57,9 +57,15 @@ EOF
 # or summary after them has times of its own), without TIME, PIDs renamed
 # p0, p1... by first appearance, and a WAIT that was timed ("37us", "2.0s")
 # as "timed": which lines have an outcome time must match, not the times.
+# The class and its evidence are left out (a violation keeps its rule):
+# user space draws them the same for both backends, from argv read in
+# /proc, which a program that ends within milliseconds may not leave to be
+# read in one run and leave in the other (README, Classes).
 normalise() {
 	awk 'NR == 1 { $1 = ""; print; next }
 		$1 ~ /^[0-9]+\.[0-9]+$/ {
+			if (!sub(/  VIOLATION (direct|hidden|transient)( \(.*\))?: /, "  VIOLATION: "))
+				sub(/  (direct|hidden|transient)( \(.*\))?$/, "")
 			for (i = 2; i <= 3; i++) { if (!($i in id)) id[$i] = "p" n++; $i = id[$i] }
 			for (i = 6; i <= 8; i++) if ($i ~ /^[0-9]+(\.[0-9])?(us|ms|s)$/) $i = "timed"
 			$1 = ""; print }' "$1"

@@ -238,9 +238,12 @@ void outage_report_finish(struct outage_report *r)
 	all = malloc((n ? n : 1) * sizeof(*all));
 	if (all) {
 		n = 0;
-		for (size_t i = 0; i < r->count; i++)
+		for (size_t i = 0; i < r->count; i++) {
+			if (r->hits[i].class == CLASS_TRANSIENT)
+				continue; /* outside the cgroup: its waits are not the command's */
 			for (size_t j = 0; j < r->hits[i].nspans; j++, n++)
 				memcpy(all[n], r->hits[i].spans[j], sizeof(all[n]));
+		}
 		r->lost_ns = union_length(all, n);
 		free(all);
 	} else {
@@ -262,7 +265,10 @@ static void describe_hit(const struct outage_hit *h, char *buf, size_t len)
 	const char *how = h->mode == OUTAGE_REFUSE ? "refused" : "blackholed";
 
 	format_wait(h->lost_ns, wait, sizeof(wait));
-	if (h->reached)
+	if (h->class == CLASS_TRANSIENT)
+		snprintf(buf, len, "outside the rehearsal (a service the command called, not in its cgroup): %u of %u attempts connected (%s)",
+			 h->reached, h->attempts, h->result);
+	else if (h->reached)
 		snprintf(buf, len, "NOT CUT: %u of %u attempts connected (%s)", h->reached,
 			 h->attempts, h->result);
 	else if (!strcmp(h->outcome, "closed"))

@@ -827,7 +827,7 @@ static void report_outage(struct run *r)
 	uint64_t dropped = r->ops.tracer_stat(r->tracer, DEPTRACE_STAT_OUTAGE_DROPPED);
 
 	for (size_t i = 0; i < r->outage.count; i++)
-		if (r->outage.hits[i].reached)
+		if (r->outage.hits[i].reached && r->outage.hits[i].class != CLASS_TRANSIENT)
 			say(r, "--outage did not cut %s for %s: %u connection%s got through (an address learnt after it connected, or a name resolved another way: README, Rehearsing an outage)",
 			    r->outage.hits[i].destination, r->outage.hits[i].chain,
 			    r->outage.hits[i].reached, r->outage.hits[i].reached == 1 ? "" : "s");

@@ -106,10 +106,15 @@ START_TEST(test_report)
 	/* to a target, and connected: NOT CUT */
 	ev = connect_event("forge.example.com", 11, 80, "deploy.sh > curl", 300, 1, "ok", "ok");
 	outage_report_note(&r, &ev);
+	/* a service the command called, outside its cgroup: not cut, not warned of */
+	ev = connect_event("forge.example.com", 11, 80, "internal-api", 9000, 500, "ok", "ok");
+	ev.class = CLASS_TRANSIENT;
+	ev.via = "deploy.sh > curl -> api.internal.example:8080 internal-api";
+	outage_report_note(&r, &ev);
 	outage_report_set_status(&r, 28 << 8);
 	outage_report_finish(&r);
 
-	ck_assert_uint_eq(r.count, 3);
+	ck_assert_uint_eq(r.count, 4);
 	ck_assert_str_eq(r.hits[0].chain, "deploy.sh > migrate > curl");
 	ck_assert_uint_eq(r.hits[0].lost_ns, 3000000000ull);
 	ck_assert_uint_eq(r.hits[0].attempts, 3);
@@ -117,11 +122,13 @@ START_TEST(test_report)
 	text[0] = '\0';
 	outage_report_lines(&r, collect, text);
 	ck_assert_msg(strstr(text, "REHEARSAL (outage forge.example.com (blackhole), outage 192.0.2.20 (refuse)): "
-				   "the command failed (exit status 28); it waited 3.0s on the outage, 3 hits\n"
+				   "the command failed (exit status 28); it waited 3.0s on the outage, 4 hits\n"
 				   "forge.example.com:80  hidden (deploy.sh > migrate > curl)  blackholed: "
 				   "waited 3.0s (the kernel gave up: ETIMEDOUT) x3\n"),
 		      "%s", text);
 	ck_assert_msg(strstr(text, "forge.example.com:80  hidden (deploy.sh > curl)  NOT CUT: 1 of 1 attempts connected (ok) x1\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "forge.example.com:80  transient (deploy.sh > curl -> api.internal.example:8080 internal-api)  outside the rehearsal (a service the command called, not in its cgroup): 1 of 1 attempts connected (ok) x1\n"),
 		      "%s", text);
 	ck_assert_msg(strstr(text, "192.0.2.20:443  hidden (deploy.sh > curl)  refused: waited 0us (ECONNREFUSED) x1\n"),
 		      "%s", text);

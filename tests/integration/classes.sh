@@ -173,14 +173,7 @@ until [[ -e "$SCRATCH/go" ]]; do sleep 0.05; done
 curl -fsS -o /dev/null http://relay1.internal.example:8081/migrate/releases/latest
 EOF
 chmod +x "$SCRATCH/unrelated" "$SCRATCH/hops.sh"
-start_deptrace -- "$SCRATCH/hops.sh"
-fakenet_run "$SCRATCH/unrelated" > "$SCRATCH/unrelated.out" 2>&1 &
-sleep 0.2 # its requests are in the relays' hands, pausing
-touch "$SCRATCH/go"
-wait_deptrace
-[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- hops.sh exited $DEPTRACE_RC"
-for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; done
-[[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
+run_beside_unrelated "$SCRATCH/hops.sh"
 
 hop1='transient \(hops\.sh > curl -> relay1\.internal\.example:8081 relay-fork\)'
 hop2='transient \(hops\.sh > curl -> relay1\.internal\.example:8081 relay-fork -> relay2\.internal\.example:8082 relay-thread\)'

@@ -169,7 +169,7 @@ grep -q 'mounted cgroup2' "$SCRATCH/trace.err" || fail "no notice that cgroup2 w
 expect_refusals 1 dt-attack TCP "$forge_ip:80" "in the namespace"
 # its cgroup was made in the machine's one hierarchy, through the private
 # mount: it must be gone from there too
-cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_root=$(cgroup2_root)
 [[ -z $cgroup_root || $(find "$cgroup_root" -maxdepth 1 -name 'deptrace-*' | wc -l) == 0 ]] ||
 	fail "a deptrace cgroup is left under $cgroup_root after the run in the namespace"
 pass "in 'ip netns exec' without cgroup2, deptrace mounts its own, privately, and enforces"

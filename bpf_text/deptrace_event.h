@@ -18,6 +18,9 @@
 #define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */
 #define DEPTRACE_EXEC_PATH_LEN 128
 #define DEPTRACE_EXEC_CMDLINE 256  /* argv whole, as user space reads it */
+#define DEPTRACE_EXEC_ARGV_HALF 1024 /* a power of two: the kernel's argv copy is
+				      * the arguments before the last (up to this)
+				      * and the last (up to this) */
 
 enum deptrace_event_type {
 	DEPTRACE_EVENT_CONNECT = 1, /* struct deptrace_connect_event */
@@ -114,11 +117,18 @@ struct deptrace_first_bytes_event {
 };
 
 /* A traced process replaced its program; h.comm is the new name. The
- * kernel sends the first DEPTRACE_EXEC_SENT bytes (header and path); argv
- * is filled in by user space, from /proc/PID/cmdline (lib/tracer.c). */
+ * kernel sends the first DEPTRACE_EXEC_SENT bytes: header, path, and argv
+ * as the new program's stack holds it (NUL-separated, as /proc/PID/cmdline
+ * has it) where the kernel lets it be read (process_tree.bpf.h); argv[]
+ * and what follows are filled in by user space from those bytes, or from
+ * /proc/PID/cmdline when the kernel sent none (lib/tracer.c). */
 struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
+	__u32 raw_len;    /* bytes of raw_argv, 0 when the kernel read none
+			     (argv longer than it holds is cut) */
+	__u8 raw_pad[4];
+	char raw_argv[2 * DEPTRACE_EXEC_ARGV_HALF];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
 	/* user space's, read with argv as the record arrives (lib/tracer.c):
 	 * the executable resolved (/proc/PID/exe), "" when the process was

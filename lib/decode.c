@@ -44,6 +44,8 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 		return -EINVAL;
 	if (h.type == DEPTRACE_EVENT_FIRST_BYTES && rec->first_bytes.len > DEPTRACE_FIRST_BYTES)
 		return -EINVAL;
+	if (h.type == DEPTRACE_EVENT_EXEC && rec->exec.raw_len > sizeof(rec->exec.raw_argv))
+		return -EINVAL;
 	/* a datagram refused at send, or a socket at socket(), is blocked
 	 * whatever its flag says, and every refusal reads as the EPERM the
 	 * caller got */

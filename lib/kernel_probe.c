@@ -181,6 +181,27 @@ static const char *first_missing_symbol(const struct probe_spec *probes)
 	return NULL;
 }
 
+/* Whether the verifier takes a tracepoint program that asks for the
+ * current task's user registers (process_tree.bpf.h reads argv from them).
+ * Loaded, not guessed from the version: the helpers also need kernel BTF. */
+static bool tracepoints_read_user_registers(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_task_btf },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_task_pt_regs },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bcc_prog_load(BPF_PROG_TYPE_TRACEPOINT, "deptrace_probe", insns, sizeof(insns),
+			       "GPL", 0, 0, NULL, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 void probe_kernel(struct kernel_features *features)
 {
 	struct utsname un;
@@ -205,6 +226,7 @@ void probe_kernel(struct kernel_features *features)
 	features->missing_tracepoint = first_missing_tracepoint(shared_probes);
 	features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
 	features->missing_unix_tracepoint = first_missing_tracepoint(unix_probes);
+	features->exec_argv = !features->bpf_errno && tracepoints_read_user_registers();
 }
 
 bool have_tracing_privileges(void)

@@ -29,6 +29,9 @@ struct kernel_features {
 	const char *missing_syscall_tracepoint; /* first of tracepoint_probes absent */
 	const char *missing_unix_tracepoint; /* first of unix_probes absent: Unix-socket
 						services cannot be followed */
+	bool exec_argv;              /* a tracepoint program may read the user
+				        registers (bpf_task_pt_regs, 5.15+ with
+				        kernel BTF): argv read at exec */
 };
 
 /* Mounts debugfs (and tracefs under it if the kernel does not automount

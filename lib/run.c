@@ -213,6 +213,7 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
 	config->follow_unix = !features.missing_unix_tracepoint;
+	config->exec_argv = features.exec_argv;
 	if (config->follow_services && !config->follow_unix)
 		message_say(messages, "services reached over Unix sockets are not followed: this kernel "
 			    "has no tracepoint sock:%s", features.missing_unix_tracepoint);

@@ -167,10 +167,10 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 {
 	char follow[64], services[64], unix_services[64], self[64], max_procs[64], enforce[64],
 		allow_list[64], rules[64];
-	char resolver[64], upstreams[64];
+	char resolver[64], upstreams[64], exec_argv[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
 	const char *cflags[] = { follow, services, unix_services, self, max_procs, enforce,
-				 allow_list, rules, resolver, upstreams,
+				 allow_list, rules, resolver, upstreams, exec_argv,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -200,6 +200,7 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 	snprintf(resolver, sizeof(resolver), "-DDEPTRACE_RESOLVER=%d", config->resolver);
 	snprintf(upstreams, sizeof(upstreams), "-DDEPTRACE_RESOLVER_UPSTREAMS=%d",
 		 TRACER_RESOLVER_UPSTREAMS);
+	snprintf(exec_argv, sizeof(exec_argv), "-DDEPTRACE_EXEC_ARGV_KERNEL=%d", config->exec_argv);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe
@@ -311,16 +312,22 @@ static void read_exec_program(struct deptrace_exec_event *ev)
 		ev->exe[0] = '\0';
 }
 
-/* argv is read as the exec record arrives, milliseconds after the exec
- * (the poll loop looks again 4 ms after a batch): a process gone by then,
- * or running another program, is left with the path it was started by. */
+/* argv as the kernel read it at exec, or, where it could not, from /proc
+ * as the record arrives, milliseconds after the exec (the poll loop looks
+ * again 4 ms after a batch): a process gone by then, or running another
+ * program, is left with the path it was started by. */
 static void read_exec_argv(struct deptrace_exec_event *ev)
 {
-	char cmdline[DEPTRACE_EXEC_ARGS * 256];
-	ssize_t n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
-					  sizeof(cmdline));
+	char cmdline[sizeof(ev->raw_argv)];
+	ssize_t n;
 
-	decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+	if (ev->raw_len) {
+		decode_exec_argv(ev, ev->raw_argv, ev->raw_len);
+	} else {
+		n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
+					  sizeof(cmdline));
+		decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+	}
 	read_exec_program(ev);
 }
 

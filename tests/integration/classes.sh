@@ -193,3 +193,23 @@ run_deptrace --no-follow -- "$SCRATCH/hops.sh" # ($SCRATCH/go is there)
 [[ $(event_lines | grep -c ' relay-') == 0 ]] || fail "--no-follow still followed: $(event_lines | grep ' relay-')"
 expect_tails curl TCP 127.0.0.30:8081 'direct \(hops\.sh > curl; argv names relay1\.internal\.example\)'
 pass "--no-follow: only the deploy's own connection to relay1"
+
+# --- argv of a program that ends at once --------------------------------------
+# Read by the kernel at exec where it can be (--check says so): 30 quick
+# clients, each gone within milliseconds, each still has the argv that names
+# its destination. Read from /proc as the record arrives, most would be gone.
+if "$DEPTRACE" --check 2>/dev/null | grep -q '^exec argv  *read by the kernel at exec'; then
+	printf '#!/bin/bash\nfor i in $(seq 30); do "%s" 127.0.0.1 9 > /dev/null; done\nexit 0\n' \
+		"$DT_CONNECT" > "$SCRATCH/quick.sh"
+	chmod +x "$SCRATCH/quick.sh"
+	rm -f "$SCRATCH/trace.out"
+	run_deptrace -- "$SCRATCH/quick.sh"
+	[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- quick.sh exited $DEPTRACE_RC"
+	quick=$(event_lines | awk '$4 == "dt-connect" && $5 == "TCP"')
+	[[ $(grep -c . <<< "$quick") == 30 ]] || fail "not 30 quick connections: $quick"
+	named=$(grep -c '  direct (quick\.sh > dt-connect; argv names 127\.0\.0\.1)$' <<< "$quick")
+	[[ $named == 30 ]] || fail "$((30 - named)) of 30 quick clients lost their argv: $(grep -v 'argv names' <<< "$quick" | head -3)"
+	pass "30 clients that end at once: each 'direct (quick.sh > dt-connect; argv names 127.0.0.1)'"
+else
+	echo "skip: this kernel does not let deptrace read argv at exec (--check, 'exec argv')"
+fi

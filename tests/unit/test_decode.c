@@ -31,6 +31,24 @@ START_TEST(test_exec_record_is_header_and_path)
 }
 END_TEST
 
+/* The kernel's argv copy: its length is checked against its buffer. */
+START_TEST(test_exec_record_raw_argv_bounded)
+{
+	struct deptrace_exec_event ev = exec_sample("/usr/bin/curl");
+	union deptrace_record rec;
+
+	memcpy(ev.raw_argv, "curl\0-fsS\0", 11);
+	ev.raw_len = 11;
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), 0);
+	ck_assert_uint_eq(rec.exec.raw_len, 11);
+	ck_assert_mem_eq(rec.exec.raw_argv, "curl\0-fsS\0", 11);
+	ev.raw_len = sizeof(ev.raw_argv);
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), 0);
+	ev.raw_len = sizeof(ev.raw_argv) + 1;
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_short_and_unknown_records)
 {
 	struct deptrace_connect_event ev;
@@ -109,6 +127,7 @@ static Suite *decode_suite(void)
 	TCase *tc = tcase_create("records");
 
 	tcase_add_test(tc, test_exec_record_is_header_and_path);
+	tcase_add_test(tc, test_exec_record_raw_argv_bounded);
 	tcase_add_test(tc, test_short_and_unknown_records);
 	tcase_add_test(tc, test_argv_from_cmdline);
 	tcase_add_test(tc, test_argv_bounds);

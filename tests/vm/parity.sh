@@ -24,6 +24,9 @@ grep -q '^kprobes *yes' <("$DEPTRACE" --check 2>/dev/null) || {
 	echo "SKIP: this kernel has no kprobes"
 	exit 77
 }
+# Debian's kernels (5.15 and later, with BTF) let the exec program read argv
+grep -q '^exec argv *read by the kernel at exec' <("$DEPTRACE" --check 2>/dev/null) ||
+	fail "argv is not read at exec on $(uname -r): $("$DEPTRACE" --check 2>&1 | grep '^exec argv')"
 
 forge_ip=127.0.0.10 denied_ip=127.0.0.30
 fakenet_test_up forge.example.com=$forge_ip

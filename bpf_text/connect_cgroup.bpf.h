@@ -4,8 +4,9 @@
  * Linked to the cgroup v2 root (lib/tracer.c), connect4/connect6 run on
  * every connect() of an IPv4/IPv6 TCP or UDP socket on the machine, in the
  * caller's thread, before the kernel acts on it, and on nothing else; the
- * traced-process lookup turns the others away. They note DNS senders for
- * the DNS capture (dns_capture.bpf.h) and, unless the syscall hooks are
+ * traced-process lookup turns the others away. They note DNS senders (UDP
+ * and TCP to port 53) and the TCP sockets whose first bytes are wanted for
+ * the capture (dns_capture.bpf.h) and, unless the syscall hooks are
  * asked for (DEPTRACE_SYSCALL_HOOKS: sys_enter_connect opens the record
  * and sys_exit_connect reports it with connect(2)'s result), open the
  * connect's record, keyed by the socket's cookie, with the destination the
@@ -26,6 +27,10 @@
  *    was sent (no route, no local port, ...), and which error it returned
  *    is seen only by a syscall hook. Records still open when tracing ends
  *    are reported by user space as DEPTRACE_RESULT_UNSEEN (tracer_finish).
+ *
+ * cgroup/sock_release also ends the wait for the first bytes of a socket
+ * closed before it sent any (a refused or unanswered connect), with or
+ * without the syscall hooks.
  *
  * Every program here lets the call go on (1).
  */
@@ -120,11 +125,19 @@ static __always_inline void open_cgroup_connect(struct bpf_sock_addr *ctx, u16 f
 		open_count_add(DEPTRACE_OPEN_PENDING, 1);
 }
 
+#endif
+
 /* cgroup/sock_release, for every IPv4/IPv6 socket closed on the machine. */
 int trace_release(struct bpf_sock *sk)
 {
-	struct deptrace_connect_event *ev;
 	u64 cookie;
+
+	if (!open_count_zero(DEPTRACE_OPEN_FIRST_BYTES)) {
+		cookie = bpf_get_socket_cookie(sk);
+		first_bytes_forget(cookie);
+	}
+#if !DEPTRACE_SYSCALL_HOOKS
+	struct deptrace_connect_event *ev;
 
 	if (open_count_zero(DEPTRACE_OPEN_PENDING))
 		return 1;
@@ -132,9 +145,9 @@ int trace_release(struct bpf_sock *sk)
 	ev = pending.lookup(&cookie);
 	if (ev)
 		submit_ended(sk, cookie, ev, sk->state);
+#endif
 	return 1;
 }
-#endif
 
 /* One entry point per hook: the verifier lets a program read user_ip4 or
  * user_ip6 by the hook it is attached to. */

@@ -16,7 +16,6 @@
  * nearby version do not always compile: the layouts are spelled out here. */
 #define DEPTRACE_AF_INET 2
 #define DEPTRACE_AF_INET6 10
-#define DEPTRACE_DNS_PORT 53
 #define DEPTRACE_IPPROTO_TCP 6
 #define DEPTRACE_IPPROTO_UDP 17
 
@@ -37,11 +36,15 @@ struct ipv6_sockaddr {      /* struct sockaddr_in6 up to sin6_addr */
  * every socket, connection or packet on the machine look up (release,
  * error reports, packets): while none is, they return without the lookup.
  * Counted up when a record is added, down when one is deleted; the DNS
- * senders are an LRU map, so that count only says whether one ever was. */
+ * senders are an LRU map, so that count only says whether one ever was.
+ * first_bytes_wanted is an LRU map too: an entry it drops to make room is
+ * not counted down, which leaves its gate open (a lookup per packet), never
+ * shut on a wanted socket. */
 enum deptrace_open_count {
 	DEPTRACE_OPEN_CONNECTING = 0, /* tcp_connecting (tcp_outcome.bpf.h) */
 	DEPTRACE_OPEN_PENDING = 1,    /* pending (connect_cgroup.bpf.h) */
 	DEPTRACE_OPEN_DNS = 2,        /* dns_senders, ever (dns_capture.bpf.h) */
+	DEPTRACE_OPEN_FIRST_BYTES = 3, /* first_bytes_wanted (dns_capture.bpf.h) */
 	DEPTRACE_OPEN_COUNTS,
 };
 

@@ -11,10 +11,16 @@
 #include <linux/types.h>
 
 #define DEPTRACE_COMM_LEN 16
-#define DEPTRACE_DNS_CAPTURE 1024  /* a power of two; one less is kept */
+#define DEPTRACE_DNS_PORT 53       /* where DNS is recognised (host order) */
+#define DEPTRACE_DNS_CAPTURE 4096  /* a power of two: EDNS's usual 4096-byte answers */
+#define DEPTRACE_FIRST_BYTES 2048  /* a power of two: a ClientHello's name, an HTTP head */
 #define DEPTRACE_EXEC_ARGS 8       /* argv entries kept at exec */
 #define DEPTRACE_EXEC_ARG_LEN 48   /* bytes of each, NUL included */
 #define DEPTRACE_EXEC_PATH_LEN 128
+#define DEPTRACE_EXEC_CMDLINE 256  /* argv whole, as user space reads it */
+#define DEPTRACE_EXEC_ARGV_HALF 1024 /* a power of two: the kernel's argv copy is
+				      * the arguments before the last (up to this)
+				      * and the last (up to this) */
 
 enum deptrace_event_type {
 	DEPTRACE_EVENT_CONNECT = 1, /* struct deptrace_connect_event */
@@ -30,6 +36,7 @@ enum deptrace_event_type {
 					      cannot judge, refused; no
 					      destination yet (all zero) */
 	DEPTRACE_EVENT_SERVE = 8,   /* struct deptrace_serve_event */
+	DEPTRACE_EVENT_FIRST_BYTES = 9, /* struct deptrace_first_bytes_event */
 };
 
 enum deptrace_proto {
@@ -68,6 +75,9 @@ struct deptrace_connect_event {
 			  not see used a socket made outside the cgroup */
 	__u8 pad;
 	__u8 daddr[16]; /* network order; the first 4 bytes for AF_INET */
+	__u16 sport;    /* TCP, once established: the local port (host order),
+			   which names the connection to its first bytes */
+	__u8 pad2[6];
 	__u64 wait_ns;  /* a TCP connect: from its start to its outcome (or to
 			   the end of tracing, still connecting); 0 otherwise */
 };
@@ -84,23 +94,59 @@ enum deptrace_dns_direction {
 	DEPTRACE_DNS_RECEIVED = 1,
 };
 
-/* A UDP datagram to or from port 53; only `len` bytes of payload are sent. */
+/* A UDP datagram to or from port 53, or a TCP segment with payload (DNS
+ * over TCP: length-prefixed messages, which may span segments); only
+ * `len` bytes of payload are sent. */
 struct deptrace_dns_event {
 	struct deptrace_header h;
 	__u32 len;        /* bytes of payload captured */
-	__u32 full_len;   /* bytes the datagram had */
+	__u32 full_len;   /* bytes the datagram (segment) had */
 	__u8 direction;   /* enum deptrace_dns_direction */
-	__u8 pad[7];
+	__u8 tcp;         /* a TCP segment */
+	__u8 pad[6];
+	__u64 cookie;     /* the socket's (a TCP stream's messages by it) */
 	__u8 payload[DEPTRACE_DNS_CAPTURE];
 };
 
+/* The first payload a traced process sent on a TCP connection it made (a
+ * TLS ClientHello, an HTTP request): one segment, of which `len` bytes are
+ * sent. The connection is named as the packet has it (daddr IPv4 as
+ * v4-mapped IPv6, ports in host order); the header is the connecting
+ * thread's, its time the segment's. */
+struct deptrace_first_bytes_event {
+	struct deptrace_header h;
+	__u32 len;        /* bytes captured */
+	__u32 full_len;   /* bytes the segment had */
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 pad[4];
+	__u8 payload[DEPTRACE_FIRST_BYTES];
+};
+
 /* A traced process replaced its program; h.comm is the new name. The
- * kernel sends the first DEPTRACE_EXEC_SENT bytes (header and path); argv
- * is filled in by user space, from /proc/PID/cmdline (lib/tracer.c). */
+ * kernel sends the first DEPTRACE_EXEC_SENT bytes: header, path, and argv
+ * as the new program's stack holds it (NUL-separated, as /proc/PID/cmdline
+ * has it) where the kernel lets it be read (process_tree.bpf.h); argv[]
+ * and what follows are filled in by user space from those bytes, or from
+ * /proc/PID/cmdline when the kernel sent none (lib/tracer.c). */
 struct deptrace_exec_event {
 	struct deptrace_header h;
 	char path[DEPTRACE_EXEC_PATH_LEN];
+	__u32 raw_len;    /* bytes of raw_argv, 0 when the kernel read none
+			     (argv longer than it holds is cut) */
+	__u8 raw_pad[4];
+	char raw_argv[2 * DEPTRACE_EXEC_ARGV_HALF];
 	char argv[DEPTRACE_EXEC_ARGS][DEPTRACE_EXEC_ARG_LEN]; /* "" past the end */
+	/* user space's, read with argv as the record arrives (lib/tracer.c):
+	 * the executable resolved (/proc/PID/exe), "" when the process was
+	 * gone; the script an interpreter runs, "" for none */
+	char exe[DEPTRACE_EXEC_PATH_LEN];
+	char script[DEPTRACE_EXEC_PATH_LEN];
+	/* user space's too: every argument joined by spaces, up to its size,
+	 * "" when unread (the class needs what argv[] cuts: a URL after a long
+	 * option list, read here, before the program can end) */
+	char cmdline[DEPTRACE_EXEC_CMDLINE];
 	__u8 argv_unread;  /* user space: /proc had no argv (the program had
 			      ended), argv[0] is the path */
 };

@@ -1,8 +1,9 @@
 /* dns_packet.bpf.h: where the transport header of a packet, and the DNS
  * payload of a UDP datagram to or from port 53, start in a packet as
  * cgroup_skb programs see it (from the network header on), and where it
- * goes. Read by the DNS capture (dns_capture.bpf.h) and the enforced
- * policy's packet programs (policy_cgroup.bpf.h).
+ * goes. Read by the DNS capture and the first bytes of TCP connections
+ * (dns_capture.bpf.h) and the enforced policy's packet programs
+ * (policy_cgroup.bpf.h).
  */
 #ifndef DEPTRACE_DNS_PACKET_BPF_H
 #define DEPTRACE_DNS_PACKET_BPF_H

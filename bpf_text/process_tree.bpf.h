@@ -105,12 +105,59 @@ RAW_TRACEPOINT_PROBE(sched_process_exit)
 	return 0;
 }
 
-/* A traced process replaced its program: the new name and the path the
- * kernel resolved. argv is not read here: a hook at execve entry would be
- * a syscall tracepoint, which slows every syscall of every process on the
- * machine; user space reads /proc/PID/cmdline when the record arrives
- * (tracer.c), and only the header and path are sent. */
+/* A traced process replaced its program: the new name, the path the
+ * kernel resolved and, where the kernel allows it, argv. argv is not read
+ * at execve's entry: that hook would be a syscall tracepoint, which slows
+ * every syscall of every process on the machine. It is read here, from the
+ * new program's stack, before the program runs; where it cannot be, user
+ * space reads /proc/PID/cmdline when the record arrives (lib/tracer.c),
+ * which a program that ends within milliseconds has left by then. */
 BPF_PERCPU_ARRAY(exec_scratch, struct deptrace_exec_event, 1);
+
+#if DEPTRACE_EXEC_ARGV_KERNEL
+#include <asm/ptrace.h> /* struct pt_regs: the user register frame */
+
+/* At sched_process_exec the new program's user registers are set: the
+ * stack pointer points at argc, then argv[0..argc-1]. The strings are laid
+ * end to end from argv[0], but nothing on the stack says where the last
+ * one ends (the environment may be empty, and what follows it is not
+ * readable past the stack's top): the arguments before the last are one
+ * copy of (last - first) bytes, the last a string copy. Only the layout of
+ * struct pt_regs is used (the user register frame the entry code fixes),
+ * no kernel struct offset. bpf_task_pt_regs and bpf_get_current_task_btf:
+ * 5.15 and later, with kernel BTF (kernel_probe.c checks by loading). */
+static __always_inline void exec_read_argv(struct deptrace_exec_event *ev)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	void *regs = (void *)bpf_task_pt_regs(task);
+	u64 sp = 0, argc = 0, first = 0, last = 0, head;
+	long n;
+
+	ev->raw_len = 0;
+	if (bpf_probe_read_kernel(&sp, sizeof(sp), regs + __builtin_offsetof(struct pt_regs, sp)) ||
+	    bpf_probe_read_user(&argc, sizeof(argc), (void *)sp) || !argc || argc > 0x100000 ||
+	    bpf_probe_read_user(&first, sizeof(first), (void *)(sp + 8)) ||
+	    bpf_probe_read_user(&last, sizeof(last), (void *)(sp + 8 * argc)) || last < first)
+		return;
+	head = last - first;
+	if (head >= DEPTRACE_EXEC_ARGV_HALF) {
+		/* the first arguments fill the half: they are kept, cut (the
+		 * class reads the first DEPTRACE_EXEC_CMDLINE bytes) */
+		if (!bpf_probe_read_user(ev->raw_argv, DEPTRACE_EXEC_ARGV_HALF, (void *)first))
+			ev->raw_len = DEPTRACE_EXEC_ARGV_HALF;
+		return;
+	}
+	/* masked again for the verifier: it cannot carry the bound above
+	 * into the copy's size and the string copy's offset */
+	head &= DEPTRACE_EXEC_ARGV_HALF - 1;
+	if (head && bpf_probe_read_user(ev->raw_argv, head, (void *)first))
+		return;
+	n = bpf_probe_read_user_str(ev->raw_argv + head, DEPTRACE_EXEC_ARGV_HALF, (void *)last);
+	if (n <= 0)
+		return;
+	ev->raw_len = head + n;
+}
+#endif
 
 TRACEPOINT_PROBE(sched, sched_process_exec)
 {
@@ -122,6 +169,11 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 		return 0;
 	fill_header(&ev->h, DEPTRACE_EVENT_EXEC, proc->ppid);
 	TP_DATA_LOC_READ_STR(ev->path, filename, sizeof(ev->path));
+#if DEPTRACE_EXEC_ARGV_KERNEL
+	exec_read_argv(ev);
+#else
+	ev->raw_len = 0;
+#endif
 	events.perf_submit(args, ev, DEPTRACE_EXEC_SENT);
 	return 0;
 }

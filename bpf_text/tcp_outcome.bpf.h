@@ -125,6 +125,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 	if (!ev)
 		return 0;
 	if (args->newstate == DEPTRACE_TCP_ESTABLISHED) {
+		ev->sport = args->sport; /* its first bytes name it by this */
 		submit_outcome(args, sk, ev, 0);
 	} else if (args->newstate == DEPTRACE_TCP_CLOSE) {
 		tcp_tuple_of(&tuple, args->family, args->sport, args->dport,

@@ -14,6 +14,10 @@
 /* Whether `addr` is an IPv4 address in its mapped form. */
 bool address_is_v4_mapped(const uint8_t addr[16]);
 
+/* Whether `addr` is this host: loopback (127.0.0.0/8, ::1) or unspecified
+ * (0.0.0.0, ::), which the kernel reaches through loopback. */
+bool address_is_local(const uint8_t addr[16]);
+
 /* `v4` (4 bytes, network order) as 16; `v4` may be addr + 12. */
 void address_from_v4(const uint8_t *v4, uint8_t addr[16]);
 

@@ -37,6 +37,10 @@ static void report_probes(FILE *out, const struct kernel_features *f)
 	fprintf(out, ROW "%s%s\n", "syscall tps",
 		f->missing_syscall_tracepoint ? "missing " : "all found",
 		f->missing_syscall_tracepoint ? f->missing_syscall_tracepoint : "");
+	fprintf(out, ROW "%s\n", "exec argv",
+		f->exec_argv ? "read by the kernel at exec"
+			     : "from /proc as each exec is seen (no bpf_task_pt_regs: a program "
+			       "ending within milliseconds keeps its path alone)");
 }
 
 /* Where each fact comes from, and how many syscall tracepoints that

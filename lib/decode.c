@@ -16,6 +16,7 @@ static size_t record_size(unsigned type)
 	case DEPTRACE_EVENT_FORK: return sizeof(struct deptrace_header);
 	case DEPTRACE_EVENT_LOOKUP_BLOCKED: return sizeof(struct deptrace_lookup_blocked);
 	case DEPTRACE_EVENT_SERVE: return sizeof(struct deptrace_serve_event);
+	case DEPTRACE_EVENT_FIRST_BYTES: return sizeof(struct deptrace_first_bytes_event);
 	}
 	return 0;
 }
@@ -41,6 +42,10 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	memcpy(rec, data, need);
 	if (h.type == DEPTRACE_EVENT_DNS && rec->dns.len > DEPTRACE_DNS_CAPTURE)
 		return -EINVAL;
+	if (h.type == DEPTRACE_EVENT_FIRST_BYTES && rec->first_bytes.len > DEPTRACE_FIRST_BYTES)
+		return -EINVAL;
+	if (h.type == DEPTRACE_EVENT_EXEC && rec->exec.raw_len > sizeof(rec->exec.raw_argv))
+		return -EINVAL;
 	/* a datagram refused at send, or a socket at socket(), is blocked
 	 * whatever its flag says, and every refusal reads as the EPERM the
 	 * caller got */
@@ -52,7 +57,11 @@ int decode_record(const void *data, size_t size, union deptrace_record *rec)
 	rec->h.comm[DEPTRACE_COMM_LEN - 1] = '\0';
 	if (h.type == DEPTRACE_EVENT_EXEC) {
 		rec->exec.path[DEPTRACE_EXEC_PATH_LEN - 1] = '\0';
-		memset(rec->exec.argv, 0, sizeof(rec->exec.argv)); /* not sent */
+		/* not sent: user space fills them (lib/tracer.c) */
+		memset(rec->exec.argv, 0, sizeof(rec->exec.argv));
+		memset(rec->exec.exe, 0, sizeof(rec->exec.exe));
+		memset(rec->exec.script, 0, sizeof(rec->exec.script));
+		memset(rec->exec.cmdline, 0, sizeof(rec->exec.cmdline));
 	}
 	return 0;
 }
@@ -69,6 +78,11 @@ void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_
 		memcpy(ev->argv[i], arg, n < DEPTRACE_EXEC_ARG_LEN ? n : DEPTRACE_EXEC_ARG_LEN - 1);
 		at += n + 1;
 	}
+	memset(ev->cmdline, 0, sizeof(ev->cmdline));
+	while (len && !cmdline[len - 1])
+		len--;
+	for (size_t i = 0; i < len && i < sizeof(ev->cmdline) - 1; i++)
+		ev->cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
 	ev->argv_unread = !len;
 	if (!len)
 		memcpy(ev->argv[0], ev->path, strnlen(ev->path, DEPTRACE_EXEC_ARG_LEN - 1));

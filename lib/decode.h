@@ -19,6 +19,7 @@ union deptrace_record {
 	struct deptrace_exec_event exec;
 	struct deptrace_lookup_blocked lookup_blocked;
 	struct deptrace_serve_event serve;
+	struct deptrace_first_bytes_event first_bytes;
 };
 
 /* 0, or -EINVAL for a sample too short for its type or of no known type. */
@@ -35,7 +36,8 @@ struct record_sink {
 
 /* Fills ev->argv from `cmdline`: `len` bytes of NUL-separated arguments,
  * as /proc/PID/cmdline holds them; at most DEPTRACE_EXEC_ARGS of them,
- * each cut to DEPTRACE_EXEC_ARG_LEN - 1 bytes. With none (len 0: the
+ * each cut to DEPTRACE_EXEC_ARG_LEN - 1 bytes; and ev->cmdline with all
+ * of them joined by spaces (cut at DEPTRACE_EXEC_CMDLINE - 1 bytes). With none (len 0: the
  * process is gone, or runs another program now), argv[0] is the path the
  * kernel resolved at exec, the one argument known for sure. */
 void decode_exec_argv(struct deptrace_exec_event *ev, const char *cmdline, size_t len);

@@ -24,7 +24,8 @@ static bool same_destination(const struct dependency *d, const struct event *ev,
 		return false;
 	if (d->kind == DEP_LOOKUP)
 		return !strcmp(d->name, question);
-	return d->proto == ev->proto && d->port == ev->port && !memcmp(d->addr, ev->addr, 16);
+	return d->proto == ev->proto && d->port == ev->port && !memcmp(d->addr, ev->addr, 16) &&
+	       !strcmp(d->name, ev->name ? ev->name : "");
 }
 
 static struct dependency *find_or_add(struct depmap *map, const struct event *o,
@@ -47,6 +48,8 @@ static struct dependency *find_or_add(struct depmap *map, const struct event *o,
 	d = &map->deps[map->count++];
 	memset(d, 0, sizeof(*d));
 	d->kind = kind_of(o);
+	snprintf(d->name, sizeof(d->name), "%s",
+		 d->kind == DEP_LOOKUP ? question : o->name ? o->name : "");
 	if (d->kind == DEP_CONNECTION) {
 		memcpy(d->addr, o->addr, 16);
 		d->port = o->port;
@@ -80,8 +83,8 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	for (size_t i = 0; i < d->nprograms; i++) {
 		p = &d->programs[i];
 		if (!strcmp(p->comm, o->proc->comm) && !strcmp(p->exe, o->proc->exe) &&
-		    !strcmp(p->chain, o->chain) && p->class == o->class &&
-		    !strcmp(p->via, o->via ? o->via : ""))
+		    !strcmp(p->script, o->proc->script) && !strcmp(p->chain, o->chain) &&
+		    p->class == o->class && !strcmp(p->via, o->via ? o->via : ""))
 			return p;
 	}
 	if (d->nprograms == DEP_MAX_PROGRAMS)
@@ -90,6 +93,7 @@ static struct dep_program *find_or_add_program(struct dependency *d,
 	memset(p, 0, sizeof(*p));
 	snprintf(p->comm, sizeof(p->comm), "%s", o->proc->comm);
 	snprintf(p->exe, sizeof(p->exe), "%s", o->proc->exe);
+	snprintf(p->script, sizeof(p->script), "%s", o->proc->script);
 	snprintf(p->chain, sizeof(p->chain), "%s", o->chain);
 	p->class = o->class;
 	snprintf(p->via, sizeof(p->via), "%s", o->via ? o->via : "");
@@ -118,10 +122,6 @@ int depmap_add(struct depmap *map, const struct event *ev)
 	d = find_or_add(map, ev, question);
 	if (!d)
 		return -ENOMEM;
-	/* the first name seen sticks: later unnamed attempts keep it */
-	if (!d->name[0])
-		snprintf(d->name, sizeof(d->name), "%s",
-			 d->kind == DEP_LOOKUP ? question : ev->name ? ev->name : "");
 	d->count++;
 	d->last_ns = ev->ts_ns;
 	d->failed |= ev->failed;

@@ -1,7 +1,9 @@
 /* depmap: the dependency map, everything a traced run depended on.
  *
- * One entry per destination (protocol, address, port) and per DNS name
- * looked up, with the name it was reached by, which programs reached it
+ * One entry per destination (the name it was reached by, protocol,
+ * address, port: two names served from one address are two dependencies,
+ * and an attempt with no name known is one more) and per DNS name looked
+ * up, with which programs reached it
  * (grouped by program and chain of parents), how often, when, with
  * which results, the longest wait for one, and how often it broke the
  * policy; its programs grouped by class (classify.h), direct first.
@@ -34,6 +36,7 @@ enum dep_kind {
 struct dep_program {
 	char comm[PROC_COMM_LEN];
 	char exe[PROC_EXE_LEN];
+	char script[PROC_EXE_LEN]; /* "" if none */
 	char chain[DEP_CHAIN_LEN]; /* "deploy.sh > migrate > curl" */
 	enum event_class class;    /* the same chain may reach it both ways */
 	char via[FOLLOW_VIA_LEN];  /* transient: the path to the service, "" else */

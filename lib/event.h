@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
 #include "classify.h"
 #include "proctree.h"
 
@@ -59,7 +60,12 @@ struct event {
 	uint8_t proto;                /* enum deptrace_proto */
 	uint8_t addr[16];             /* IPv4 as v4-mapped */
 	uint16_t port;
-	const char *name;             /* what the process resolved to reach it, or NULL */
+	const char *name;             /* what the process resolved to reach it
+					 (its most recent answer), or NULL */
+	const char *const *also;      /* the other names it resolved the
+					 address to, newest first */
+	size_t nalso;
+	enum name_source name_source; /* where `name` comes from */
 	/* EVENT_LOOKUP: what */
 	const char *qname;
 	const char *qtype;            /* "A", "AAAA", ... */

@@ -18,6 +18,19 @@ void event_address(const struct deptrace_connect_event *ev, uint8_t addr[16])
 	address_from_v4(ev->daddr, addr);
 }
 
+bool event_first_bytes_match(const struct deptrace_connect_event *c,
+			     const struct deptrace_first_bytes_event *bytes)
+{
+	uint8_t addr[16];
+
+	if (c->h.type != DEPTRACE_EVENT_CONNECT || c->proto != DEPTRACE_PROTO_TCP || c->result ||
+	    !c->sport || c->h.pid != bytes->h.pid || c->dport != bytes->dport ||
+	    c->sport != bytes->sport)
+		return false;
+	event_address(c, addr);
+	return !memcmp(addr, bytes->daddr, 16);
+}
+
 void format_address(const uint8_t addr[16], char *buf, size_t len)
 {
 	if (address_is_v4_mapped(addr))

@@ -21,6 +21,11 @@
 /* The destination address as 16 bytes, IPv4 as IPv4-mapped. */
 void event_address(const struct deptrace_connect_event *ev, uint8_t addr[16]);
 
+/* Whether `bytes` are the first bytes of connection `c` (a TCP connect
+ * that was established): the same process, destination and ports. */
+bool event_first_bytes_match(const struct deptrace_connect_event *c,
+			     const struct deptrace_first_bytes_event *bytes);
+
 /* "192.0.2.10" or "2001:db8::53". */
 void format_address(const uint8_t addr[16], char *buf, size_t len);
 

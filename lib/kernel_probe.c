@@ -68,39 +68,33 @@ size_t probe_lists(enum backend backend, bool syscall_hooks,
 
 const struct cgroup_probe_spec cgroup_probes[] = {
 	{ "connect4", "trace_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT,
-	  FACT(FACT_CONNECT) | FACT(FACT_DNS), false },
+	  FACT(FACT_CONNECT) | FACT(FACT_DNS) },
 	{ "connect6", "trace_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT,
-	  FACT(FACT_CONNECT) | FACT(FACT_DNS), false },
+	  FACT(FACT_CONNECT) | FACT(FACT_DNS) },
 	{ "sock_release", "trace_release", BPF_PROG_TYPE_CGROUP_SOCK, BPF_CGROUP_INET_SOCK_RELEASE,
-	  FACT(FACT_CONNECT), true },
+	  FACT(FACT_CONNECT) | FACT(FACT_DNS) },
 	{ "sendmsg4", "dns_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG,
-	  FACT(FACT_DNS), false },
+	  FACT(FACT_DNS) },
 	{ "sendmsg6", "dns_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG,
-	  FACT(FACT_DNS), false },
-	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT(FACT_DNS),
-	  false },
+	  FACT(FACT_DNS) },
+	{ "egress", "dns_egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, FACT(FACT_DNS) },
 	{ "ingress", "dns_ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS,
-	  FACT(FACT_DNS), false },
+	  FACT(FACT_DNS) },
 	/* UDP services (bpf_text/follow.bpf.h): not with --no-follow */
 	{ "connect4", "follow_udp_connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET4_CONNECT,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ "connect6", "follow_udp_connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_INET6_CONNECT,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ "sendmsg4", "follow_udp_sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_SENDMSG,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ "sendmsg6", "follow_udp_sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_SENDMSG,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ "recvmsg4", "follow_udp_recvmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP4_RECVMSG,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ "recvmsg6", "follow_udp_recvmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_CGROUP_UDP6_RECVMSG,
-	  FACT(FACT_SERVICES), false },
+	  FACT(FACT_SERVICES) },
 	{ 0 },
 };
-
-bool cgroup_probe_wanted(const struct cgroup_probe_spec *c, bool syscall_hooks)
-{
-	return !(c->without_syscall_hooks && syscall_hooks);
-}
 
 const char *probe_fact_name(enum probe_fact fact)
 {
@@ -153,7 +147,7 @@ void probe_fact_sources(enum backend backend, bool with_syscall_hooks, enum prob
 		}
 	}
 	for (const struct cgroup_probe_spec *c = cgroup_probes; c->hook; c++)
-		if ((c->facts & FACT(fact)) && cgroup_probe_wanted(c, with_syscall_hooks) &&
+		if ((c->facts & FACT(fact)) &&
 		    !append_source(buf, len, &used, "cgroup:", c->hook, ""))
 			return;
 }
@@ -222,6 +216,27 @@ static const char *first_missing_symbol(const struct probe_spec *probes)
 	return NULL;
 }
 
+/* Whether the verifier takes a tracepoint program that asks for the
+ * current task's user registers (process_tree.bpf.h reads argv from them).
+ * Loaded, not guessed from the version: the helpers also need kernel BTF. */
+static bool tracepoints_read_user_registers(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_task_btf },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_task_pt_regs },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bcc_prog_load(BPF_PROG_TYPE_TRACEPOINT, "deptrace_probe", insns, sizeof(insns),
+			       "GPL", 0, 0, NULL, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 void probe_kernel(struct kernel_features *features)
 {
 	struct utsname un;
@@ -248,6 +263,7 @@ void probe_kernel(struct kernel_features *features)
 	if (!features->missing_syscall_tracepoint)
 		features->missing_syscall_tracepoint = first_missing_tracepoint(tracepoint_probes);
 	features->missing_unix_tracepoint = first_missing_tracepoint(unix_probes);
+	features->exec_argv = !features->bpf_errno && tracepoints_read_user_registers();
 }
 
 bool have_tracing_privileges(void)

@@ -30,6 +30,9 @@ struct kernel_features {
 						   tracepoint_probes, absent */
 	const char *missing_unix_tracepoint; /* first of unix_probes absent: Unix-socket
 						services cannot be followed */
+	bool exec_argv;              /* a tracepoint program may read the user
+				        registers (bpf_task_pt_regs, 5.15+ with
+				        kernel BTF): argv read at exec */
 };
 
 /* Mounts debugfs (and tracefs under it if the kernel does not automount
@@ -108,14 +111,10 @@ struct cgroup_probe_spec {
 	int prog_type;        /* enum bpf_prog_type */
 	int attach_type;      /* enum bpf_attach_type */
 	unsigned facts;       /* 1 << enum probe_fact, for each it serves */
-	bool without_syscall_hooks; /* not needed with --syscall-hooks */
 };
 
 /* NULL-terminated (hook == NULL). */
 extern const struct cgroup_probe_spec cgroup_probes[];
-
-/* Whether a configuration with or without the syscall hooks links `c`. */
-bool cgroup_probe_wanted(const struct cgroup_probe_spec *c, bool syscall_hooks);
 
 const char *probe_fact_name(enum probe_fact fact);
 

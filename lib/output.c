@@ -142,6 +142,22 @@ static void text_header(struct output *out, const struct run_info *info)
 	text_end_line(out->stream, &l);
 }
 
+/* " (forge.example.com)"; with other names the process resolved the
+ * address to, " (forge.example.com, also cdn.example.net)"; named by
+ * another process's answer (a fallback), " (forge.example.com tree)"; by
+ * the connection's first bytes, " (forge.example.com sni)" or "... host)". */
+static void text_names(const struct event *ev, char *buf, size_t len)
+{
+	size_t used = (size_t)snprintf(buf, len, " (%s", ev->name);
+
+	for (size_t i = 0; i < ev->nalso && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : ", also ",
+					 ev->also[i]);
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s)", name_source_marked(ev->name_source) ? " " : "",
+			 name_source_marked(ev->name_source) ? name_source_word(ev->name_source) : "");
+}
+
 /* DESTINATION: "192.0.2.10:443 (forge.example.com)", or
  * "forge.example.com A -> 192.0.2.10, 2001:db8::10". */
 static void text_destination(const struct event *ev, char *buf, size_t len)
@@ -151,10 +167,9 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 
 	if (ev->kind == EVENT_CONNECT) {
 		format_endpoint(ev->addr, ev->port, endpoint, sizeof(endpoint));
+		used = (size_t)snprintf(buf, len, "%s", endpoint);
 		if (ev->name)
-			snprintf(buf, len, "%s (%s)", endpoint, ev->name);
-		else
-			snprintf(buf, len, "%s", endpoint);
+			text_names(ev, buf + used, len - used);
 		return;
 	}
 	used = (size_t)snprintf(buf, len, "%s %s", ev->qname, ev->qtype);
@@ -168,7 +183,7 @@ static void text_destination(const struct event *ev, char *buf, size_t len)
 static void text_event(struct output *out, const struct event *ev)
 {
 	char time[24], pid[12], ppid[12], wait[WAIT_LEN] = "-";
-	char destination[DEP_NAME_LEN + 16 + 16 * ADDRESS_LEN];
+	char destination[DEP_NAME_LEN * (NAME_CANDIDATES + 1) + 16 * ADDRESS_LEN];
 	struct text_line l = { .used = 0 };
 
 	if (ev->kind == EVENT_EXEC)
@@ -221,8 +236,9 @@ static void text_dependency(struct output *out, const struct dependency *d)
 	for (size_t j = 0; j < d->nprograms; j++) {
 		const struct dep_program *p = &d->programs[j];
 
-		text_add(&l, "    %s x%u  (%s%s%s)  %s", p->chain, p->count, p->comm,
-			 p->exe[0] ? " " : "", p->exe, class_name(p->class));
+		text_add(&l, "    %s x%u  (%s%s%s%s%s)  %s", p->chain, p->count, p->comm,
+			 p->exe[0] ? " " : "", p->exe, p->script[0] ? " " : "", p->script,
+			 class_name(p->class));
 		if (p->via[0])
 			text_add(&l, " (%s)", p->via);
 		if (p->violations)
@@ -364,6 +380,8 @@ static void json_event(struct output *out, const struct event *ev)
 	jsonw_string_field(&w, "comm", ev->comm);
 	if (ev->proc && ev->proc->exe[0])
 		jsonw_string_field(&w, "exe", ev->proc->exe);
+	if (ev->proc && ev->proc->script[0])
+		jsonw_string_field(&w, "script", ev->proc->script);
 	if (ev->proc && ev->proc->args[0])
 		jsonw_string_field(&w, "args", ev->proc->args);
 	if (ev->chain && ev->chain[0])
@@ -377,8 +395,19 @@ static void json_event(struct output *out, const struct event *ev)
 		jsonw_string_field(&w, "proto", proto_name(ev->proto));
 		jsonw_string_field(&w, "address", address);
 		jsonw_uint_field(&w, "port", ev->port);
-		if (ev->name)
+		if (ev->name) {
 			jsonw_string_field(&w, "name", ev->name);
+			if (ev->name_source != NAME_SOURCE_NONE)
+				jsonw_string_field(&w, "name_source",
+						   name_source_word(ev->name_source));
+		}
+		if (ev->nalso) {
+			jsonw_name(&w, "also_names");
+			jsonw_start_array(&w);
+			for (size_t i = 0; i < ev->nalso; i++)
+				jsonw_string(&w, ev->also[i]);
+			jsonw_end_array(&w);
+		}
 		jsonw_string_field(&w, "result", ev->result);
 		if (ev->outcome)
 			jsonw_string_field(&w, "outcome", ev->outcome);
@@ -441,6 +470,8 @@ static void json_dependency(struct output *out, struct json_writer *w,
 		jsonw_uint_field(w, "count", p->count);
 		jsonw_string_field(w, "comm", p->comm);
 		jsonw_string_field(w, "exe", p->exe);
+		if (p->script[0])
+			jsonw_string_field(w, "script", p->script);
 		jsonw_string_field(w, "chain", p->chain);
 		jsonw_string_field(w, "class", class_name(p->class));
 		if (p->via[0])

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,9 +197,103 @@ struct proc_info *proc_table_get(struct proc_table *table, pid_t pid)
 	return &n->info;
 }
 
+/* 0 if process `pid` is still named `comm`, -ESRCH if it runs another
+ * program now, or -errno (gone). */
+static int still_named(const char *proc_root, pid_t pid, const char *comm)
+{
+	char path[64 + 256], now[PROC_COMM_LEN];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
+	n = read_small_file(path, now, sizeof(now));
+	if (n < 0)
+		return (int)n;
+	now[strcspn(now, "\n")] = '\0';
+	return strcmp(now, comm) ? -ESRCH : 0;
+}
+
+/* `path` as process `pid` would open it: absolute, without symbolic links.
+ * 0 or -errno. */
+static int resolve_for(const char *proc_root, pid_t pid, const char *path, char out[PATH_MAX])
+{
+	char joined[PATH_MAX + 64 + 256];
+
+	if (path[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", path);
+	else
+		snprintf(joined, sizeof(joined), "%s/%d/cwd/%s", proc_root, (int)pid, path);
+	return realpath(joined, out) ? 0 : -errno;
+}
+
+/* Whether `path` (resolved for `pid`) is a script, into `script`. */
+static bool find_script(const char *proc_root, pid_t pid, const char *path,
+			char script[PROC_EXE_LEN])
+{
+	char resolved[PATH_MAX], head[2];
+	FILE *f;
+	bool is_script;
+
+	if (!path || !*path || resolve_for(proc_root, pid, path, resolved))
+		return false;
+	f = fopen(resolved, "re");
+	if (!f)
+		return false;
+	is_script = fread(head, 1, 2, f) == 2 && head[0] == '#' && head[1] == '!';
+	fclose(f);
+	if (is_script)
+		snprintf(script, PROC_EXE_LEN, "%s", resolved);
+	return is_script;
+}
+
+int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, const char *path,
+			  const char *const *argv, size_t argc, char exe[PROC_EXE_LEN],
+			  char script[PROC_EXE_LEN])
+{
+	char link[64 + 256], target[PROC_EXE_LEN];
+	ssize_t n;
+
+	script[0] = '\0';
+	if (!find_script(proc_root, pid, path, script))
+		for (size_t i = 1; i < argc && i <= 2; i++)
+			if (find_script(proc_root, pid, argv[i], script))
+				break;
+	if (comm) {
+		int rc = still_named(proc_root, pid, comm);
+
+		if (rc)
+			return rc;
+	}
+	snprintf(link, sizeof(link), "%s/%d/exe", proc_root, (int)pid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	target[n] = '\0';
+	snprintf(exe, PROC_EXE_LEN, "%s", target);
+	return 0;
+}
+
+/* argv as /proc's cmdline holds it (NUL-separated, `n` bytes) into
+ * info->args, space-separated. 0, or -ENOENT for an empty argv. */
+static int proc_info_set_args(struct proc_info *info, char *cmdline, ssize_t n)
+{
+	/* argv is NUL-separated; trailing NULs end it */
+	while (n > 0 && cmdline[n - 1] == '\0')
+		n--;
+	if (n <= 0)
+		return -ENOENT;
+	for (ssize_t i = 0; i < n; i++)
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	cmdline[n] = '\0';
+	memcpy(info->args, cmdline, (size_t)n + 1);
+	return 0;
+}
+
 int proc_info_load(const char *proc_root, struct proc_info *info)
 {
-	char path[64 + 256], exe[PROC_EXE_LEN];
+	char path[64 + 256], cmdline[PROC_ARGS_LEN];
+	const char *argv[3] = { NULL };
+	size_t argc = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)info->pid);
@@ -206,14 +302,14 @@ int proc_info_load(const char *proc_root, struct proc_info *info)
 		return (int)n;
 	info->comm[strcspn(info->comm, "\n")] = '\0';
 
-	snprintf(path, sizeof(path), "%s/%d/exe", proc_root, (int)info->pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(info->exe, sizeof(info->exe), "%s", exe);
-	}
-
-	proc_info_load_args(proc_root, info);
+	n = proctree_read_cmdline(proc_root, info->pid, info->comm, cmdline, sizeof(cmdline));
+	while (n > 0 && cmdline[n - 1] == '\0')
+		n--;
+	for (ssize_t at = 0; n > 0 && at < n && argc < 3; at += (ssize_t)strlen(cmdline + at) + 1)
+		argv[argc++] = cmdline + at;
+	proctree_read_program(proc_root, info->pid, NULL, NULL, argv, argc, info->exe, info->script);
+	if (n > 0)
+		proc_info_set_args(info, cmdline, n);
 	return 0;
 }
 
@@ -222,32 +318,19 @@ int proc_info_load_args(const char *proc_root, struct proc_info *info)
 	char args[PROC_ARGS_LEN];
 	ssize_t n = proctree_read_cmdline(proc_root, info->pid, info->comm, args, sizeof(args));
 
-	/* argv is NUL-separated; trailing NULs end it */
-	while (n > 0 && args[n - 1] == '\0')
-		n--;
-	if (n <= 0)
-		return n < 0 ? (int)n : -ENOENT;
-	for (ssize_t i = 0; i < n; i++)
-		if (args[i] == '\0')
-			args[i] = ' ';
-	args[n] = '\0';
-	memcpy(info->args, args, (size_t)n + 1);
-	return 0;
+	if (n < 0)
+		return (int)n;
+	return proc_info_set_args(info, args, n);
 }
 
 ssize_t proctree_read_cmdline(const char *proc_root, pid_t pid, const char *comm,
 			      char *buf, size_t len)
 {
-	char path[64 + 256], now[PROC_COMM_LEN];
-	ssize_t n;
+	char path[64 + 256];
+	int rc = still_named(proc_root, pid, comm);
 
-	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, (int)pid);
-	n = read_small_file(path, now, sizeof(now));
-	if (n < 0)
-		return n;
-	now[strcspn(now, "\n")] = '\0';
-	if (strcmp(now, comm))
-		return -ESRCH;
+	if (rc)
+		return rc;
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
 	return read_small_file(path, buf, len);
 }

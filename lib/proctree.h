@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PROC_COMM_LEN 16
@@ -46,8 +47,14 @@ struct proc_info {
 				      running its parent's */
 	bool args_unread;          /* it ended before its argv was read */
 	char comm[PROC_COMM_LEN];
-	char exe[PROC_EXE_LEN];    /* "" if unknown */
+	char exe[PROC_EXE_LEN];    /* the executable, resolved (PROC_ROOT/PID/exe);
+				      "" if unknown */
+	char script[PROC_EXE_LEN]; /* the script an interpreter runs, resolved;
+				      "" if none */
 	char args[PROC_ARGS_LEN];  /* argv joined by spaces, "" if unknown */
+	uint64_t names_since;      /* the name table's mark when it was forked
+				      (names.h): its own answers are those
+				      from then on, its parent's before */
 };
 
 struct proc_table;
@@ -61,8 +68,22 @@ void proc_table_free(struct proc_table *table);
 struct proc_info *proc_table_get(struct proc_table *table, pid_t pid);
 const struct proc_info *proc_table_find(const struct proc_table *table, pid_t pid);
 
-/* Fills comm, exe and args of `info` from PROC_ROOT/PID. 0 or -errno. */
+/* Fills comm, exe, script and args of `info` from PROC_ROOT/PID. 0 or
+ * -errno. */
 int proc_info_load(const char *proc_root, struct proc_info *info);
+
+/* The program process `pid` runs: `exe`, the executable the kernel
+ * resolved (PROC_ROOT/PID/exe), and `script`, the script an interpreter
+ * runs, or "": `path` (the file exec was asked to run, or NULL) or else
+ * argv[1] or argv[2] (after one interpreter option, as a "#!" line may
+ * give), the first that names a file starting with "#!"; relative paths
+ * are resolved in the process's working directory. With `comm`, the
+ * process must still be named so (one that has run another program since
+ * is -ESRCH). 0, or -errno (exe unknown; script still filled where the
+ * file could be found). */
+int proctree_read_program(const char *proc_root, pid_t pid, const char *comm, const char *path,
+			  const char *const *argv, size_t argc, char exe[PROC_EXE_LEN],
+			  char script[PROC_EXE_LEN]);
 
 /* The arguments of process `pid` as PROC_ROOT/PID/cmdline holds them
  * (NUL-separated, at most len - 1 bytes kept), provided its name is still

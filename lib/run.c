@@ -16,6 +16,7 @@
 #include "output.h"
 #include "policy.h"
 #include "proctree.h"
+#include "reorder.h"
 #include "saved_run.h"
 #include "session.h"
 
@@ -69,6 +70,7 @@ struct run {
 	struct output out;
 	struct headers_choice headers;
 	struct session *session;
+	struct reorder *reorder; /* between the tracer and the session */
 	char **baseline;         /* --baseline's keys (saved_run_keys) */
 	size_t nbaseline;
 	struct tracer *tracer;
@@ -145,6 +147,19 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN); /* a closed output is noticed and ends tracing */
 }
 
+/* Flushes the output: true if all of it is written so far; the first
+ * failure is told (with what fflush said) and ends the run's output. */
+static bool output_written(struct run *r)
+{
+	if (r->facts.output_failed)
+		return false;
+	if (!fflush(r->out.stream) && !ferror(r->out.stream))
+		return true;
+	say(r, "cannot write the output: %s", strerror(errno));
+	r->facts.output_failed = true;
+	return false;
+}
+
 /* --- the real kernel side ---------------------------------------------------- */
 
 /* Where cgroup v2 is mounted, mounting it privately where it is not. */
@@ -207,6 +222,7 @@ static enum run_failure prepare_kernel(enum backend wanted, struct tracer_config
 			    headers->common_dir[0] ? headers->tree : headers->arch_dir);
 	config->kernel_tree = headers->source == HEADERS_NEAREST ? headers->tree : NULL;
 	config->follow_unix = !features.missing_unix_tracepoint;
+	config->exec_argv = features.exec_argv;
 	if (config->follow_services && !config->follow_unix)
 		message_say(messages, "services reached over Unix sockets are not followed: this kernel "
 			    "has no tracepoint sock:%s", features.missing_unix_tracepoint);
@@ -635,11 +651,12 @@ static int load(struct run *r)
 	if (failure)
 		return fail(r, failure, -EINVAL);
 	r->session = session_new(&session_config);
-	if (!r->session) {
+	r->reorder = r->session ? reorder_new(session_sink(r->session)) : NULL;
+	if (!r->reorder) {
 		say(r, "out of memory");
 		return fail(r, RUN_FAILED_RUNTIME, -ENOMEM);
 	}
-	config.sink = session_sink(r->session);
+	config.sink = session_arrival_sink(r->session, reorder_sink(r->reorder));
 	rc = r->ops.tracer_load(&config, &r->tracer, err, sizeof(err));
 	if (rc) {
 		say(r, "%s", err);
@@ -724,6 +741,7 @@ int run_start(struct run *r)
 	/* events are printed only from the poll loop: none can precede this */
 	fill_run_info(r, &info);
 	output_header(&r->out, &info);
+	output_written(r); /* told now, while errno is the write's */
 	r->facts.started = true;
 	return 0;
 }
@@ -763,13 +781,15 @@ void run_poll(struct run *r)
 	for (;;) {
 		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms);
 
+		uint64_t now = tracer_clock_ns();
+
 		timeout_ms = tracer_poll_timeout(timeout_ms, delivered);
-		session_expire_lookups(r->session, tracer_clock_ns());
-		if (fflush(r->out.stream) || ferror(r->out.stream)) {
-			say(r, "cannot write the output: %s", strerror(errno));
-			r->facts.output_failed = true;
+		/* what happened up to the window ago, in order; a lookup has
+		 * waited for its answer as long as the records came in */
+		reorder_release(r->reorder, now);
+		session_expire_lookups(r->session, now - REORDER_WINDOW_NS);
+		if (!output_written(r))
 			break;
-		}
 		reap_command(r, WNOHANG);
 		if (stop_requests > 1 || (stop_requests && (!o->command || r->facts.command_exited)))
 			break;
@@ -791,15 +811,16 @@ void run_poll(struct run *r)
 			break;
 	}
 	r->ops.tracer_finish(r->tracer);
+	reorder_flush(r->reorder);
 	/* the rehearsal's report says how the command ended: with no traced
 	 * process left, it has */
 	if (o->outage.count && reap_command(r, r->ops.tracer_has_processes(r->tracer) ? WNOHANG : 0))
 		outage_report_set_status(&r->outage, r->facts.command_status);
-	session_finish(r->session);
-	if ((fflush(r->out.stream) || ferror(r->out.stream)) && !r->facts.output_failed) {
-		say(r, "cannot write the output: %s", strerror(errno));
-		r->facts.output_failed = true;
-	}
+	/* the events held to the end are written before the map, so that a
+	 * failure is told with its own errno */
+	if (output_written(r))
+		session_finish(r->session);
+	output_written(r);
 }
 
 /* --- finish ------------------------------------------------------------------ */
@@ -854,6 +875,10 @@ static void report_totals(struct run *r)
 	if (malformed)
 		say(r, "%llu kernel records could not be decoded and were dropped",
 		    (unsigned long long)malformed);
+	if (r->reorder && reorder_late(r->reorder))
+		say(r, "%llu events reached deptrace more than %llu ms after they began and are "
+		    "shown out of time order", (unsigned long long)reorder_late(r->reorder),
+		    REORDER_WINDOW_NS / 1000000ull);
 	if (r->opts->outage.count)
 		report_outage(r);
 	r->facts.lost = totals->lost > 0;
@@ -889,6 +914,7 @@ void run_finish(struct run *r)
 		    run_exit_code(&r->facts), run_command_exit_code(r->facts.command_status));
 	close_file(r, &r->output);
 	close_file(r, &r->graph);
+	reorder_free(r->reorder);
 	session_free(r->session);
 	r->session = NULL;
 	outage_report_free(&r->outage);

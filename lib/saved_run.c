@@ -115,6 +115,7 @@ static int read_violation(const struct jsonr_node *v, struct saved_event *s,
 
 static int read_connect(const struct jsonr_node *o, struct saved_event *s, const char **field)
 {
+	const struct jsonr_node *v;
 	char text[ADDRESS_LEN];
 	uint64_t port;
 
@@ -129,6 +130,22 @@ static int read_connect(const struct jsonr_node *o, struct saved_event *s, const
 	if (copy_string(o, "name", s->name, sizeof(s->name), false))
 		bad("name");
 	s->ev.name = s->name[0] ? s->name : NULL;
+	v = jsonr_get(o, "name_source");
+	if (v && (!jsonr_string(v) || !s->ev.name ||
+		  name_source_parse(jsonr_string(v), &s->ev.name_source)))
+		bad("name_source");
+	v = jsonr_get(o, "also_names");
+	if (v && (v->type != JSONR_ARRAY || !s->ev.name))
+		bad("also_names");
+	for (const struct jsonr_node *a = v ? v->child : NULL; a; a = a->next) {
+		if (s->ev.nalso == NAME_CANDIDATES - 1 || !jsonr_string(a) ||
+		    strlen(a->text) >= sizeof(s->also[0]) || !a->text[0])
+			bad("also_names");
+		memcpy(s->also[s->ev.nalso], a->text, strlen(a->text) + 1);
+		s->also_ptrs[s->ev.nalso] = s->also[s->ev.nalso];
+		s->ev.nalso++;
+	}
+	s->ev.also = s->also_ptrs;
 	if (copy_string(o, "result", s->result, sizeof(s->result), true))
 		bad("result");
 	s->ev.failed = jsonr_bool(jsonr_get(o, "failed"), false);
@@ -187,6 +204,8 @@ static int read_event(const struct jsonr_node *o, const char *type, struct saved
 		bad("comm");
 	if (copy_string(o, "exe", s->proc.exe, sizeof(s->proc.exe), false))
 		bad("exe");
+	if (copy_string(o, "script", s->proc.script, sizeof(s->proc.script), false))
+		bad("script");
 	if (copy_string(o, "args", s->proc.args, sizeof(s->proc.args), false))
 		bad("args");
 	if (copy_string(o, "chain", s->chain, sizeof(s->chain), false))

@@ -37,6 +37,8 @@ struct saved_event {
 	char comm[PROC_COMM_LEN];
 	char chain[DEP_CHAIN_LEN];
 	char name[DEP_NAME_LEN];
+	char also[NAME_CANDIDATES - 1][DEP_NAME_LEN]; /* "also_names" */
+	const char *also_ptrs[NAME_CANDIDATES - 1];
 	char qname[DNS_NAME_LEN];
 	char qtype[DNS_TYPE_NAME_LEN];
 	char result[DEP_RESULT_LEN];

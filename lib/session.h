@@ -64,6 +64,13 @@ struct record_sink session_sink(struct session *s);
 
 void session_record(struct session *s, const union deptrace_record *rec);
 
+/* The sink in front of `next` (the reorder sink, reorder.h) that reads,
+ * as each record arrives, what /proc may no longer know once the record is
+ * released: the path of a Unix socket a service serves the tree on (a
+ * forking server's child ends within the window). Records and lost counts
+ * pass on to `next` unchanged. */
+struct record_sink session_arrival_sink(struct session *s, struct record_sink next);
+
 /* An event of a saved run (saved_run.h), judged again by this session's
  * policy: what the kernel did then (refused it, for what reason, on a
  * socket outside the cgroup) is kept from the saved verdict; the rule is
@@ -72,7 +79,9 @@ void session_record(struct session *s, const union deptrace_record *rec);
 void session_replay(struct session *s, const struct event *saved);
 void session_lost(struct session *s, uint64_t lost);
 
-/* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`. */
+/* Reports the lookups that have waited LOOKUP_TIMEOUT_NS by `now_ns`, at
+ * the end of their wait (a lookup's event time is when its outcome became
+ * known: its answer, its refusal, or the end of the wait). */
 void session_expire_lookups(struct session *s, uint64_t now_ns);
 
 /* Reports every lookup still waiting, then the map and the graph. */

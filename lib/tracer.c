@@ -75,8 +75,7 @@ bool tracer_follows_unix(const struct tracer_config *config)
 bool tracer_needs_cgroup_probe(const struct tracer_config *config,
 			       const struct cgroup_probe_spec *probe)
 {
-	return cgroup_probe_wanted(probe, config->syscall_hooks) &&
-	       (!(probe->facts & (1u << FACT_SERVICES)) || config->follow_services);
+	return !(probe->facts & (1u << FACT_SERVICES)) || config->follow_services;
 }
 
 /* Calls fn for every probe the configuration needs, in attach order. */
@@ -165,10 +164,10 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 {
 	char follow[64], services[64], unix_services[64], self[64], max_procs[64], enforce[64],
 		allow_list[64], rules[64];
-	char resolver[64], upstreams[64], syscall_hooks[64];
+	char resolver[64], upstreams[64], syscall_hooks[64], exec_argv[64];
 	/* the kernel's own headers warn under libbcc's clang; ours do not */
 	const char *cflags[] = { follow, services, unix_services, self, max_procs, enforce,
-				 allow_list, rules, resolver, upstreams, syscall_hooks,
+				 allow_list, rules, resolver, upstreams, syscall_hooks, exec_argv,
 				 "-Wno-ignored-attributes", "-Wno-duplicate-decl-specifier" };
 	struct tracer *t;
 	int rc;
@@ -200,6 +199,7 @@ int tracer_load(const struct tracer_config *config, struct tracer **tracer,
 		 TRACER_RESOLVER_UPSTREAMS);
 	snprintf(syscall_hooks, sizeof(syscall_hooks), "-DDEPTRACE_SYSCALL_HOOKS=%d",
 		 config->syscall_hooks);
+	snprintf(exec_argv, sizeof(exec_argv), "-DDEPTRACE_EXEC_ARGV_KERNEL=%d", config->exec_argv);
 
 	t->module = bpf_module_create_c_from_string(
 		config->backend == BACKEND_KPROBE ? bpf_text_connect_kprobe
@@ -296,16 +296,38 @@ static int attach_probe(struct tracer *t, const struct probe_spec *probe,
 	return 0;
 }
 
-/* argv is read as the exec record arrives, milliseconds after the exec
- * (the poll loop looks again 4 ms after a batch): a process gone by then,
- * or running another program, is left with the path it was started by. */
+/* The program, resolved, while the process still runs it (proctree.h). */
+static void read_exec_program(struct deptrace_exec_event *ev)
+{
+	const char *argv[DEPTRACE_EXEC_ARGS];
+	size_t argc = 0;
+
+	while (argc < DEPTRACE_EXEC_ARGS && ev->argv[argc][0]) {
+		argv[argc] = ev->argv[argc];
+		argc++;
+	}
+	if (proctree_read_program("/proc", (pid_t)ev->h.pid, ev->h.comm, ev->path, argv, argc,
+				  ev->exe, ev->script))
+		ev->exe[0] = '\0';
+}
+
+/* argv as the kernel read it at exec, or, where it could not, from /proc
+ * as the record arrives, milliseconds after the exec (the poll loop looks
+ * again 4 ms after a batch): a process gone by then, or running another
+ * program, is left with the path it was started by. */
 static void read_exec_argv(struct deptrace_exec_event *ev)
 {
-	char cmdline[DEPTRACE_EXEC_ARGS * 256];
-	ssize_t n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
-					  sizeof(cmdline));
+	char cmdline[sizeof(ev->raw_argv)];
+	ssize_t n;
 
-	decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+	if (ev->raw_len) {
+		decode_exec_argv(ev, ev->raw_argv, ev->raw_len);
+	} else {
+		n = proctree_read_cmdline("/proc", (pid_t)ev->h.pid, ev->h.comm, cmdline,
+					  sizeof(cmdline));
+		decode_exec_argv(ev, cmdline, n > 0 ? (size_t)n : 0);
+	}
+	read_exec_program(ev);
 }
 
 static void collect_record(void *cookie, void *data, int size)

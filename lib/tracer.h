@@ -32,6 +32,8 @@ struct tracer_config {
 				      the tree (bpf_text/follow.bpf.h) */
 	bool follow_unix;          /* ... over Unix sockets too (unix_probes;
 				      only with follow_services) */
+	bool exec_argv;            /* argv read by the kernel at exec (else from
+				      /proc as the record arrives) */
 	unsigned buffer_pages;     /* per CPU, a power of two */
 	unsigned max_procs;        /* traced processes at once */
 	const char *kernel_tree;   /* headers for libbcc, or NULL for its default */

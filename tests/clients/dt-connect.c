@@ -29,6 +29,7 @@
 struct opts {
     int udp, nonblock, listen, refused, fork, nthreads;
     const char *waitfile;
+    const char *thread_name; /* -T: threads rename themselves, as workers do */
     long sleep_ms;
 };
 
@@ -40,7 +41,7 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: dt-connect [-u] [-n] [-l] [-r] [-t N] [-f] [-w FILE] "
+    fprintf(stderr, "usage: dt-connect [-u] [-n] [-l] [-r] [-t N [-T NAME]] [-f] [-w FILE] "
                     "[-s MS] ADDR PORT\n");
     exit(2);
 }
@@ -153,6 +154,9 @@ static int do_connect(void)
 static void *thread_main(void *arg)
 {
     (void)arg;
+    /* comm= stays the process's name (read at start): deptrace shows it */
+    if (o.thread_name)
+        pthread_setname_np(pthread_self(), o.thread_name);
     return (void *)(long)do_connect();
 }
 
@@ -172,6 +176,10 @@ static int run_forked(char **argv, const char *addr, const char *port)
         snprintf(tbuf, sizeof(tbuf), "%d", o.nthreads);
         av[n++] = "-t";
         av[n++] = tbuf;
+    }
+    if (o.thread_name) {
+        av[n++] = "-T";
+        av[n++] = (char *)o.thread_name;
     }
     if (o.waitfile) {
         av[n++] = "-w";
@@ -224,7 +232,7 @@ static long parse_num(const char *s, long max)
 int main(int argc, char **argv)
 {
     int c;
-    while ((c = getopt(argc, argv, "+unlrt:fw:s:")) != -1) {
+    while ((c = getopt(argc, argv, "+unlrt:T:fw:s:")) != -1) {
         switch (c) {
         case 'u': o.udp = 1; break;
         case 'n': o.nonblock = 1; break;
@@ -234,6 +242,7 @@ int main(int argc, char **argv)
             if ((o.nthreads = (int)parse_num(optarg, 1024)) == 0)
                 usage();
             break;
+        case 'T': o.thread_name = optarg; break;
         case 'f': o.fork = 1; break;
         case 'w': o.waitfile = optarg; break;
         case 's': o.sleep_ms = parse_num(optarg, 86400000L); break;

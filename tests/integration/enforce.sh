@@ -13,7 +13,7 @@ source "$repo/examples/lib/fakenet.sh"
 for tool in curl getent python3 /usr/sbin/dnsmasq; do
 	command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup-deps installs it)"
 done
-cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_root=$(cgroup2_root)
 [[ -n $cgroup_root ]] || fail "no cgroup v2 mounted: enforcement cannot be tested here"
 
 forge_ip=127.0.0.10 other_ip=127.0.0.20

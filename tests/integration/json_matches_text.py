@@ -69,6 +69,20 @@ def json_class(o):
     return (o["class"] if o["class"] == "transient" else "", why), v
 
 
+# the sources a line marks after the names (JSON's name_source)
+MARKED_SOURCES = ("tree", "sni", "host")
+
+
+def text_names(names):
+    """ "(a, also b, c tree)": ("a", ("b", "c"), "tree"); unmarked: ""."""
+    names = names[1:-1] if names.startswith("(") else names
+    head, _, word = names.rpartition(" ")
+    source = word if head and word in MARKED_SOURCES else ""
+    names = head if source else names
+    name, _, also = names.partition(", also ")
+    return name, tuple(also.split(", ")) if also else (), source
+
+
 def text_events(lines):
     events = Counter()
     for line in lines:
@@ -83,8 +97,8 @@ def text_events(lines):
             answers = tuple(answers.split(", ")) if answers else ()
             events["dns", comm, name, qtype, result, answers, cls, violation] += 1
         else:
-            endpoint, _, name = destination.partition(" ")
-            events["connect", comm, proto, endpoint, name.strip("()"), result, cls,
+            endpoint, _, names = destination.partition(" ")
+            events["connect", comm, proto, endpoint, *text_names(names), result, cls,
                    violation] += 1
     return events
 
@@ -101,7 +115,9 @@ def json_events(objects):
                    tuple(o["answers"]), *json_class(o)] += 1
         elif o["type"] == "connect":
             events["connect", o["comm"], o["proto"], endpoint(o["address"], o["port"]),
-                   o.get("name", ""), o["result"], *json_class(o)] += 1
+                   o.get("name", ""), tuple(o.get("also_names", ())),
+                   o.get("name_source") if o.get("name_source") in MARKED_SOURCES else "",
+                   o["result"], *json_class(o)] += 1
     return events
 
 
@@ -166,7 +182,9 @@ def json_map(summary):
                 destination = f"{d['name']} {destination}"
         for p in d["programs"]:
             assert p.get("violation") in (None, p["class"]), p
-        programs = tuple((p["chain"], p["count"], p["comm"], p["exe"],
+        # the text shows "EXE SCRIPT" where an interpreter runs a script
+        programs = tuple((p["chain"], p["count"], p["comm"],
+                          " ".join(filter(None, (p["exe"], p.get("script")))),
                           f"{p['class']} ({p['via']})" if "via" in p else "",
                           "violation" in p) for p in d["programs"])
         violation = (d["violation"]["rule"], d["violation"]["count"]) if "violation" in d else None

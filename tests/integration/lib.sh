@@ -247,6 +247,27 @@ count_lookup_lines() {
 		END { print n + 0 }'
 }
 
+# Where cgroup v2 is mounted (the first mount of it), or nothing.
+cgroup2_root() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts
+}
+
+# run_beside_unrelated SCRIPT: traces SCRIPT while $SCRATCH/unrelated (a
+# client of the same services, started inside the fake network) runs at
+# the same time: SCRIPT waits for $SCRATCH/go, touched once the unrelated
+# client's requests are in the services' hands; then waits for deptrace and
+# for the unrelated client to write $SCRATCH/unrelated.done.
+run_beside_unrelated() {
+	start_deptrace -- "$1"
+	fakenet_run "$SCRATCH/unrelated" > "$SCRATCH/unrelated.out" 2>&1 &
+	sleep 0.2 # its requests are in the services' hands, pausing
+	touch "$SCRATCH/go"
+	wait_deptrace
+	[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- ${1##*/} exited $DEPTRACE_RC"
+	for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; done
+	[[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
+}
+
 # The tails (what follows the destination) of the lines of COMM with
 # PROTO to DEST, sorted, one per line.
 tails() {

@@ -14,9 +14,17 @@ for tool in curl getent dot python3 /usr/sbin/dnsmasq; do
 done
 
 forge_ip=127.0.0.10
-fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20
+shared_ip=127.0.0.30 # two names on one address, as behind a CDN
+# 64 addresses for one name: an answer of 1064 bytes (with EDNS), past the
+# 1023 an older capture kept
+big_records=()
+for i in $(seq 1 64); do big_records+=("big.example=127.0.1.$i"); done
+fakenet_test_up forge.example.com=$forge_ip api.internal.example=127.0.0.20 \
+	a.shared.example=$shared_ip b.shared.example=$shared_ip "${big_records[@]}"
 fakenet_start forge "$repo/examples/services/forge" $forge_ip 80
 fakenet_wait_http http://forge.example.com/migrate/releases/latest || fail "the fake forge does not start"
+fakenet_start shared "$repo/examples/services/forge" $shared_ip 80
+fakenet_wait_http http://a.shared.example/migrate/releases/latest || fail "the shared server does not start"
 latest=http://forge.example.com/migrate/releases/latest
 
 # Each program records its PID before exec: the test knows the truth.
@@ -38,6 +46,9 @@ curl_pid=$(cat "$SCRATCH/curl.pid") ahosts_pid=$(cat "$SCRATCH/ahosts.pid") nx_p
 	fail "no line '$curl_pid curl TCP ok $forge_ip:80 (forge.example.com)'"
 [[ $(count_lines - - TCP - -) == 1 ]] || fail "expected exactly one TCP line"
 pass "curl's connection line names forge.example.com, under curl's PID"
+[[ $(grep -c "asks the DNS server at $FAKENET_DNS:53, another process on this host" "$SCRATCH/trace.err") == 1 ]] ||
+	fail "no single notice that the DNS server is a process on this host: $(cat "$SCRATCH/trace.err")"
+pass "the DNS server on $FAKENET_DNS, a process on this host, is said once"
 
 # glibc asks for A and AAAA at once, on one socket (getaddrinfo, AF_UNSPEC).
 for pid_comm in "$curl_pid curl" "$ahosts_pid getent"; do
@@ -68,6 +79,65 @@ run_deptrace -- unshare --mount sh -c \
 [[ $(count_lines - getent UDP 127.0.0.54:53 ok) -ge 1 ]] || fail "no UDP line to 127.0.0.54:53"
 pass "a lookup nobody answers is a lookup line: TIMEOUT"
 
+# --- an answer larger than 1023 bytes: every record of it ------------------
+printf 'nameserver %s\noptions edns0\n' "$FAKENET_DNS" > "$SCRATCH/edns-resolv.conf"
+# shellcheck disable=SC2016 # $1 is sh's
+run_deptrace -- unshare --mount sh -c \
+	'mount --bind "$1" /etc/resolv.conf && exec getent ahosts big.example' sh "$SCRATCH/edns-resolv.conf"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- getent ahosts big.example exited $DEPTRACE_RC"
+big_line=$(event_lines | awk '$5 == "DNS" && $8 == "big.example" && $9 == "A"')
+[[ $(grep -o '127\.0\.1\.[0-9]*' <<< "$big_line" | sort -u | wc -l) == 64 ]] ||
+	fail "big.example's answer does not show its 64 addresses: '$big_line'"
+pass "an answer of 1064 bytes (64 A records, EDNS): all 64 addresses on the lookup line"
+
+# --- two names on one address, looked up by two processes ------------------
+# A resolves a.shared.example, then waits while B resolves b.shared.example
+# (the same address) and connects; then A connects. Each connection is
+# named by its own process's answer, and --deny a.shared.example marks A's
+# only.
+cat > "$SCRATCH/resolve_then_connect.py" <<'EOF'
+import os, socket, sys, time
+name, pidfile, ready, go = sys.argv[1:5]
+with open(pidfile, "w") as f:
+    f.write(str(os.getpid()))
+addr = socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+socket.create_connection(addr).close()
+EOF
+cat > "$SCRATCH/shared.sh" <<EOF
+#!/bin/sh
+rm -f "$SCRATCH/a.ready" "$SCRATCH/go"
+python3 "$SCRATCH/resolve_then_connect.py" a.shared.example "$SCRATCH/a.pid" "$SCRATCH/a.ready" "$SCRATCH/go" &
+while [ ! -e "$SCRATCH/a.ready" ]; do sleep 0.01; done
+sh -c 'echo \$\$ > "\$1"; exec curl -fsS -o /dev/null "\$2"' sh "$SCRATCH/b.pid" http://b.shared.example/migrate/releases/latest
+touch "$SCRATCH/go"
+wait
+EOF
+chmod +x "$SCRATCH/shared.sh"
+run_deptrace --deny a.shared.example --graph "$SCRATCH/shared.dot" -- "$SCRATCH/shared.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- shared.sh exited $DEPTRACE_RC"
+a_pid=$(cat "$SCRATCH/a.pid") b_pid=$(cat "$SCRATCH/b.pid")
+a_line=$(event_lines | awk -v pid="$a_pid" '$2 == pid && $5 == "TCP"')
+b_line=$(event_lines | awk -v pid="$b_pid" '$2 == pid && $5 == "TCP"')
+[[ $(wc -l <<< "$a_line") == 1 && $a_line == *" $shared_ip:80 (a.shared.example)  VIOLATION direct (shared.sh > python3; argv names a.shared.example): deny a.shared.example" ]] ||
+	fail "A's connection is not named a.shared.example and marked: '$a_line'"
+[[ $(wc -l <<< "$b_line") == 1 && $b_line == *" $shared_ip:80 (b.shared.example)  direct (shared.sh > curl; argv names b.shared.example)" ]] ||
+	fail "B's connection is not named b.shared.example, unmarked: '$b_line'"
+pass "two names on one address: each connection named by its own process's answer, the deny marks A's only"
+map_section > "$SCRATCH/map"
+grep -qx "a.shared.example $shared_ip:80  TCP  1 time, .*  VIOLATION deny a.shared.example x1" "$SCRATCH/map" ||
+	fail "no map entry for a.shared.example $shared_ip:80: $(cat "$SCRATCH/map")"
+grep -q "^b.shared.example $shared_ip:80  TCP  1 time, [^V]*$" "$SCRATCH/map" ||
+	fail "no map entry for b.shared.example $shared_ip:80: $(cat "$SCRATCH/map")"
+for name in a.shared.example b.shared.example; do
+	# a label's lines are the name, then the endpoint
+	grep -A1 -F "label=\"$name" "$SCRATCH/shared.dot" | grep -qx "$shared_ip:80 TCP.*" ||
+		fail "the graph has no $name $shared_ip:80 destination: $(cat "$SCRATCH/shared.dot")"
+done
+pass "the map and the graph keep both names of the shared address, as two dependencies"
+
 # --- --json says what the text says ------------------------------------------
 run_deptrace -- "$SCRATCH/names.sh"
 mv "$SCRATCH/trace.out" "$SCRATCH/text.trace"
@@ -76,6 +146,38 @@ run_deptrace --json -- "$SCRATCH/names.sh"
 mv "$SCRATCH/trace.out" "$SCRATCH/json.trace"
 expect_json_matches_text "$SCRATCH/text.trace" "$SCRATCH/json.trace"
 pass "--json parses, has the text run's connections, lookups and map, ends with its summary"
+
+# --- time order: lines and JSON objects never step back in time --------------
+# Processes at once, on both CPUs: lookups, curl, threads connecting.
+cat > "$SCRATCH/parallel.sh" <<EOF
+#!/bin/bash
+for i in 1 2 3; do
+	getent ahosts forge.example.com > /dev/null &
+	curl -fsS -o /dev/null "$latest" &
+	"$DT_CONNECT" -l -t 4 127.0.0.1 0 > /dev/null &
+done
+wait
+EOF
+chmod +x "$SCRATCH/parallel.sh"
+# "TIME" values out of order in $1: "a > b" for each step back.
+steps_back() {
+	awk 'NR > 1 && $1 + 0 < last { print last " > " $1 } { last = $1 + 0 }' "$1"
+}
+run_deptrace -- "$SCRATCH/parallel.sh"
+[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- parallel.sh exited $DEPTRACE_RC"
+event_lines | awk '{ print $1 }' > "$SCRATCH/times"
+[[ $(wc -l < "$SCRATCH/times") -ge 30 ]] || fail "parallel.sh: only $(wc -l < "$SCRATCH/times") lines"
+[[ -z $(steps_back "$SCRATCH/times") ]] || fail "lines step back in time: $(steps_back "$SCRATCH/times" | head -3)"
+run_deptrace --json -- "$SCRATCH/parallel.sh"
+python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "time" in o:
+        print(o["time"])' "$SCRATCH/trace.out" > "$SCRATCH/times"
+[[ $(wc -l < "$SCRATCH/times") -ge 30 ]] || fail "parallel.sh --json: only $(wc -l < "$SCRATCH/times") objects"
+[[ -z $(steps_back "$SCRATCH/times") ]] || fail "JSON steps back in time: $(steps_back "$SCRATCH/times" | head -3)"
+! grep -q "out of time order" "$SCRATCH/trace.err" || fail "$(cat "$SCRATCH/trace.err")"
+pass "three lookups, three curls and twelve threads at once: lines and JSON in time order"
 
 # --- the map: each destination once, under its parent chain -----------------
 cat > "$SCRATCH/inner.sh" <<EOF

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
 require_tools curl getent python3 ss /usr/sbin/dnsmasq
-cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_root=$(cgroup2_root)
 [[ -n $cgroup_root ]] || fail "no cgroup v2 mounted: the rehearsal cannot be tested here"
 
 fakenet_test_up forge.example.com=127.0.0.10 other.example.com=127.0.0.20

@@ -73,7 +73,7 @@ curl -sS --connect-timeout 2 -o /dev/null http://\$host/migrate/releases/latest
 EOF
 chmod +x "$SCRATCH/deploy.sh"
 
-cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_root=$(cgroup2_root)
 [[ -n $cgroup_root ]] || fail "no cgroup v2 mounted: --outage cannot be tested here"
 
 # The report's line for DEST and CHAIN: what follows "DEST  CLASS (CHAIN)  ".

@@ -15,7 +15,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../../examples/lib/fakenet.sh
 source "$repo/examples/lib/fakenet.sh"
 require_tools curl getent python3 ss /usr/sbin/dnsmasq
-cgroup_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+cgroup_root=$(cgroup2_root)
 [[ -n $cgroup_root ]] || fail "no cgroup v2 mounted: enforcement cannot be tested here"
 
 forge_ip=127.0.0.10 api_ip=127.0.0.20 telemetry_ip=127.0.0.30

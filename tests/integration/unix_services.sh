@@ -51,8 +51,10 @@ for mode in forking threads; do
 		fail "$mode: other deploy-lock lines: $(event_lines | grep ' deploy-lock ')"
 	! grep -q 'was not found' "$SCRATCH/trace.err" || fail "$mode: $(cat "$SCRATCH/trace.err")"
 	# (the program is read from /proc when the service's record arrives: a
-	# forking server's child may have ended by then, and has none)
-	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]*)?\)  ' | grep -F "  $via" > /dev/null ||
+	# forking server's child may have ended by then, and has none; with
+	# it, the interpreter and the script it runs)
+	map_section | grep -E '^    deploy-lock x1  \(deploy-lock( /usr/bin/python3[.0-9]* \S*/examples/services/deploy-lock)?\)  ' |
+		grep -F "  $via" > /dev/null ||
 		fail "$mode: no transient deploy-lock under the forge in the map: $(map_section)"
 	pass "$mode Unix-socket service: its freeze check is '$via', in the map too"
 done
@@ -92,14 +94,7 @@ until [[ -e "$SCRATCH/go" ]]; do sleep 0.05; done
 curl -fsS -o /dev/null --unix-socket "$SCRATCH/urelay.sock" http://relay/app/releases/2.4.1/SHA256SUMS
 EOF2
 chmod +x "$SCRATCH/unrelated" "$SCRATCH/ask.sh"
-start_deptrace -- "$SCRATCH/ask.sh"
-fakenet_run "$SCRATCH/unrelated" > "$SCRATCH/unrelated.out" 2>&1 &
-sleep 0.2 # its requests are in the relay's threads, pausing
-touch "$SCRATCH/go"
-wait_deptrace
-[[ $DEPTRACE_RC == 0 ]] || fail "deptrace -- ask.sh exited $DEPTRACE_RC"
-for _ in $(seq 100); do [[ -e $SCRATCH/unrelated.done ]] && break; sleep 0.1; done
-[[ -e $SCRATCH/unrelated.done ]] || fail "the unrelated client did not finish: $(cat "$SCRATCH/unrelated.out")"
+run_beside_unrelated "$SCRATCH/ask.sh"
 via="transient (ask.sh > curl -> $SCRATCH/urelay.sock urelay)"
 expect_tails -F urelay TCP $forge_ip:80 "$via"
 [[ $(event_lines | grep -c ' urelay ') == 4 ]] ||

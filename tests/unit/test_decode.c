@@ -31,6 +31,24 @@ START_TEST(test_exec_record_is_header_and_path)
 }
 END_TEST
 
+/* The kernel's argv copy: its length is checked against its buffer. */
+START_TEST(test_exec_record_raw_argv_bounded)
+{
+	struct deptrace_exec_event ev = exec_sample("/usr/bin/curl");
+	union deptrace_record rec;
+
+	memcpy(ev.raw_argv, "curl\0-fsS\0", 11);
+	ev.raw_len = 11;
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), 0);
+	ck_assert_uint_eq(rec.exec.raw_len, 11);
+	ck_assert_mem_eq(rec.exec.raw_argv, "curl\0-fsS\0", 11);
+	ev.raw_len = sizeof(ev.raw_argv);
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), 0);
+	ev.raw_len = sizeof(ev.raw_argv) + 1;
+	ck_assert_int_eq(decode_record(&ev, DEPTRACE_EXEC_SENT, &rec), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_short_and_unknown_records)
 {
 	struct deptrace_connect_event ev;
@@ -58,6 +76,8 @@ START_TEST(test_argv_from_cmdline)
 	ck_assert_str_eq(ev.argv[2], ""); /* an empty argument stays one */
 	ck_assert_str_eq(ev.argv[3], "http://forge.example.com/");
 	ck_assert_str_eq(ev.argv[4], "");
+	/* and whole, for what argv[] cuts */
+	ck_assert_str_eq(ev.cmdline, "curl -s  http://forge.example.com/");
 }
 END_TEST
 
@@ -79,6 +99,8 @@ START_TEST(test_argv_bounds)
 		ck_assert_uint_eq(strlen(ev.argv[i]), DEPTRACE_EXEC_ARG_LEN - 1);
 		ck_assert_int_eq(ev.argv[i][0], 'a' + i);
 	}
+	ck_assert_uint_eq(strlen(ev.cmdline), DEPTRACE_EXEC_CMDLINE - 1);
+	ck_assert_int_eq(ev.cmdline[100], 'b');
 	/* an argument cut by the read ends where the bytes do */
 	decode_exec_argv(&ev, "sh\0-c\0ech", 9);
 	ck_assert_str_eq(ev.argv[2], "ech");
@@ -93,6 +115,7 @@ START_TEST(test_argv_fallback_is_the_path)
 	memset(ev.argv, 'z', sizeof(ev.argv)); /* whatever was there goes */
 	decode_exec_argv(&ev, NULL, 0);
 	ck_assert_str_eq(ev.argv[0], "/usr/lib/apt/methods/http");
+	ck_assert_str_eq(ev.cmdline, "");
 	ck_assert(ev.argv_unread);
 	ck_assert_str_eq(ev.argv[1], "");
 }
@@ -104,6 +127,7 @@ static Suite *decode_suite(void)
 	TCase *tc = tcase_create("records");
 
 	tcase_add_test(tc, test_exec_record_is_header_and_path);
+	tcase_add_test(tc, test_exec_record_raw_argv_bounded);
 	tcase_add_test(tc, test_short_and_unknown_records);
 	tcase_add_test(tc, test_argv_from_cmdline);
 	tcase_add_test(tc, test_argv_bounds);

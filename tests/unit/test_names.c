@@ -51,24 +51,56 @@ static const uint8_t *numbered(uint32_t i)
 	return addr;
 }
 
+/* Most tests are about one process, PID 1, with no parent. */
+#define PID 1
+
+static const char *lookup_bytes(const uint8_t *addr)
+{
+	const struct name_owner self = { .pid = PID, .since = 0, .until = UINT64_MAX };
+	struct name_candidates c;
+
+	name_table_lookup(table, &self, 1, addr, &c);
+	return c.count ? c.names[0] : NULL;
+}
+
 static void add(const char *addr, const char *name)
 {
-	ck_assert_int_eq(name_table_add(table, addr_of(addr), name), 0);
+	ck_assert_int_eq(name_table_add(table, PID, addr_of(addr), name), 0);
 }
 
 static const char *lookup(const char *addr)
 {
-	return name_table_lookup(table, addr_of(addr));
+	return lookup_bytes(addr_of(addr));
 }
 
 static void add_numbered(uint32_t i, const char *name)
 {
-	ck_assert_int_eq(name_table_add(table, numbered(i), name), 0);
+	ck_assert_int_eq(name_table_add(table, PID, numbered(i), name), 0);
 }
 
 static const char *lookup_numbered(uint32_t i)
 {
-	return name_table_lookup(table, numbered(i));
+	return lookup_bytes(numbered(i));
+}
+
+/* Every candidate for `addr` seen from `lineage`, "source: a, b, c". */
+static const char *candidates(const struct name_owner *lineage, size_t n, const char *addr)
+{
+	static char buf[1024];
+	struct name_candidates c;
+	size_t used;
+
+	name_table_lookup(table, lineage, n, addr_of(addr), &c);
+	used = (size_t)snprintf(buf, sizeof(buf), "%s:", name_source_word(c.source));
+	for (size_t i = 0; i < c.count; i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? ", " : " ",
+					 c.names[i]);
+	return buf;
+}
+
+static void add_by(uint32_t pid, const char *addr, const char *name)
+{
+	ck_assert_int_eq(name_table_add(table, pid, addr_of(addr), name), 0);
 }
 
 static int load_hosts(const char *content)
@@ -121,7 +153,7 @@ START_TEST(test_v4_mapped)
 
 	add("192.0.2.10", "forge.example.com");
 	ck_assert_str_eq(lookup("::ffff:192.0.2.10"), "forge.example.com");
-	ck_assert_ptr_null(name_table_lookup(table, compat));
+	ck_assert_ptr_null(lookup_bytes(compat));
 }
 END_TEST
 
@@ -212,6 +244,102 @@ START_TEST(test_capacity_model)
 }
 END_TEST
 
+/* Two processes resolve two names to one address: each is named by its
+ * own answer, whoever asked last. */
+START_TEST(test_per_process)
+{
+	const struct name_owner a = { 10, 0, UINT64_MAX }, b = { 20, 0, UINT64_MAX },
+				c = { 30, 0, UINT64_MAX };
+
+	add_by(10, "192.0.2.10", "a.example.com");
+	add_by(20, "192.0.2.10", "b.example.com");
+	ck_assert_str_eq(candidates(&a, 1, "192.0.2.10"), "dns: a.example.com");
+	ck_assert_str_eq(candidates(&b, 1, "192.0.2.10"), "dns: b.example.com");
+	/* a third without an answer of its own: every process's, marked */
+	ck_assert_str_eq(candidates(&c, 1, "192.0.2.10"), "tree: b.example.com, a.example.com");
+	ck_assert_str_eq(candidates(&c, 1, "192.0.2.11"), ":");
+}
+END_TEST
+
+/* One process, several names for an address: all, newest first, each
+ * once; a repeated answer moves to the front. */
+START_TEST(test_several_names)
+{
+	const struct name_owner a = { 10, 0, UINT64_MAX };
+
+	add_by(10, "192.0.2.10", "a.example.com");
+	add_by(10, "192.0.2.10", "b.example.com");
+	add_by(10, "192.0.2.10", "c.example.com");
+	ck_assert_str_eq(candidates(&a, 1, "192.0.2.10"),
+			 "dns: c.example.com, b.example.com, a.example.com");
+	add_by(10, "192.0.2.10", "a.example.com");
+	ck_assert_str_eq(candidates(&a, 1, "192.0.2.10"),
+			 "dns: a.example.com, c.example.com, b.example.com");
+	/* the chain of every process's answers holds each name once too */
+	add_by(20, "192.0.2.10", "c.example.com");
+	ck_assert_str_eq(candidates(&(struct name_owner){ 30, 0, UINT64_MAX }, 1, "192.0.2.10"),
+			 "tree: c.example.com, a.example.com, b.example.com");
+}
+END_TEST
+
+/* At most NAME_CANDIDATES names come back, the newest. */
+START_TEST(test_candidates_bounded)
+{
+	const struct name_owner a = { 10, 0, UINT64_MAX };
+	struct name_candidates c;
+	char name[32];
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "n%d.example", i);
+		add_by(10, "192.0.2.10", name);
+	}
+	name_table_lookup(table, &a, 1, addr_of("192.0.2.10"), &c);
+	ck_assert_uint_eq(c.count, NAME_CANDIDATES);
+	ck_assert_str_eq(c.names[0], "n99.example");
+	ck_assert_str_eq(c.names[NAME_CANDIDATES - 1], "n92.example");
+}
+END_TEST
+
+/* A child has its parent's answers from before the fork, not after; its
+ * own come first. */
+START_TEST(test_fork_inherits)
+{
+	uint64_t fork_mark;
+	struct name_owner child[2];
+
+	add_by(10, "192.0.2.10", "before.example.com");
+	fork_mark = name_table_mark(table);
+	add_by(10, "192.0.2.10", "after.example.com");
+	add_by(10, "192.0.2.11", "later.example.com");
+	child[0] = (struct name_owner){ 11, fork_mark, UINT64_MAX };
+	child[1] = (struct name_owner){ 10, 0, fork_mark };
+	ck_assert_str_eq(candidates(child, 2, "192.0.2.10"), "dns: before.example.com");
+	/* after the fork, only another process's answer: the fallback */
+	ck_assert_str_eq(candidates(child, 2, "192.0.2.11"), "tree: later.example.com");
+	add_by(11, "192.0.2.10", "own.example.com");
+	ck_assert_str_eq(candidates(child, 2, "192.0.2.10"),
+			 "dns: own.example.com, before.example.com");
+	/* a PID reused: the earlier process's answers are not the child's */
+	add_by(12, "192.0.2.12", "old.example.com");
+	child[0].pid = 12;
+	child[0].since = name_table_mark(table);
+	ck_assert_str_eq(candidates(child, 1, "192.0.2.12"), "tree: old.example.com");
+}
+END_TEST
+
+/* Own answers, then /etc/hosts, then the tree's. */
+START_TEST(test_hosts_order)
+{
+	const struct name_owner a = { 10, 0, UINT64_MAX };
+
+	ck_assert_int_eq(load_hosts("192.0.2.10 forge.example.com\n"), 1);
+	add_by(20, "192.0.2.10", "other.example.com");
+	ck_assert_str_eq(candidates(&a, 1, "192.0.2.10"), "hosts: forge.example.com");
+	add_by(10, "192.0.2.10", "own.example.com");
+	ck_assert_str_eq(candidates(&a, 1, "192.0.2.10"), "dns: own.example.com");
+}
+END_TEST
+
 START_TEST(test_hosts)
 {
 	int added = load_hosts(
@@ -294,6 +422,9 @@ static Suite *names_suite(void)
 	TCase *hosts = tcase_create("hosts");
 
 	tcase_add_checked_fixture(table_case, setup, teardown);
+	/* the capacity cases make hundreds of thousands of adds: Check's 4 s
+	 * is too short on a machine busy with other builds */
+	tcase_set_timeout(table_case, 30);
 	tcase_add_test(table_case, test_add_lookup);
 	tcase_add_test(table_case, test_replace);
 	tcase_add_test(table_case, test_name_copied);
@@ -301,11 +432,16 @@ static Suite *names_suite(void)
 	tcase_add_test(table_case, test_many);
 	tcase_add_test(table_case, test_capacity);
 	tcase_add_test(table_case, test_capacity_model);
+	tcase_add_test(table_case, test_per_process);
+	tcase_add_test(table_case, test_several_names);
+	tcase_add_test(table_case, test_candidates_bounded);
+	tcase_add_test(table_case, test_fork_inherits);
 	suite_add_tcase(s, table_case);
 
 	tcase_add_checked_fixture(hosts, setup, teardown);
 	tcase_add_test(hosts, test_hosts);
 	tcase_add_test(hosts, test_hosts_then_dns);
+	tcase_add_test(hosts, test_hosts_order);
 	tcase_add_test(hosts, test_hosts_long);
 	tcase_add_test(hosts, test_hosts_unreadable);
 	suite_add_tcase(s, hosts);

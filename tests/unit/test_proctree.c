@@ -2,7 +2,9 @@
  * and one look at the real /proc. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "proctree.h"
@@ -297,6 +299,42 @@ START_TEST(test_real_proc)
 }
 END_TEST
 
+/* The program a process runs: its executable from ROOT/PID/exe, the
+ * script from the exec's path or argv[1..2] (relative ones in ROOT/PID/cwd),
+ * a process renamed since refused. */
+START_TEST(test_read_program)
+{
+	char work[PATH_MAX], script_path[PATH_MAX];
+	char exe[PROC_EXE_LEN], script[PROC_EXE_LEN], resolved[PATH_MAX];
+	const char *argv[] = { "python3", "-u", "./tool", "arg" };
+	const char *plain[] = { "python3", "-c", "print(1)" };
+
+	write_file(case_dir, "work/tool", "#!/usr/bin/python3\nprint(1)\n");
+	write_file(case_dir, "work/data", "not a script\n");
+	pathf(work, "%s/work", case_dir);
+	fake_program(root, 50, "python3", work, "/usr/bin/python3.11");
+	pathf(script_path, "%s/tool", work);
+	ck_assert_ptr_nonnull(realpath(script_path, resolved));
+
+	/* relative, after one interpreter option */
+	ck_assert_int_eq(proctree_read_program(root, 50, "python3", NULL, argv, 4, exe, script), 0);
+	ck_assert_str_eq(exe, "/usr/bin/python3.11");
+	ck_assert_str_eq(script, resolved);
+	/* the exec's own path first: "./data" is no script, argv's is */
+	ck_assert_int_eq(proctree_read_program(root, 50, NULL, "./data", argv, 4, exe, script), 0);
+	ck_assert_str_eq(script, resolved);
+	ck_assert_int_eq(proctree_read_program(root, 50, NULL, script_path, plain, 3, exe, script), 0);
+	ck_assert_str_eq(script, resolved);
+	/* no script: an interpreter given code, not a file */
+	ck_assert_int_eq(proctree_read_program(root, 50, NULL, NULL, plain, 3, exe, script), 0);
+	ck_assert_str_eq(script, "");
+	/* renamed since: another program now; the script is still the exec's */
+	ck_assert_int_eq(proctree_read_program(root, 50, "curl", NULL, argv, 4, exe, script), -ESRCH);
+	ck_assert_str_eq(script, resolved);
+	ck_assert_int_eq(proctree_read_program(root, 51, NULL, NULL, plain, 3, exe, script), -ENOENT);
+}
+END_TEST
+
 static Suite *proctree_suite(void)
 {
 	Suite *s = suite_create("proctree");
@@ -315,6 +353,7 @@ static Suite *proctree_suite(void)
 	tcase_add_test(fake, test_descendants_deep_chain);
 	tcase_add_test(fake, test_descendants_none);
 	tcase_add_test(fake, test_descendants_missing_root_dir);
+	tcase_add_test(fake, test_read_program);
 	tcase_add_test(fake, test_read_cmdline);
 	suite_add_tcase(s, fake);
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "dns.h"
 #include "replay.h"
 #include "session.h"
 
@@ -23,8 +24,18 @@ static bool judged_by_policy = true;
 static uint64_t outcome_wait_ns; /* the next connect's wait_ns */
 static FILE *graph;           /* the run's graph goes there, when set */
 
+/* What the session told the user, one line after another. */
+static char said[4096];
+
+static void say_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	snprintf(said + strlen(said), sizeof(said) - strlen(said), "%s\n", line);
+}
+
 static void setup(void)
 {
+	said[0] = '\0';
 	scratch = make_scratch_dir("/tmp", "session");
 	write_file(scratch, "proc/100/comm", "deploy.sh\n");
 	write_file(scratch, "proc/100/cmdline", "/bin/bash");
@@ -49,7 +60,8 @@ static void open_session(enum output_format format, bool summary)
 	char proc[PATH_MAX], hosts[PATH_MAX];
 	static char proc_root[PATH_MAX], hosts_path[PATH_MAX];
 	struct session_config config = { .out = &out, .summary = summary, .policy = &policy,
-					 .enforcing = enforcing, .graph = graph };
+					 .enforcing = enforcing, .graph = graph,
+					 .messages = { .line = say_line } };
 
 	pathf(proc, "%s/proc", scratch);
 	pathf(hosts, "%s/hosts", scratch);
@@ -106,12 +118,24 @@ static const char *finish(void)
 	return close_output();
 }
 
-/* A one-question DNS message for forge.example.com; with `answer`, a
- * NOERROR response carrying that IPv4 address. */
-static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char *answer)
+/* A one-question DNS message for `name`; with `answer`, a NOERROR
+ * response carrying that IPv4 address. */
+static size_t dns_message_for(uint8_t *buf, const char *name, uint16_t id, uint16_t qtype,
+			      const char *answer)
 {
-	static const uint8_t qname[] = "\x05" "forge" "\x07" "example" "\x03" "com";
-	size_t n = 0;
+	uint8_t qname[DNS_NAME_LEN + 1];
+	size_t n = 0, q = 0;
+
+	/* wire form: each label after its length, the final zero added below */
+	for (const char *label = name; *label;) {
+		size_t len = strcspn(label, ".");
+
+		qname[q++] = (uint8_t)len;
+		memcpy(qname + q, label, len);
+		q += len;
+		label += len + (label[len] == '.');
+	}
+	qname[q++] = 0;
 
 	buf[n++] = id >> 8;
 	buf[n++] = id & 0xff;
@@ -121,8 +145,8 @@ static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char 
 	buf[n++] = 0; buf[n++] = answer ? 1 : 0;
 	memset(buf + n, 0, 4);
 	n += 4;
-	memcpy(buf + n, qname, sizeof(qname));
-	n += sizeof(qname);
+	memcpy(buf + n, qname, q);
+	n += q;
 	buf[n++] = 0; buf[n++] = (uint8_t)qtype;
 	buf[n++] = 0; buf[n++] = 1;      /* IN */
 	if (answer) {
@@ -136,28 +160,44 @@ static size_t dns_message(uint8_t *buf, uint16_t id, uint16_t qtype, const char 
 	return n;
 }
 
-static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
-		       const char *answer)
+/* A query for `name` from process `pid` (sent), or its answer (received,
+ * with `answer`). */
+static void dns_record_for(uint32_t pid, const char *name, uint64_t ts, uint16_t id,
+			   uint16_t qtype, const char *answer)
 {
 	union deptrace_record rec;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.dns.h = header(DEPTRACE_EVENT_DNS, pid, 100, "curl", ts);
-	rec.dns.len = (uint32_t)dns_message(rec.dns.payload, id, qtype, answer);
+	rec.dns.len = (uint32_t)dns_message_for(rec.dns.payload, name, id, qtype, answer);
 	rec.dns.full_len = rec.dns.len;
 	rec.dns.direction = answer ? DEPTRACE_DNS_RECEIVED : DEPTRACE_DNS_SENT;
 	session_record(s, &rec);
 }
 
+static void dns_record(uint32_t pid, uint64_t ts, uint16_t id, uint16_t qtype,
+		       const char *answer)
+{
+	dns_record_for(pid, "forge.example.com", ts, id, qtype, answer);
+}
+
+/* Process `pid` asks for `name` (A) at `ts` and is answered `addr` 0.1 ms
+ * later. */
+static void resolve(uint32_t pid, const char *name, uint64_t ts, uint16_t id, const char *addr)
+{
+	dns_record_for(pid, name, ts, id, 1, NULL);
+	dns_record_for(pid, name, ts + 100000, id, 1, addr);
+}
+
 /* A connect event from curl (or, with type DEPTRACE_EVENT_SEND_BLOCKED, a
  * refused datagram). */
-static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char *addr,
-			   uint16_t port, int result, bool blocked)
+static void attempt_record_by(uint16_t type, uint32_t pid, uint32_t ppid, uint64_t ts,
+			      const char *addr, uint16_t port, int result, bool blocked)
 {
 	union deptrace_record rec;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.connect.h = header(type, pid, 100, "curl", ts);
+	rec.connect.h = header(type, pid, ppid, "curl", ts);
 	rec.connect.family = AF_INET;
 	rec.connect.dport = port;
 	rec.connect.proto = type == DEPTRACE_EVENT_SEND_BLOCKED ? DEPTRACE_PROTO_UDP : DEPTRACE_PROTO_TCP;
@@ -167,6 +207,13 @@ static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char 
 	rec.connect.wait_ns = outcome_wait_ns;
 	ck_assert_int_eq(inet_pton(AF_INET, addr, rec.connect.daddr), 1);
 	session_record(s, &rec);
+}
+
+/* ... from a child of the root */
+static void attempt_record(uint16_t type, uint32_t pid, uint64_t ts, const char *addr,
+			   uint16_t port, int result, bool blocked)
+{
+	attempt_record_by(type, pid, 100, ts, addr, port, result, blocked);
 }
 
 static void connect_record(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
@@ -194,7 +241,8 @@ START_TEST(test_lookup_names_the_connection)
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);             /* /etc/hosts */
 	t = finish();
 	ck_assert_msg(strstr(t, "DNS    NOERROR       1.0ms   forge.example.com A -> 192.0.2.10" CURL_HIDDEN "\n"), "%s", t);
-	ck_assert_msg(strstr(t, "0.002     101     100     curl"), "the query's time: %s", t);
+	/* a lookup's time is its answer's: lines stay in time order */
+	ck_assert_msg(strstr(t, "0.003     101     100     curl            DNS"), "the answer's time: %s", t);
 	ck_assert_msg(strstr(t, "EINPROGRESS   -       192.0.2.10:443 (forge.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	ck_assert_msg(strstr(t, "ECONNREFUSED  -       192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
 	ck_assert_msg(strstr(t, "ok            -       192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
@@ -224,7 +272,8 @@ START_TEST(test_unanswered_and_retransmitted)
 	session_expire_lookups(s, 1000000000 + LOOKUP_TIMEOUT_NS);
 	ck_assert_uint_eq(session_totals(s)->lookups, 1);
 	t = close_output();
-	ck_assert_msg(strstr(t, "1.000     101     100     curl            DNS    TIMEOUT       5.0s    forge.example.com AAAA"
+	/* at the end of its wait */
+	ck_assert_msg(strstr(t, "6.000     101     100     curl            DNS    TIMEOUT       5.0s    forge.example.com AAAA"
 				"  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
 }
@@ -441,7 +490,7 @@ START_TEST(test_denied_name)
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
 	t = finish();
 	expect_denied_by_forge(t, "forge.example.com", "1.0ms");
-	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.002-0.002s: NOERROR x1; slowest 1.0ms"
+	ck_assert_msg(strstr(t, "\nforge.example.com A  DNS  1 time, 0.003-0.003s: NOERROR x1; slowest 1.0ms"
 				"  VIOLATION deny forge.example.com x1\n"), "%s", t);
 }
 END_TEST
@@ -522,7 +571,8 @@ START_TEST(test_resolver_refusal)
 		dns_record(101, 1000000 + allowed, 0x1111, 1, NULL);
 		memset(&rec, 0, sizeof(rec));
 		rec.dns.h = header(DEPTRACE_EVENT_DNS, 101, 100, "curl", 1000100 + allowed);
-		rec.dns.len = (uint32_t)dns_message(rec.dns.payload, 0x1111, 1, NULL);
+		rec.dns.len = (uint32_t)dns_message_for(rec.dns.payload, "forge.example.com", 0x1111,
+							1, NULL);
 		rec.dns.payload[2] = 0x81; /* QR, RD */
 		rec.dns.payload[3] = 0x85; /* RA, REFUSED */
 		rec.dns.full_len = rec.dns.len;
@@ -681,18 +731,337 @@ START_TEST(test_blocked_records_decode)
 }
 END_TEST
 
-/* Every kind of event a run saves: execs, lookups answered, refused and
- * unanswered, connections named, unnamed, refused, a datagram refused by
+/* Two names on one address, resolved by two processes: each connection
+ * is named by its own process's answer and judged by it; a process with
+ * both names shows both and is judged by both; one with none is named by
+ * the tree's answers, marked; a child forked after an answer has it. */
+START_TEST(test_names_per_process)
+{
+	union deptrace_record fork_rec;
+	const char *t;
+
+	rule(RULE_DENY, "a.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	exec_record(102, 100, "curl", "/usr/bin/curl");
+	exec_record(103, 100, "curl", "/usr/bin/curl");
+	resolve(101, "a.example.com", 2000000, 0x1111, "192.0.2.10");
+	resolve(102, "b.example.com", 2200000, 0x2222, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(102, 3100000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(103, 3200000, "192.0.2.10", 443, -EINPROGRESS);
+	memset(&fork_rec, 0, sizeof(fork_rec));
+	fork_rec.h = header(DEPTRACE_EVENT_FORK, 104, 102, "curl", 3300000);
+	session_record(s, &fork_rec);
+	resolve(102, "a.example.com", 3400000, 0x3333, "192.0.2.10");
+	attempt_record_by(DEPTRACE_EVENT_CONNECT, 104, 102, 3600000, "192.0.2.10", 443,
+			  -EINPROGRESS, false);
+	connect_record(102, 3700000, "192.0.2.10", 443, -EINPROGRESS);
+	t = finish();
+	ck_assert_msg(strstr(t, "101     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
+				"(a.example.com)  VIOLATION hidden (deploy.sh > curl; not in curl's argv): "
+				"deny a.example.com\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
+				"(b.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "103     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
+				"(b.example.com, also a.example.com tree)  VIOLATION"), "%s", t);
+	/* the child has its parent's answer from before the fork only */
+	ck_assert_msg(strstr(t, "104     102     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
+				"(b.example.com)  hidden (deploy.sh > curl > curl; not in curl's argv)\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "102     100     curl            TCP    EINPROGRESS   -       192.0.2.10:443 "
+				"(a.example.com, also b.example.com)  VIOLATION hidden (deploy.sh > curl; "
+				"not in curl's argv): deny a.example.com\n"), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 5); /* 2 lookups, 3 connections */
+	/* the map: one dependency per name the address was reached by */
+	ck_assert_msg(strstr(t, "\na.example.com 192.0.2.10:443  TCP  2 times, 0.003-0.004s: "
+				"EINPROGRESS x2  VIOLATION deny a.example.com x2\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nb.example.com 192.0.2.10:443  TCP  3 times, 0.003-0.004s: "
+				"EINPROGRESS x3  VIOLATION deny a.example.com x1\n"), "%s", t);
+}
+END_TEST
+
+/* A connection's first bytes, as the reorder hands them on just before
+ * it, then the connection (established, from local port `sport`). */
+static void connect_with_bytes(uint32_t pid, uint64_t ts, const char *addr, uint16_t port,
+			       uint16_t sport, const void *bytes, size_t len)
+{
+	union deptrace_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.first_bytes.h = header(DEPTRACE_EVENT_FIRST_BYTES, pid, 100, "curl", ts + 2000000);
+	ck_assert_int_eq(inet_pton(AF_INET6, addr, rec.first_bytes.daddr), 1);
+	rec.first_bytes.dport = port;
+	rec.first_bytes.sport = sport;
+	memcpy(rec.first_bytes.payload, bytes, len);
+	rec.first_bytes.len = rec.first_bytes.full_len = (uint32_t)len;
+	session_record(s, &rec);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, pid, 100, "curl", ts);
+	rec.connect.family = AF_INET;
+	rec.connect.dport = port;
+	rec.connect.sport = sport;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	rec.connect.judged = judged_by_policy;
+	ck_assert_int_eq(inet_pton(AF_INET, addr + strlen("::ffff:"), rec.connect.daddr), 1);
+	session_record(s, &rec);
+}
+
+/* A TLS record holding a ClientHello that names `host` and nothing else. */
+static size_t client_hello(uint8_t *hello, const char *host)
+{
+	size_t n = strlen(host), body = 2 + 32 + 1 + 4 + 2 + 2 + 9 + n;
+
+	memset(hello, 0, 5 + 4 + body);
+	memcpy(hello, "\x16\x03\x01", 3);
+	hello[3] = (uint8_t)((body + 4) >> 8), hello[4] = (uint8_t)(body + 4);
+	hello[5] = 1, hello[7] = (uint8_t)(body >> 8), hello[8] = (uint8_t)body;
+	hello[9] = 3, hello[10] = 3;                   /* then 32 bytes random, no session id */
+	hello[44] = 0, hello[45] = 2, hello[46] = 0x13, hello[47] = 0x01; /* one suite */
+	hello[48] = 1, hello[49] = 0;                  /* null compression */
+	hello[50] = 0, hello[51] = (uint8_t)(9 + n);   /* extensions */
+	hello[52] = 0, hello[53] = 0, hello[54] = 0, hello[55] = (uint8_t)(5 + n);
+	hello[56] = 0, hello[57] = (uint8_t)(3 + n), hello[58] = 0, hello[59] = 0, hello[60] = (uint8_t)n;
+	memcpy(hello + 61, host, n);
+	return 61 + n;
+}
+
+/* A connection with no answer of its own is named by the name its first
+ * bytes give (TLS server name, HTTP Host), marked, and a deny on it marks
+ * the connection; an answer of its own comes first; bytes that are not
+ * the connection's (another port) name nothing. */
+START_TEST(test_names_from_first_bytes)
+{
+	static const char get[] = "GET / HTTP/1.1\r\nHost: mirror.example.org:8080\r\n\r\n";
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+	const char *t;
+
+	rule(RULE_DENY, "forge.example.com");
+	open_with_curl(OUTPUT_TEXT);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, n);
+	connect_with_bytes(101, 3000000, "::ffff:192.0.2.20", 8080, 40001, get, strlen(get));
+	resolve(101, "api.example.com", 4000000, 0x1111, "192.0.2.30");
+	connect_with_bytes(101, 5000000, "::ffff:192.0.2.30", 443, 40002, hello, n);
+	/* a second connection to that address, whose first bytes were not
+	 * seen, is not named by the first one's */
+	connect_with_bytes(101, 6000000, "::ffff:192.0.2.40", 443, 40003, hello, n);
+	connect_record(101, 6100000, "192.0.2.40", 443, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.10:443 (forge.example.com sni)  VIOLATION hidden "
+				"(deploy.sh > curl; not in curl's argv): deny forge.example.com\n"), "%s", t);
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.20:8080 (mirror.example.org host)" CURL_HIDDEN "\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "ok            -       192.0.2.30:443 (api.example.com)" CURL_HIDDEN "\n"), "%s", t);
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            -       "
+				"192.0.2.40:443 (forge.example.com sni)  VIOLATION"), "%s", t);
+	ck_assert_msg(strstr(t, "0.006     101     100     curl            TCP    ok            -       "
+				"192.0.2.40:443" CURL_HIDDEN "\n"), "%s", t);
+	/* the map: by the claimed name */
+	ck_assert_msg(strstr(t, "\nforge.example.com 192.0.2.10:443  TCP  1 time"), "%s", t);
+}
+END_TEST
+
+/* A claimed name meets no allow list (any program can send any name); the
+ * address can. JSON says where the name comes from. */
+START_TEST(test_claimed_name_and_allow_list)
+{
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+	const char *t;
+
+	rule(RULE_ALLOW, "forge.example.com");
+	rule(RULE_ALLOW, "192.0.2.20");
+	open_with_curl(OUTPUT_JSON);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, n);
+	connect_with_bytes(101, 3000000, "::ffff:192.0.2.20", 443, 40001, hello, n);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"address\":\"192.0.2.10\",\"port\":443,\"name\":\"forge.example.com\","
+				"\"name_source\":\"sni\",\"result\":\"ok\""), "%s", t);
+	ck_assert_uint_eq(session_totals(s)->violations, 1);
+	ck_assert_msg(strstr(t, "\"rule\":\"not on the allow list\""), "%s", t);
+}
+END_TEST
+
+/* First bytes that do not come just before their connection were sent
+ * after its line: said once. Bytes that are TLS without a readable name
+ * are said once too. */
+START_TEST(test_first_bytes_late_or_unread)
+{
+	union deptrace_record rec;
+	uint8_t hello[128];
+	size_t n = client_hello(hello, "forge.example.com");
+
+	open_with_curl(OUTPUT_TEXT);
+	connect_with_bytes(101, 2000000, "::ffff:192.0.2.10", 443, 40000, hello, 40);
+	ck_assert_msg(strstr(said, "curl (PID 101) sent a TLS ClientHello to 192.0.2.10:443 whose name "
+				   "deptrace cannot read (it goes on past the first segment or the "
+				   "capture, 40 of 40 bytes seen)"), "%s", said);
+	memset(&rec, 0, sizeof(rec));
+	rec.first_bytes.h = header(DEPTRACE_EVENT_FIRST_BYTES, 101, 100, "curl", 3000000);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.11", rec.first_bytes.daddr), 1);
+	rec.first_bytes.dport = 443;
+	memcpy(rec.first_bytes.payload, hello, n);
+	rec.first_bytes.len = rec.first_bytes.full_len = (uint32_t)n;
+	session_record(s, &rec);
+	connect_record(101, 4000000, "192.0.2.12", 443, 0);
+	ck_assert_msg(strstr(said, "curl (PID 101) named 192.0.2.11:443 forge.example.com by its TLS "
+				   "server name after the connection's line was printed"), "%s", said);
+	finish();
+}
+END_TEST
+
+/* JSON: the name, where it comes from, and the others. */
+START_TEST(test_names_in_json)
+{
+	const char *t;
+
+	open_with_curl(OUTPUT_JSON);
+	resolve(101, "a.example.com", 2000000, 0x1111, "192.0.2.10");
+	resolve(101, "b.example.com", 2200000, 0x2222, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(101, 3100000, "192.0.2.99", 80, 0);
+	t = finish();
+	ck_assert_msg(strstr(t, "\"name\":\"b.example.com\",\"name_source\":\"dns\","
+				"\"also_names\":[\"a.example.com\"],"), "%s", t);
+	ck_assert_msg(strstr(t, "\"name\":\"mirror.example.com\",\"name_source\":\"hosts\","
+				"\"result\""), "%s", t);
+}
+END_TEST
+
+/* A process's name is its main thread's: a worker thread's record (its
+ * own name) changes neither the line's COMM nor the chain; the main
+ * thread's does. */
+START_TEST(test_comm_is_the_main_thread_name)
+{
+	union deptrace_record rec;
+	const char *t;
+
+	open_with_curl(OUTPUT_TEXT);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, 101, 100, "isc-net-0000", 2000000);
+	rec.connect.h.tid = 105;
+	rec.connect.family = AF_INET;
+	rec.connect.dport = 80;
+	rec.connect.proto = DEPTRACE_PROTO_TCP;
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.10", rec.connect.daddr), 1);
+	session_record(s, &rec);
+	t = finish();
+	ck_assert_msg(strstr(t, "0.002     101     100     curl            TCP    ok            -       192.0.2.10:80"
+				CURL_HIDDEN "\n"),
+		      "%s", t);
+	ck_assert_msg(strstr(t, "    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
+	ck_assert_ptr_null(strstr(t, "isc-net"));
+}
+END_TEST
+
+/* An exec's program from /proc while the process runs it: the executable
+ * resolved, not the path as given, and the script an interpreter runs. */
+START_TEST(test_exec_resolved_program)
+{
+	union deptrace_record rec;
+	char link[PATH_MAX], work[PATH_MAX], tool[PATH_MAX], resolved[PATH_MAX];
+	const char *t;
+
+	write_file(scratch, "work/tool", "#!/usr/bin/python3\n");
+	pathf(work, "%s/work", scratch);
+	pathf(link, "%s/proc", scratch);
+	fake_program(link, 102, "tool", work, "/usr/bin/python3.11");
+	pathf(tool, "%s/tool", work);
+	ck_assert_ptr_nonnull(realpath(tool, resolved));
+	open_session(OUTPUT_JSON, true);
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "tool", 1000);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "./tool");
+	snprintf(rec.exec.argv[0], sizeof(rec.exec.argv[0]), "./tool");
+	session_record(s, &rec);
+	connect_record(102, 2000000, "192.0.2.10", 80, 0);
+	t = finish();
+	snprintf(work, sizeof(work), "\"comm\":\"tool\",\"exe\":\"/usr/bin/python3.11\","
+		 "\"script\":\"%s\",", resolved);
+	ck_assert_msg(strstr(t, work), "%s", t);
+	ck_assert_ptr_null(strstr(t, "\"exe\":\"./tool\""));
+}
+END_TEST
+
+/* A lookup left waiting is reported before a record that came after its
+ * wait ended, and at the end of a run at the last thing seen. */
+START_TEST(test_lookups_in_time_order)
+{
+	const char *t, *noanswer, *later;
+
+	open_with_curl(OUTPUT_TEXT);
+	dns_record(101, 1000000000, 0x2222, 28, NULL);
+	connect_record(101, 7000000000, "192.0.2.11", 443, -ECONNREFUSED);
+	dns_record(101, 8000000000, 0x3333, 1, NULL);
+	connect_record(101, 9000000000, "192.0.2.12", 443, -ECONNREFUSED);
+	t = finish();
+	noanswer = strstr(t, "6.000     101     100     curl            DNS    TIMEOUT       5.0s    "
+			  "forge.example.com AAAA" CURL_HIDDEN "\n");
+	later = strstr(t, "7.000     101     100     curl            TCP");
+	ck_assert_msg(noanswer && later && noanswer < later, "%s", t);
+	ck_assert_msg(strstr(t, "9.000     101     100     curl            TCP    ECONNREFUSED  -       "
+				"192.0.2.12:443" CURL_HIDDEN "\n9.000     101     100     curl            DNS    "
+				"TIMEOUT       -       forge.example.com A" CURL_HIDDEN "\n"),
+		      "%s", t);
+}
+END_TEST
+
+/* Said once each: lookups go to a DNS server on this host; a connection
+ * had no answer of its process's own. */
+START_TEST(test_notices_once)
+{
+	union deptrace_record rec;
+
+	open_with_curl(OUTPUT_TEXT);
+	memset(&rec, 0, sizeof(rec));
+	rec.connect.h = header(DEPTRACE_EVENT_CONNECT, 101, 100, "curl", 1000000);
+	rec.connect.family = AF_INET;
+	rec.connect.dport = 53;
+	rec.connect.proto = DEPTRACE_PROTO_UDP;
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.53", rec.connect.daddr), 1);
+	session_record(s, &rec);
+	session_record(s, &rec);
+	resolve(101, "forge.example.com", 2000000, 0x1111, "192.0.2.10");
+	connect_record(101, 3000000, "192.0.2.10", 443, 0);   /* its own answer */
+	connect_record(101, 3100000, "127.0.0.1", 8080, 0);   /* this host */
+	ck_assert_str_eq(said, "curl (PID 101) asks the DNS server at 127.0.0.53:53, another "
+			       "process on this host: names come from the answers it gives; what "
+			       "it asks upstream is not traced\n");
+	connect_record(101, 3200000, "192.0.2.77", 443, 0);
+	connect_record(101, 3300000, "192.0.2.78", 443, 0);
+	ck_assert_msg(strstr(said, "\ncurl (PID 101) connected to 192.0.2.77:443 with no DNS answer "
+				   "of its own: it may resolve through another process"), "%s", said);
+	ck_assert_ptr_null(strstr(said, "192.0.2.78"));
+	finish();
+}
+END_TEST
+
+/* Every kind of event a run saves: execs (one of a script), lookups
+ * answered, refused and unanswered, connections named (by two names, by
+ * the tree's, by its TLS server name), unnamed, refused, a datagram refused by
  * the policy in force, one on a socket from outside the cgroup, the
  * root's own. */
 static void play_every_kind(void)
 {
 	union deptrace_record rec;
+	uint8_t hello[128];
 
 	exec_record(101, 100, "curl", "/usr/bin/curl");
+	memset(&rec, 0, sizeof(rec));
+	rec.exec.h = header(DEPTRACE_EVENT_EXEC, 102, 100, "tool", 1500);
+	snprintf(rec.exec.path, sizeof(rec.exec.path), "./tool");
+	snprintf(rec.exec.argv[0], sizeof(rec.exec.argv[0]), "./tool");
+	snprintf(rec.exec.exe, sizeof(rec.exec.exe), "/usr/bin/python3.11");
+	snprintf(rec.exec.script, sizeof(rec.exec.script), "/srv/tool");
+	session_record(s, &rec);
+	resolve(101, "cdn.example.com", 1000000, 0x1233, "192.0.2.10");
 	dns_record(101, 2000000, 0x1234, 1, NULL);
 	dns_record(101, 3000000, 0x1234, 1, "192.0.2.10");
 	connect_record(101, 4000000, "192.0.2.10", 443, -EINPROGRESS);
+	connect_record(102, 4500000, "192.0.2.10", 443, -EINPROGRESS); /* tree, a script */
+	connect_with_bytes(101, 4600000, "::ffff:192.0.2.20", 443, 40000, hello,
+			   client_hello(hello, "forge.example.com"));
 	connect_record(101, 5000000, "192.0.2.11", 443, -ECONNREFUSED);
 	connect_record(101, 6000000, "192.0.2.99", 80, 0);
 	attempt_record(DEPTRACE_EVENT_SEND_BLOCKED, 101, 7000000, "192.0.2.53", 53, -EPERM, true);
@@ -758,8 +1127,13 @@ START_TEST(test_replay_round_trip)
 				format == OUTPUT_TEXT ? live_text : live_json, text);
 			ck_abort_msg("the replay differs from the live run (above)");
 		}
-		ck_assert_uint_eq(totals.connections, 6);
-		ck_assert_uint_eq(totals.lookups, 3);
+		ck_assert_uint_eq(totals.connections, 8);
+		ck_assert_uint_eq(totals.lookups, 4);
+		/* what the names and the program add is read back too */
+		ck_assert_msg(strstr(live_json, "\"also_names\":[\"cdn.example.com\"]"), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"name_source\":\"tree\""), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"script\":\"/srv/tool\""), "%s", live_json);
+		ck_assert_msg(strstr(live_json, "\"name_source\":\"sni\""), "%s", live_json);
 		ck_assert_uint_gt(totals.violations, 2);
 		free(text);
 		text = NULL;
@@ -933,6 +1307,15 @@ int main(void)
 	tcase_add_test(tc, test_socket_refused);
 	tcase_add_test(tc, test_unreadable_query);
 	tcase_add_test(tc, test_blocked_records_decode);
+	tcase_add_test(tc, test_names_per_process);
+	tcase_add_test(tc, test_names_in_json);
+	tcase_add_test(tc, test_names_from_first_bytes);
+	tcase_add_test(tc, test_claimed_name_and_allow_list);
+	tcase_add_test(tc, test_first_bytes_late_or_unread);
+	tcase_add_test(tc, test_lookups_in_time_order);
+	tcase_add_test(tc, test_notices_once);
+	tcase_add_test(tc, test_comm_is_the_main_thread_name);
+	tcase_add_test(tc, test_exec_resolved_program);
 	tcase_add_loop_test(tc, test_replay_round_trip, 0, 2);
 	suite_add_tcase(suite, tc);
 	return run_suite(suite);

@@ -100,6 +100,22 @@ static inline void write_file(const char *base, const char *rel, const char *con
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* A process of a fake proc root: PROC/PID/comm, and PROC/PID/cwd and
+ * PROC/PID/exe as symbolic links to `cwd` and `exe`. */
+static inline void fake_program(const char *proc, int pid, const char *comm, const char *cwd,
+				const char *exe)
+{
+	char rel[64], content[64], link[PATH_MAX];
+
+	snprintf(rel, sizeof(rel), "%d/comm", pid);
+	snprintf(content, sizeof(content), "%s\n", comm);
+	write_file(proc, rel, content);
+	pathf(link, "%s/%d/cwd", proc, pid);
+	ck_assert_msg(symlink(cwd, link) == 0, "symlink %s: %s", link, strerror(errno));
+	pathf(link, "%s/%d/exe", proc, pid);
+	ck_assert_msg(symlink(exe, link) == 0, "symlink %s: %s", link, strerror(errno));
+}
+
 /* Sleeps `ms` milliseconds, signals or not. */
 static inline void sleep_ms(long ms)
 {

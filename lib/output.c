@@ -268,7 +268,9 @@ static void text_map(struct output *out, const struct depmap *map,
 
 	fputc('\n', out->stream);
 	format_class_counts(totals->classes, classes, sizeof(classes));
-	text_add(&l, "DEPENDENCIES (%zu) %s", map->count, classes);
+	/* the classes count lines, not the dependencies they group */
+	text_add(&l, "DEPENDENCIES (%zu) of %llu connections and lookups %s", map->count,
+		 (unsigned long long)(totals->connections + totals->lookups), classes);
 	text_end_line(out->stream, &l);
 	for (size_t i = 0; i < map->count; i++)
 		text_dependency(out, &map->deps[i]);

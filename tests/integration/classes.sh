@@ -83,7 +83,7 @@ hidden=$(event_lines | grep -cE '  (VIOLATION )?hidden( |$)' || true)
 [[ $((direct + hidden)) == $(event_lines | grep -c .) ]] || fail "lines without a class"
 grep -qE "^deptrace: [0-9]+ connections and [0-9]+ lookups traced \\($direct direct, $hidden hidden, 0 transient\\), 0 events lost\$" \
 	"$SCRATCH/trace.err" || fail "the summary line does not count $direct direct, $hidden hidden: $(cat "$SCRATCH/trace.err")"
-map_section | grep -x "DEPENDENCIES ([0-9]*) ($direct direct, $hidden hidden, 0 transient)" > /dev/null ||
+map_section | grep -x "DEPENDENCIES ([0-9]*) of $((direct + hidden)) connections and lookups ($direct direct, $hidden hidden, 0 transient)" > /dev/null ||
 	fail "the map's heading does not count the classes: $(map_section | head -1)"
 pass "the summary line and the map count $direct direct and $hidden hidden"
 

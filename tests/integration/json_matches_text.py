@@ -140,7 +140,7 @@ def text_map(lines):
         start = lines.index(next(l for l in lines if l.startswith("DEPENDENCIES (")))
     except StopIteration:
         return None, None, None
-    head = re.match(r"^DEPENDENCIES \((\d+)\) \((\d+) direct, (\d+) hidden, (\d+) transient\)$",
+    head = re.match(r"^DEPENDENCIES \((\d+)\) of \d+ connections and lookups \((\d+) direct, (\d+) hidden, (\d+) transient\)$",
                     lines[start])
     if not head:
         sys.exit(f"bad map heading: {lines[start]!r}")

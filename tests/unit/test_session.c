@@ -247,7 +247,7 @@ START_TEST(test_lookup_names_the_connection)
 	ck_assert_msg(strstr(t, "ECONNREFUSED  -       192.0.2.11:443" CURL_HIDDEN "\n"), "no guessed name: %s", t);
 	ck_assert_msg(strstr(t, "ok            -       192.0.2.99:80 (mirror.example.com)" CURL_HIDDEN "\n"), "%s", t);
 	/* the map: each destination once, with the chain from the root */
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (4) of 4 connections and lookups (0 direct, 4 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com 192.0.2.10:443  TCP  1 time, 0.004-0.004s: EINPROGRESS x1\n"
 				"    deploy.sh > curl x1  (curl /usr/bin/curl)  hidden\n"), "%s", t);
 	ck_assert_msg(strstr(t, "forge.example.com A  DNS  1 time"), "%s", t);
@@ -1183,7 +1183,7 @@ START_TEST(test_classes_from_argv)
 	/* (connect_record names every process curl) */
 	ck_assert_msg(strstr(t, "ok            -       192.0.2.11:80  direct (deploy.sh > curl; a fork of the command)\n"),
 		      "%s", t);
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) of 3 connections and lookups (2 direct, 1 hidden, 0 transient)\n"), "%s", t);
 	ck_assert_uint_eq(session_totals(s)->classes[CLASS_DIRECT], 2);
 }
 END_TEST
@@ -1246,7 +1246,7 @@ START_TEST(test_transient_through_services)
 	ck_assert_msg(strstr(t, "0.003     400     101     backend         TCP    EINPROGRESS   -       192.0.2.10:80"
 				"  transient (deploy.sh > curl -> 127.0.0.20:8080 internal-api -> "
 				"127.0.0.30:9090 backend)\n"), "%s", t);
-	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
+	ck_assert_msg(strstr(t, "\nDEPENDENCIES (3) of 4 connections and lookups (0 direct, 1 hidden, 3 transient)\n"), "%s", t);
 	ck_assert_msg(strstr(t, "\n192.0.2.10:80  TCP  2 times, 0.002-0.003s: EINPROGRESS x2\n"
 				"    internal-api x1  (internal-api)  transient (deploy.sh > curl -> "
 				"127.0.0.20:8080 internal-api)\n"

@@ -7,7 +7,9 @@
  * first event can be seen. The helpers are the same kernel functions, known
  * by number (BPF_FUNC_*), on every kernel deptrace runs on (5.5 and later);
  * calling them through pointers of our own skips the check. Included first,
- * so that every later call goes through these.
+ * so that every later call goes through these. (libbcc 0.26 still reads
+ * kallsyms once per compile, to check for bpf_probe_read_kernel at the end
+ * of its rewrite whatever the text calls: no text avoids that one.)
  */
 static long (*deptrace_probe_read_user)(void *dst, u32 size, const void *src) =
 	(void *)BPF_FUNC_probe_read_user;

@@ -43,6 +43,8 @@ enum command_state {
 
 struct run_command {
 	enum command_state state;
+	int exit_fd;             /* readable once it has exited, while running
+				    (run_command_exit_fd); -1 otherwise */
 	char path[4096];
 	struct run_as user;      /* -u */
 	struct held_command held;
@@ -284,6 +286,7 @@ const struct run_ops run_real_ops = {
 	.command_release = run_command_release,
 	.command_abandon = run_command_abandon,
 	.command_wait = waitpid,
+	.command_exit_fd = run_command_exit_fd,
 };
 
 /* --- prepare ----------------------------------------------------------------- */
@@ -302,6 +305,7 @@ struct run *run_new(const struct run_config *config)
 	r->version = config->version ? config->version : "";
 	r->facts.fail_on_violation = r->opts->fail_on_violation;
 	r->enforcement.cgroup.dir_fd = -1;
+	r->command.exit_fd = -1;
 	r->output.path = r->opts->output_path;
 	r->graph.path = r->opts->graph_path;
 	return r;
@@ -603,12 +607,23 @@ static int hold(struct run *r)
 	return 0;
 }
 
+static void close_exit_fd(struct run *r)
+{
+	if (r->command.exit_fd >= 0)
+		close(r->command.exit_fd);
+	r->command.exit_fd = -1;
+}
+
 static int release(struct run *r)
 {
-	int rc = r->ops.command_release(&r->command.held);
+	int rc;
 
+	/* opened while the child is held: it cannot have been reaped */
+	r->command.exit_fd = r->ops.command_exit_fd(r->command.held.pid);
+	rc = r->ops.command_release(&r->command.held);
 	if (rc) {
 		/* the child is reaped already */
+		close_exit_fd(r);
 		r->command.state = COMMAND_NONE;
 		command_pid = 0;
 		return command_failed(r, rc);
@@ -762,6 +777,7 @@ static bool reap_command(struct run *r, int options)
 		r->command.state = COMMAND_REAPED;
 		r->facts.command_exited = true;
 		command_pid = 0;
+		close_exit_fd(r); /* readable for good now: no longer a wake-up */
 	}
 	return r->facts.command_exited;
 }
@@ -779,7 +795,9 @@ void run_poll(struct run *r)
 	if (!r->facts.started)
 		return;
 	for (;;) {
-		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms);
+		/* the command's end wakes the loop at once (the run may be
+		 * over): the kernel wakes it for records only every 32 */
+		size_t delivered = r->ops.tracer_poll(r->tracer, timeout_ms, r->command.exit_fd);
 
 		uint64_t now = tracer_clock_ns();
 
@@ -930,5 +948,6 @@ const struct run_facts *run_facts(const struct run *r)
 
 void run_free(struct run *r)
 {
+	close_exit_fd(r);
 	free(r);
 }

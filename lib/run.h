@@ -103,7 +103,7 @@ struct run_ops {
 	int (*tracer_add_process)(struct tracer *tracer, pid_t pid, pid_t ppid);
 	int (*tracer_attach)(struct tracer *tracer, char *err, size_t errlen);
 	void (*tracer_forget_exited)(struct tracer *tracer);
-	size_t (*tracer_poll)(struct tracer *tracer, int timeout_ms);
+	size_t (*tracer_poll)(struct tracer *tracer, int timeout_ms, int wake_fd);
 	void (*tracer_finish)(struct tracer *tracer);
 	bool (*tracer_has_processes)(struct tracer *tracer);
 	uint64_t (*tracer_stat)(struct tracer *tracer, enum deptrace_stat slot);
@@ -130,6 +130,7 @@ struct run_ops {
 	int (*command_release)(struct held_command *cmd);
 	void (*command_abandon)(struct held_command *cmd);
 	pid_t (*command_wait)(pid_t pid, int *status, int options); /* waitpid(2) */
+	int (*command_exit_fd)(pid_t pid); /* run_command_exit_fd */
 };
 
 extern const struct run_ops run_real_ops;

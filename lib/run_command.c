@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,6 +215,18 @@ int run_command_release(struct held_command *cmd)
 		return 0;
 	waitpid(cmd->pid, NULL, 0);
 	return -exec_errno;
+}
+
+int run_command_exit_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	return fd < 0 ? -1 : fd;
+#else
+	(void)pid;
+	return -1;
+#endif
 }
 
 void run_command_abandon(struct held_command *cmd)

@@ -56,6 +56,11 @@ int run_command_release(struct held_command *cmd);
 /* Kills and reaps a held child that will not be released. */
 void run_command_abandon(struct held_command *cmd);
 
+/* A descriptor of the child `pid` that poll(2) finds readable once it has
+ * exited (a pidfd), for the caller to close; -1 where the kernel has none
+ * (before 5.3). */
+int run_command_exit_fd(pid_t pid);
+
 /* The shell's convention: the exit status, or 128 + the killing signal. */
 int run_command_exit_code(int wait_status);
 

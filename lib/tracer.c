@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -523,9 +524,16 @@ static size_t deliver_batch(struct tracer *t)
 	return delivered;
 }
 
-size_t tracer_poll(struct tracer *t, int timeout_ms)
+size_t tracer_poll(struct tracer *t, int timeout_ms, int wake_fd)
 {
-	perf_reader_poll(t->nreaders, t->readers, timeout_ms);
+	struct pollfd fds[MAX_CPUS + 1];
+	int n = 0;
+
+	for (int i = 0; i < t->nreaders; i++)
+		fds[n++] = (struct pollfd){ .fd = perf_reader_fd(t->readers[i]), .events = POLLIN };
+	if (wake_fd >= 0)
+		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	poll(fds, (nfds_t)n, timeout_ms); /* EINTR: a signal the caller looks at */
 	perf_reader_consume(t->nreaders, t->readers);
 	return deliver_batch(t);
 }

@@ -94,7 +94,7 @@ int tracer_poll_timeout(int timeout_ms, size_t delivered);
  * connect it leads to on another arrive in either order); waits up to
  * timeout_ms for a buffer to fill, then drains them all. Returns how many
  * it delivered. */
-size_t tracer_poll(struct tracer *tracer, int timeout_ms);
+size_t tracer_poll(struct tracer *tracer, int timeout_ms, int wake_fd);
 
 /* The records' clock (the kernel's bpf_ktime_get_ns: CLOCK_MONOTONIC), now. */
 uint64_t tracer_clock_ns(void);

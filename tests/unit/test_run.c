@@ -95,7 +95,7 @@ static void fake_tracer_forget_exited(struct tracer *tracer)
 }
 
 /* Delivers the records a kernel would, through the session's sink. */
-static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms)
+static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms, int wake_fd)
 {
 	union deptrace_record rec;
 
@@ -118,7 +118,7 @@ static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms)
 /* What is left at the end: nothing, for the fake kernel. */
 static void fake_tracer_finish(struct tracer *tracer)
 {
-	fake_tracer_poll(tracer, 0);
+	fake_tracer_poll(tracer, 0, -1);
 }
 
 static bool fake_tracer_has_processes(struct tracer *tracer)
@@ -227,6 +227,12 @@ static void fake_abandon_command(struct held_command *cmd)
 	call("abandon");
 }
 
+/* No descriptor: the fake command is no process. */
+static int fake_command_exit_fd(pid_t pid)
+{
+	return -1;
+}
+
 static pid_t fake_wait_command(pid_t pid, int *status, int options)
 {
 	ck_assert_int_eq(pid, FAKE_COMMAND_PID);
@@ -259,6 +265,7 @@ static const struct run_ops fake_ops = {
 	.command_release = fake_release_command,
 	.command_abandon = fake_abandon_command,
 	.command_wait = fake_wait_command,
+	.command_exit_fd = fake_command_exit_fd,
 };
 
 static char *command_argv[] = { "true", NULL };

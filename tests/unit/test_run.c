@@ -26,6 +26,14 @@ static struct {
 	int release;          /* -errno: the exec failed */
 	int command_status;   /* wait status */
 	bool send_record;     /* the first poll delivers a connect to 127.0.0.1:9 */
+	bool exit_fd;         /* the command has an exit descriptor (a pipe's
+				 read end; exit_peer its write end) */
+	int exit_peer;
+	int first_wake_fd;    /* what the first poll was told to wake on */
+	int polls;
+	int lingering;        /* polls a process outlives the command for */
+	bool reaped;
+	int woken_after_reap; /* polls told to wake on a descriptor after it */
 	int signal_while_loading; /* sent to this process while "compiling" */
 } fake;
 
@@ -99,6 +107,10 @@ static size_t fake_tracer_poll(struct tracer *tracer, int timeout_ms, int wake_f
 {
 	union deptrace_record rec;
 
+	if (!fake.polls++)
+		fake.first_wake_fd = wake_fd;
+	if (fake.reaped && wake_fd >= 0)
+		fake.woken_after_reap++;
 	if (!fake.send_record)
 		return 0;
 	fake.send_record = false;
@@ -123,7 +135,7 @@ static void fake_tracer_finish(struct tracer *tracer)
 
 static bool fake_tracer_has_processes(struct tracer *tracer)
 {
-	return false;
+	return fake.lingering-- > 0;
 }
 
 static uint64_t fake_tracer_stat(struct tracer *tracer, enum deptrace_stat slot)
@@ -227,16 +239,25 @@ static void fake_abandon_command(struct held_command *cmd)
 	call("abandon");
 }
 
-/* No descriptor: the fake command is no process. */
+/* The fake command is no process: none, or a pipe's read end standing
+ * for its pidfd. */
 static int fake_command_exit_fd(pid_t pid)
 {
-	return -1;
+	int fds[2];
+
+	ck_assert_int_eq(pid, FAKE_COMMAND_PID);
+	if (!fake.exit_fd)
+		return -1;
+	ck_assert_int_eq(pipe(fds), 0);
+	fake.exit_peer = fds[1];
+	return fds[0];
 }
 
 static pid_t fake_wait_command(pid_t pid, int *status, int options)
 {
 	ck_assert_int_eq(pid, FAKE_COMMAND_PID);
 	*status = fake.command_status;
+	fake.reaped = true;
 	return pid;
 }
 
@@ -402,6 +423,28 @@ START_TEST(test_start_order)
 	assert_calls("kernel load hold add:%d add:%d attach forget release detach close ",
 		     FAKE_COMMAND_PID, (int)getpid());
 	assert_said("0 connections and 0 lookups traced (0 direct, 0 hidden, 0 transient), 0 events lost");
+}
+END_TEST
+
+/* The loop polls the command's exit descriptor while the command runs,
+ * so that its end wakes it, and closes it once the command is reaped
+ * (readable for good then, it would wake every poll). */
+START_TEST(test_command_end_wakes_the_loop)
+{
+	struct options *o = run_mode();
+
+	fake.exit_fd = true;
+	fake.lingering = 2; /* a process it started polls on after it */
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(run(o), 0);
+	ck_assert_int_ge(fake.first_wake_fd, 0);
+	ck_assert_int_ge(fake.polls, 3);
+	ck_assert_int_eq(fake.woken_after_reap, 0);
+	/* the run closed the read end: the write end has no reader */
+	ck_assert_int_eq(write(fake.exit_peer, "", 1), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	close(fake.exit_peer);
+	signal(SIGPIPE, SIG_DFL);
 }
 END_TEST
 
@@ -583,6 +626,7 @@ static Suite *run_tests_suite(void)
 	tcase_add_checked_fixture(runs, setup, teardown);
 	tcase_add_test(runs, test_start_order);
 	tcase_add_test(runs, test_enforced_start_order);
+	tcase_add_test(runs, test_command_end_wakes_the_loop);
 	tcase_add_test(runs, test_fail_open);
 	tcase_add_test(runs, test_fail_open_before_the_command);
 	tcase_add_test(runs, test_fail_closed);

@@ -133,7 +133,6 @@ static __always_inline void exec_read_argv(struct deptrace_exec_event *ev)
 	u64 sp = 0, argc = 0, first = 0, last = 0, head;
 	long n;
 
-	ev->raw_len = 0;
 	if (bpf_probe_read_kernel(&sp, sizeof(sp), regs + __builtin_offsetof(struct pt_regs, sp)) ||
 	    bpf_probe_read_user(&argc, sizeof(argc), (void *)sp) || !argc || argc > 0x100000 ||
 	    bpf_probe_read_user(&first, sizeof(first), (void *)(sp + 8)) ||
@@ -169,10 +168,9 @@ TRACEPOINT_PROBE(sched, sched_process_exec)
 		return 0;
 	fill_header(&ev->h, DEPTRACE_EVENT_EXEC, proc->ppid);
 	TP_DATA_LOC_READ_STR(ev->path, filename, sizeof(ev->path));
+	ev->raw_len = 0; /* none read: user space reads /proc */
 #if DEPTRACE_EXEC_ARGV_KERNEL
 	exec_read_argv(ev);
-#else
-	ev->raw_len = 0;
 #endif
 	events.perf_submit(args, ev, DEPTRACE_EXEC_SENT);
 	return 0;

@@ -70,6 +70,16 @@ bool proctree_process_alive(const char *proc_root, pid_t pid)
 	       !(flags & PROC_FLAG_EXITING);
 }
 
+bool proctree_process_exiting(const char *proc_root, pid_t pid)
+{
+	char state;
+	int parent;
+	unsigned int flags;
+
+	return !read_stat(proc_root, pid, &state, &parent, &flags) && state != 'Z' && state != 'X' &&
+	       (flags & PROC_FLAG_EXITING);
+}
+
 static int is_listed(const pid_t *pids, size_t n, pid_t pid)
 {
 	for (size_t i = 0; i < n; i++)

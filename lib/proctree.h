@@ -32,6 +32,10 @@ int proctree_read_ppid(const char *proc_root, pid_t pid, pid_t *ppid);
  * begun to exit (whose exit the kernel may already have reported). */
 bool proctree_process_alive(const char *proc_root, pid_t pid);
 
+/* Whether process `pid` is in its exit: it has begun (PF_EXITING) and is
+ * not yet a zombie, so that the files it held may not be closed yet. */
+bool proctree_process_exiting(const char *proc_root, pid_t pid);
+
 /* Every process below `roots` (children, grandchildren, ...), each with its
  * parent, in no particular order; the roots themselves are not included.
  * The caller frees *links. 0 or -errno. */

@@ -568,9 +568,44 @@ static void collect_open(struct tracer *t, const char *table, int result)
 	}
 }
 
+/* Whether a record still open in `table` belongs to a process in its
+ * exit. */
+static bool exiting_owner(struct tracer *t, const char *table)
+{
+	int fd = bpf_table_fd(t->module, table);
+	struct deptrace_connect_event ev;
+	__u64 key, next;
+	bool more = fd >= 0 && bpf_get_first_key(fd, &key, sizeof(key)) == 0;
+
+	while (more) {
+		if (!bpf_lookup_elem(fd, &key, &ev) && proctree_process_exiting("/proc", (pid_t)ev.h.pid))
+			return true;
+		more = bpf_get_next_key(fd, &key, &next) == 0;
+		key = next;
+	}
+	return false;
+}
+
+/* A process leaves the traced map at sched_process_exit, before its exit
+ * closes its files: the records of the sockets it still held are sent by
+ * cgroup/sock_release moments later (the run may end in between). Waits
+ * for them while their process is in its exit, at most FINISH_GRACE_MS. */
+#define FINISH_GRACE_MS 500
+static void await_exiting_sockets(struct tracer *t)
+{
+	uint64_t deadline = tracer_clock_ns() + FINISH_GRACE_MS * 1000000ull;
+
+	while (exiting_owner(t, "pending") && tracer_clock_ns() < deadline) {
+		perf_reader_poll(t->nreaders, t->readers, 2);
+		perf_reader_consume(t->nreaders, t->readers);
+	}
+}
+
 void tracer_finish(struct tracer *t)
 {
 	perf_reader_consume(t->nreaders, t->readers);
+	if (!t->config.syscall_hooks)
+		await_exiting_sockets(t);
 	collect_open(t, "tcp_connecting", -EINPROGRESS);
 	if (!t->config.syscall_hooks)
 		collect_open(t, "pending", DEPTRACE_RESULT_UNSEEN);

@@ -94,6 +94,21 @@ START_TEST(test_process_alive)
 }
 END_TEST
 
+/* Exiting: begun to exit (PF_EXITING) and not yet a zombie or dead. */
+START_TEST(test_process_exiting)
+{
+	write_file(root, "40/stat", "40 (zombie) Z 1 40 40 0 -1 4194564 0\n");
+	write_file(root, "41/stat", "41 (dead) X 1 41 41 0 -1 4194564 0\n");
+	write_file(root, "43/stat", "43 (exiting) R 1 43 43 0 -1 4194564 0\n");
+	write_file(root, "44/stat", "44 (sleeping) S 1 44 44 0 -1 4194560 0\n");
+	ck_assert(proctree_process_exiting(root, 43));
+	ck_assert(!proctree_process_exiting(root, 44));
+	ck_assert(!proctree_process_exiting(root, 40));
+	ck_assert(!proctree_process_exiting(root, 41));
+	ck_assert(!proctree_process_exiting(root, 4242));
+}
+END_TEST
+
 START_TEST(test_read_ppid_tricky_comm)
 {
 	pid_t ppid = -1;
@@ -346,6 +361,7 @@ static Suite *proctree_suite(void)
 	tcase_add_test(fake, test_read_ppid);
 	tcase_add_test(fake, test_read_ppid_tricky_comm);
 	tcase_add_test(fake, test_process_alive);
+	tcase_add_test(fake, test_process_exiting);
 	tcase_add_test(fake, test_read_ppid_errors);
 	tcase_add_test(fake, test_descendants_of_one);
 	tcase_add_test(fake, test_descendants_of_two);
